@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF side of every NF: included once by each <nf>_kern.c, which then only
+ * declares its config and its xdp_nf program:
+ *
+ *	const volatile struct foo_cfg nf_cfg;
+ *
+ *	SEC("xdp")
+ *	int xdp_nf(struct xdp_md *ctx)
+ *	{
+ *		struct foo_cfg cfg = nf_cfg;
+ *
+ *		if (nf_xsk_redirect)
+ *			return nf_to_xsk(ctx);
+ *		return nf_verdict(foo_process(nf_data(ctx), nf_data_end(ctx), &cfg));
+ *	}
+ *
+ * The per-packet logic foo_process() lives in foo.h and is also what the
+ * AF_XDP modes run in user space. Names and layouts: nf_shared.h.
+ * This header also provides the license section, so the _kern.c must not
+ * define _license again.
+ */
+#ifndef NF_KERN_H
+#define NF_KERN_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "nf_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nf_stats);
+} nf_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, NF_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+/* Set by user space before load; the verifier then prunes the unused path,
+ * so each mode runs only the code it needs. */
+const volatile __u32 nf_xsk_redirect;
+
+static __always_inline void *nf_data(struct xdp_md *ctx)
+{
+	return (void *)(long)ctx->data;
+}
+
+static __always_inline void *nf_data_end(struct xdp_md *ctx)
+{
+	return (void *)(long)ctx->data_end;
+}
+
+/* One lookup per frame: all counters of this CPU are in one value. */
+static __always_inline struct nf_stats *nf_stats_get(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&nf_stats, &key);
+}
+
+/* Count the NF's decision and return it as the program's verdict. */
+static __always_inline int nf_verdict(int action)
+{
+	struct nf_stats *stats = nf_stats_get();
+	enum nf_counter counter;
+
+	switch (action) {
+	case XDP_DROP:
+		counter = NF_DROP;
+		break;
+	case XDP_TX:
+		counter = NF_TX;
+		break;
+	case XDP_PASS:
+		counter = NF_PASS;
+		break;
+	case XDP_REDIRECT:
+		counter = NF_REDIRECT;
+		break;
+	default:
+		counter = NF_ABORTED;
+		action = XDP_ABORTED;
+		break;
+	}
+	if (stats) {
+		stats->cnt[NF_RX]++;
+		stats->cnt[counter]++;
+	}
+	return action;
+}
+
+/* Hand the frame to the AF_XDP socket bound to its RX queue. A queue
+ * without a socket falls back to the stack; that counts as rx + pass so
+ * such frames are not lost from the totals. */
+static __always_inline int nf_to_xsk(struct xdp_md *ctx)
+{
+	struct nf_stats *stats = nf_stats_get();
+	int action = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+
+	if (stats) {
+		if (action == XDP_REDIRECT) {
+			stats->cnt[NF_REDIRECT]++;
+		} else {
+			stats->cnt[NF_RX]++;
+			stats->cnt[NF_PASS]++;
+		}
+	}
+	return action;
+}
+
+char _license[] SEC("license") = "GPL";
+
+#endif

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See nf.h. The life of an NF process:
+ *   parse args -> enter netns -> pin -> open object, set nf_cfg and the mode
+ *   -> load -> sockets into xsks_map -> attach with a BPF link -> start the
+ *   control thread -> "ready" -> loop (or wait) until stop -> close all.
+ * Sockets go into xsks_map before the program is attached, so the first
+ * frame already finds its socket. Nothing is pinned: the link, the maps and
+ * the sockets are file descriptors and die with the process, even on kill -9.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <linux/if_link.h>
+
+#include "nf.h"
+#include "xsk.h"
+
+#define NF_DEFAULT_BUSY_POLL_USECS 20
+#define NF_DEFAULT_BUSY_POLL_BUDGET 64
+#define NF_MAX_BUSY_POLL_BUDGET 65535 /* the kernel keeps it in a u16 */
+#define NF_STOP_POLL_MS 50 /* how often a mode without a loop looks at xp_stop */
+#define NF_JSON_MAX 256    /* longest string echoed back in a JSON answer */
+
+struct nf_mode {
+	const char *name;
+	bool xdp_logic; /* the XDP program runs the NF; else it redirects */
+	bool sockets;
+	enum xsk_wait wait;
+};
+
+static const struct nf_mode nf_modes[] = {
+	{ "xdp",         true,  false, XSK_WAIT_BUSY },
+	{ "af_xdp",      false, true,  XSK_WAIT_BUSY },
+	{ "af_xdp-sysc", false, true,  XSK_WAIT_SYSCALL },
+	{ "af_xdp-poll", false, true,  XSK_WAIT_POLL },
+	{ "xdp-sk",      true,  true,  XSK_WAIT_POLL },
+	{ "xdp-sk-sysc", true,  true,  XSK_WAIT_SYSCALL },
+};
+#define NF_NUM_MODES (sizeof(nf_modes) / sizeof(nf_modes[0]))
+
+struct nf_args {
+	const char *netns;
+	const char *ifname;
+	const char *obj_path;
+	const struct nf_mode *mode;
+	int cpu;
+	__u32 queue;
+	bool generic;
+	bool zerocopy;
+	bool need_wakeup;
+	int busy_poll_usecs;
+	int busy_poll_budget;
+};
+
+struct nf_state {
+	const struct nf_ops *ops;
+	struct nf_args args;
+	char obj_path[PATH_MAX];
+	unsigned int ifindex;
+	struct bpf_object *obj;
+	int prog_fd;
+	int link_fd;
+	int stats_fd;
+	int xsks_fd;
+	__u32 prog_id;
+	struct xsk_port port;
+	bool has_port;
+	struct nf_counters counters;
+	/* Held by the control thread while it reads, and by teardown. */
+	pthread_mutex_t lock;
+	bool closed;
+};
+
+static void usage(const struct nf_ops *ops)
+{
+	size_t i;
+
+	printf("usage: %s --netns NAME --ifname IF --mode MODE [options] [--param key=value]...\n"
+	       "  --netns NAME|PATH        network namespace (name under /run/netns or a path;\n"
+	       "                           '' = stay in the current one)\n"
+	       "  --ifname IF              interface the NF receives on and transmits to\n"
+	       "  --mode MODE              one of:", ops->name);
+	for (i = 0; i < NF_NUM_MODES; i++)
+		printf(" %s", nf_modes[i].name);
+	printf("\n"
+	       "  --cpu N                  pin the NF loop to CPU N (default: not pinned)\n"
+	       "  --queue Q                RX queue of the AF_XDP socket (default 0)\n"
+	       "  --attach native|generic  XDP attach mode (default native)\n"
+	       "  --bind copy|zerocopy     AF_XDP bind mode (default copy)\n"
+	       "  --need-wakeup on|off     AF_XDP need_wakeup flag (default on)\n"
+	       "  --busy-poll-usecs N      SO_BUSY_POLL in *-sysc modes (default %d)\n"
+	       "  --busy-poll-budget N     SO_BUSY_POLL_BUDGET in *-sysc modes (default %d)\n"
+	       "  --obj PATH               BPF object (default: %s_kern.o next to the program)\n"
+	       "  --param key=value        NF parameter: %s\n",
+	       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET, ops->name, ops->params_help);
+}
+
+static const struct nf_mode *find_mode(const char *name)
+{
+	char valid[256] = "";
+	size_t i;
+
+	for (i = 0; i < NF_NUM_MODES; i++) {
+		if (strcmp(name, nf_modes[i].name) == 0)
+			return &nf_modes[i];
+		strcat(valid, i ? ", " : "");
+		strcat(valid, nf_modes[i].name);
+	}
+	xp_die("unknown mode '%s' (valid: %s)", name, valid);
+}
+
+/* Accept exactly one of two spellings; true for the first. */
+static bool parse_choice(const char *option, const char *text, const char *yes, const char *no)
+{
+	if (strcmp(text, yes) == 0)
+		return true;
+	if (strcmp(text, no) == 0)
+		return false;
+	xp_die("bad %s '%s' (use %s or %s)", option, text, yes, no);
+}
+
+static void parse_param(const struct nf_ops *ops, char *text)
+{
+	char *eq = strchr(text, '=');
+
+	if (!eq || eq == text)
+		xp_die("bad --param '%s' (expected key=value; %s takes %s)", text, ops->name,
+		       ops->params_help);
+	*eq = '\0';
+	if (!ops->param || !ops->param(ops->cfg, text, eq + 1))
+		xp_die("unknown parameter '%s' for %s (valid: %s)", text, ops->name, ops->params_help);
+}
+
+enum {
+	OPT_NETNS = 256, OPT_IFNAME, OPT_MODE, OPT_CPU, OPT_QUEUE, OPT_ATTACH, OPT_BIND,
+	OPT_NEED_WAKEUP, OPT_BUSY_POLL_USECS, OPT_BUSY_POLL_BUDGET, OPT_OBJ, OPT_PARAM,
+};
+
+static const struct option long_options[] = {
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "ifname", required_argument, NULL, OPT_IFNAME },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "need-wakeup", required_argument, NULL, OPT_NEED_WAKEUP },
+	{ "busy-poll-usecs", required_argument, NULL, OPT_BUSY_POLL_USECS },
+	{ "busy-poll-budget", required_argument, NULL, OPT_BUSY_POLL_BUDGET },
+	{ "obj", required_argument, NULL, OPT_OBJ },
+	{ "param", required_argument, NULL, OPT_PARAM },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void parse_args(struct nf_state *s, int argc, char **argv)
+{
+	struct nf_args *a = &s->args;
+	int opt;
+
+	a->cpu = -1;
+	a->need_wakeup = true;
+	a->busy_poll_usecs = NF_DEFAULT_BUSY_POLL_USECS;
+	a->busy_poll_budget = NF_DEFAULT_BUSY_POLL_BUDGET;
+	opterr = 0; /* our own messages, in our format */
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_NETNS:
+			a->netns = optarg;
+			break;
+		case OPT_IFNAME:
+			a->ifname = optarg;
+			break;
+		case OPT_MODE:
+			a->mode = find_mode(optarg);
+			break;
+		case OPT_CPU:
+			a->cpu = xp_parse_int("--cpu", optarg, 0, CPU_SETSIZE - 1);
+			break;
+		case OPT_QUEUE:
+			a->queue = xp_parse_int("--queue", optarg, 0, NF_MAX_QUEUES - 1);
+			break;
+		case OPT_ATTACH:
+			a->generic = !parse_choice("--attach", optarg, "native", "generic");
+			break;
+		case OPT_BIND:
+			a->zerocopy = !parse_choice("--bind", optarg, "copy", "zerocopy");
+			break;
+		case OPT_NEED_WAKEUP:
+			a->need_wakeup = parse_choice("--need-wakeup", optarg, "on", "off");
+			break;
+		case OPT_BUSY_POLL_USECS:
+			a->busy_poll_usecs = xp_parse_int("--busy-poll-usecs", optarg, 0, INT_MAX);
+			break;
+		case OPT_BUSY_POLL_BUDGET:
+			a->busy_poll_budget = xp_parse_int("--busy-poll-budget", optarg, 1,
+							   NF_MAX_BUSY_POLL_BUDGET);
+			break;
+		case OPT_OBJ:
+			a->obj_path = optarg;
+			break;
+		case OPT_PARAM:
+			parse_param(s->ops, optarg);
+			break;
+		case 'h':
+			usage(s->ops);
+			exit(0);
+		case ':':
+			xp_die("option %s needs a value (see --help)", argv[optind - 1]);
+		default:
+			xp_die("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		xp_die("unexpected argument '%s' (NF parameters go in --param key=value)",
+		       argv[optind]);
+	if (!a->netns)
+		xp_die("--netns is required (the namespace holding --ifname; --netns '' stays in the current one)");
+	if (!a->ifname)
+		xp_die("--ifname is required (the interface the NF serves)");
+	if (!a->mode)
+		xp_die("--mode is required (see --help for the modes)");
+	if (a->zerocopy && a->generic)
+		xp_die("zero-copy needs a driver-mode XDP program (use --attach native or --bind copy)");
+	if (a->mode->sockets && !s->ops->batch)
+		xp_die("mode %s runs the NF in user space, but %s has no user-space logic (use --mode xdp)",
+		       a->mode->name, s->ops->name);
+}
+
+/* <dir of the executable>/<nf>_kern.o unless --obj says otherwise. */
+static void find_object(struct nf_state *s)
+{
+	char exe[PATH_MAX];
+	ssize_t len;
+
+	if (s->args.obj_path) {
+		snprintf(s->obj_path, sizeof(s->obj_path), "%s", s->args.obj_path);
+		return;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len < 0)
+		xp_die_errno(errno, "cannot find my own executable (pass --obj PATH)");
+	exe[len] = '\0';
+	snprintf(s->obj_path, sizeof(s->obj_path), "%s/%s_kern.o", dirname(exe), s->ops->name);
+}
+
+void nf_set_rodata(struct bpf_object *obj, const char *var, const void *value, size_t size)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, ".rodata");
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vsi;
+	const struct btf_type *sec;
+	const void *init;
+	size_t map_size;
+	char *data;
+	int id, i, n;
+
+	if (!map || !btf)
+		xp_die("%s has no .rodata with BTF for %s (declare it const volatile and build with clang -g)",
+		       bpf_object__name(obj), var);
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		xp_die("%s has no BTF for .rodata (build it with clang -g)", bpf_object__name(obj));
+	sec = btf__type_by_id(btf, id);
+	vsi = btf_var_secinfos(sec);
+	n = btf_vlen(sec);
+	for (i = 0; i < n; i++, vsi++)
+		if (strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, vsi->type)->name_off), var) == 0)
+			break;
+	if (i == n)
+		xp_die("%s has no variable %s (declare it const volatile in the _kern.c)",
+		       bpf_object__name(obj), var);
+	if (vsi->size != size)
+		xp_die("%s is %u bytes in %s but %zu bytes here (rebuild both from the same header)",
+		       var, vsi->size, bpf_object__name(obj), size);
+
+	/* The initial value is read-only through this libbpf API: patch a copy. */
+	init = bpf_map__initial_value(map, &map_size);
+	data = malloc(map_size);
+	if (!init || !data)
+		xp_die("cannot set %s in %s (out of memory)", var, bpf_object__name(obj));
+	memcpy(data, init, map_size);
+	memcpy(data + vsi->offset, value, size);
+	if (bpf_map__set_initial_value(map, data, map_size))
+		xp_die("cannot set %s in %s (is the object already loaded?)", var, bpf_object__name(obj));
+	free(data);
+}
+
+static int map_fd(struct nf_state *s, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, name);
+
+	if (fd < 0)
+		xp_die("%s has no map %s (include nf_kern.h in the _kern.c)", s->obj_path, name);
+	return fd;
+}
+
+static void load_object(struct nf_state *s)
+{
+	const struct nf_ops *ops = s->ops;
+	__u32 redirect = !s->args.mode->xdp_logic;
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	struct bpf_program *prog;
+	int err;
+
+	s->obj = bpf_object__open_file(s->obj_path, NULL);
+	if (!s->obj)
+		xp_die_errno(errno, "cannot open BPF object %s (build it: make -C nfs %s, or pass --obj)",
+			     s->obj_path, ops->name);
+	if (ops->before_load)
+		ops->before_load(s->obj, ops->cfg);
+	nf_set_rodata(s->obj, NF_CFG_VAR, ops->cfg, ops->cfg_size);
+	nf_set_rodata(s->obj, NF_XSK_REDIRECT_VAR, &redirect, sizeof(redirect));
+	prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
+	if (!prog)
+		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
+		       NF_PROG, NF_PROG);
+
+	err = bpf_object__load(s->obj);
+	if (err == -EPERM)
+		xp_die_errno(err, "cannot load %s (run as root)", s->obj_path);
+	if (err)
+		xp_die_errno(err, "cannot load %s (see the libbpf/verifier messages above)", s->obj_path);
+	s->prog_fd = bpf_program__fd(prog);
+	s->stats_fd = map_fd(s, NF_STATS_MAP);
+	s->xsks_fd = map_fd(s, NF_XSKS_MAP);
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &info_len))
+		xp_die_errno(errno, "cannot read the id of program %s", NF_PROG);
+	s->prog_id = info.id;
+	if (ops->after_load)
+		ops->after_load(s->obj, ops->cfg);
+}
+
+static void open_port(struct nf_state *s)
+{
+	struct xsk_opts opts = {
+		.ifname = s->args.ifname,
+		.queue = s->args.queue,
+		.zerocopy = s->args.zerocopy,
+		.need_wakeup = s->args.need_wakeup,
+		.wait = s->args.mode->wait,
+		.busy_poll_usecs = s->args.busy_poll_usecs,
+		.busy_poll_budget = s->args.busy_poll_budget,
+	};
+
+	xsk_port_open(&s->port, &opts, s->xsks_fd);
+	s->has_port = true;
+}
+
+/* A BPF link, not a netlink attach: it is released with the last fd, so a
+ * crashed or killed NF never leaves its program on the interface. */
+static void attach(struct nf_state *s)
+{
+	const char *ifname = s->args.ifname;
+	LIBBPF_OPTS(bpf_link_create_opts, opts,
+		    .flags = s->args.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	int err;
+
+	s->link_fd = bpf_link_create(s->prog_fd, s->ifindex, BPF_XDP, &opts);
+	if (s->link_fd >= 0)
+		return;
+	err = errno;
+	if (err == EPERM)
+		xp_die_errno(err, "cannot attach to %s (run as root)", ifname);
+	if (err == EBUSY || err == EEXIST)
+		xp_die_errno(err, "%s already has an XDP program (remove it: ip link set dev %s xdp off; or stop the NF holding it)",
+			     ifname, ifname);
+	if (err == EOPNOTSUPP && !s->args.generic)
+		xp_die_errno(err, "driver of %s has no native XDP (use --attach generic)", ifname);
+	xp_die_errno(err, "cannot attach XDP to %s in %s mode (check the MTU and, for veth, the peer's queues; try --attach %s)",
+		     ifname, s->args.generic ? "generic" : "native",
+		     s->args.generic ? "native" : "generic");
+}
+
+/* Write text as a JSON string (quotes included) into out. */
+static void json_string(char *out, size_t size, const char *text)
+{
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (; *text && o + 8 < size; text++) {
+		unsigned char c = *text;
+
+		if (c == '"' || c == '\\')
+			o += snprintf(out + o, size - o, "\\%c", c);
+		else if (c < 0x20)
+			o += snprintf(out + o, size - o, "\\u%04x", c);
+		else
+			out[o++] = c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/* Sum of the per-CPU kernel counters. */
+static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nf_stats *percpu;
+	__u32 key = 0;
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0)
+		return;
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (percpu && bpf_map_lookup_elem(s->stats_fd, &key, percpu) == 0)
+		for (cpu = 0; cpu < ncpus; cpu++)
+			for (i = 0; i < NF_COUNTERS; i++)
+				sum->cnt[i] += percpu[cpu].cnt[i];
+	free(percpu);
+}
+
+static void emit_stats(struct nf_state *s)
+{
+	struct xdp_statistics xs;
+	struct nf_stats sum;
+	char xsk[512] = "null";
+	int i;
+
+	read_kernel_stats(s, &sum);
+	for (i = 0; i < NF_COUNTERS; i++)
+		sum.cnt[i] += atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
+	if (s->has_port && xsk_port_stats(&s->port, &xs))
+		snprintf(xsk, sizeof(xsk),
+			 "{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"tx_invalid_descs\":%llu,"
+			 "\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu,"
+			 "\"tx_ring_empty_descs\":%llu}",
+			 xs.rx_dropped, xs.rx_invalid_descs, xs.tx_invalid_descs, xs.rx_ring_full,
+			 xs.rx_fill_ring_empty_descs, xs.tx_ring_empty_descs);
+	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
+		"\"aborted\":%llu,\"xsk\":%s}",
+		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
+		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk);
+}
+
+static void on_command(const char *line, void *ctx)
+{
+	struct nf_state *s = ctx;
+	char quoted[NF_JSON_MAX];
+
+	pthread_mutex_lock(&s->lock);
+	if (s->closed) {
+		xp_emit("{\"error\":\"stopping\"}");
+	} else if (strcmp(line, "stats") == 0) {
+		emit_stats(s);
+	} else {
+		json_string(quoted, sizeof(quoted), line);
+		/* The quotes of the JSON string become the quotes around X. */
+		quoted[0] = quoted[strlen(quoted) - 1] = '\'';
+		xp_emit("{\"error\":\"unknown command %s\"}", quoted);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void emit_ready(struct nf_state *s)
+{
+	const struct nf_args *a = &s->args;
+	char name[NF_JSON_MAX];
+
+	json_string(name, sizeof(name), a->ifname);
+	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
+		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
+		"\"pid\":%d,\"cpu\":%d}",
+		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
+		a->generic ? "generic" : "native",
+		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
+		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
+		a->queue, (int)getpid(), a->cpu);
+}
+
+/* Modes without a socket loop: the XDP program does the work. */
+static void wait_for_stop(void)
+{
+	struct timespec ts = { .tv_nsec = NF_STOP_POLL_MS * 1000000L };
+
+	while (!atomic_load(&xp_stop))
+		nanosleep(&ts, NULL);
+}
+
+static void teardown(struct nf_state *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->closed = true;
+	/* Detach first, so no frame is redirected to a closing socket. */
+	close(s->link_fd);
+	if (s->has_port)
+		xsk_port_close(&s->port);
+	bpf_object__close(s->obj);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int nf_main(int argc, char **argv, const struct nf_ops *ops)
+{
+	static struct nf_state state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct nf_state *s = &state;
+	cpu_set_t all_cpus;
+
+	xp_progname = ops->name;
+	s->ops = ops;
+	parse_args(s, argc, argv);
+	find_object(s);
+	xp_install_signals();
+	xp_enter_netns(s->args.netns);
+	s->ifindex = xp_ifindex(s->args.ifname);
+
+	/* Pin before allocating, so the UMEM lands on the loop's NUMA node. */
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus))
+		xp_die_errno(errno, "cannot read the CPU affinity");
+	xp_pin_cpu(s->args.cpu);
+
+	load_object(s);
+	if (s->args.mode->sockets)
+		open_port(s);
+	attach(s);
+
+	/* The control thread inherits our affinity: let it run anywhere, so
+	 * answering a command never takes the loop's CPU. */
+	sched_setaffinity(0, sizeof(all_cpus), &all_cpus);
+	xp_control_start(on_command, s);
+	xp_pin_cpu(s->args.cpu);
+
+	emit_ready(s);
+	if (s->has_port)
+		xsk_port_run(&s->port, s->args.mode->wait, ops->batch, ops->cfg, &s->counters);
+	else
+		wait_for_stop();
+	teardown(s);
+	return 0;
+}
+
+int nf_parse_action(const char *what, const char *text)
+{
+	if (strcmp(text, "drop") == 0)
+		return XDP_DROP;
+	if (strcmp(text, "tx") == 0)
+		return XDP_TX;
+	if (strcmp(text, "pass") == 0)
+		return XDP_PASS;
+	if (strcmp(text, "aborted") == 0)
+		return XDP_ABORTED;
+	xp_die("bad %s '%s' (use drop, tx, pass or aborted)", what, text);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The contract between an NF's XDP program (nf_kern.h) and the user-space
+ * NF runtime (nf.h, xsk.h): names and layouts both sides rely on.
+ *
+ * Every NF object provides:
+ *   - map "nf_stats": per-CPU array, one struct nf_stats (the XDP verdicts);
+ *   - map "xsks_map": XSKMAP indexed by RX queue;
+ *   - rodata "nf_xsk_redirect": non-zero = hand every frame to the AF_XDP
+ *     socket of its queue instead of running the NF in XDP;
+ *   - rodata "nf_cfg": the NF's own config struct, filled by user space
+ *     before load from the same struct the user-space NF logic reads.
+ */
+#ifndef NF_SHARED_H
+#define NF_SHARED_H
+
+#include <linux/types.h>
+
+#define NF_STATS_MAP "nf_stats"
+#define NF_XSKS_MAP "xsks_map"
+#define NF_CFG_VAR "nf_cfg"
+#define NF_XSK_REDIRECT_VAR "nf_xsk_redirect"
+#define NF_PROG "xdp_nf"
+
+/* Size of xsks_map: the highest usable --queue is NF_MAX_QUEUES - 1. */
+#define NF_MAX_QUEUES 64
+
+/* What the NF saw and decided. "rx" counts frames the NF logic ran on, so
+ * rx == drop + tx + pass + aborted wherever the logic runs; "redirect"
+ * counts frames the XDP program handed to an AF_XDP socket. */
+enum nf_counter {
+	NF_RX,
+	NF_DROP,
+	NF_TX,
+	NF_PASS,
+	NF_REDIRECT,
+	NF_ABORTED,
+	NF_COUNTERS,
+};
+
+struct nf_stats {
+	__u64 cnt[NF_COUNTERS];
+};
+
+#endif

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See xdpperf.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xdpperf.h"
+
+const char *xp_progname = "xdpperf";
+atomic_bool xp_stop;
+
+static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void xp_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", xp_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(XP_EXIT_USAGE);
+}
+
+void xp_die_errno(int errno_value, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", xp_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(errno_value < 0 ? -errno_value : errno_value));
+	exit(XP_EXIT_USAGE);
+}
+
+void xp_enter_netns(const char *name_or_path)
+{
+	char path[512];
+	int fd;
+
+	if (!name_or_path || !*name_or_path)
+		return;
+	if (name_or_path[0] == '/')
+		snprintf(path, sizeof(path), "%s", name_or_path);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name_or_path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		xp_die_errno(errno, "network namespace %s not found (create the testbed first)", path);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		xp_die_errno(errno, "cannot enter network namespace %s (run as root)", path);
+	close(fd);
+}
+
+void xp_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		xp_die_errno(errno, "cannot pin to CPU %d (is it online? see nproc)", cpu);
+}
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&xp_stop, true);
+}
+
+void xp_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void xp_emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&emit_lock);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	pthread_mutex_unlock(&emit_lock);
+}
+
+struct control {
+	xp_command_fn fn;
+	void *ctx;
+};
+
+static void *control_thread(void *arg)
+{
+	struct control *control = arg;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	while ((len = getline(&line, &cap, stdin)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (strcmp(line, "quit") == 0)
+			break;
+		control->fn(line, control->ctx);
+	}
+	free(line);
+	/* EOF means the parent went away: stop like on SIGTERM. */
+	atomic_store(&xp_stop, true);
+	return NULL;
+}
+
+void xp_control_start(xp_command_fn fn, void *ctx)
+{
+	static struct control control;
+	pthread_t tid;
+	int err;
+
+	control.fn = fn;
+	control.ctx = ctx;
+	err = pthread_create(&tid, NULL, control_thread, &control);
+	if (err)
+		xp_die_errno(err, "cannot start the control thread");
+	pthread_detach(tid);
+}
+
+uint64_t xp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long long xp_parse_int(const char *what, const char *text, long long min, long long max)
+{
+	char *end;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 0);
+	if (errno || end == text || *end || value < min || value > max)
+		xp_die("bad %s '%s' (expected an integer from %lld to %lld)", what, text, min, max);
+	return value;
+}
+
+double xp_parse_double(const char *what, const char *text, double min, double max)
+{
+	char *end;
+	double value;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || *end || !isfinite(value) || value < min || value > max)
+		xp_die("bad %s '%s' (expected a number from %g to %g)", what, text, min, max);
+	return value;
+}
+
+unsigned int xp_ifindex(const char *ifname)
+{
+	unsigned int ifindex = if_nametoindex(ifname);
+
+	if (!ifindex)
+		xp_die("interface %s not found in this network namespace (check --ifname and --netns)",
+		       ifname);
+	return ifindex;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+/* macswap: the NF runtime (nf.h) with macswap's parameters and logic.
+ *   --param action=drop|tx|pass   what to do after swapping (default drop)
+ */
+#include <string.h>
+
+#include "nf.h"
+#include "macswap.h"
+
+static struct macswap_cfg cfg = { .action = XDP_DROP };
+
+static bool macswap_param(void *data, const char *key, const char *value)
+{
+	struct macswap_cfg *c = data;
+
+	if (strcmp(key, "action") != 0)
+		return false;
+	c->action = nf_parse_action("action", value);
+	return true;
+}
+
+static void macswap_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
+{
+	const struct macswap_cfg *c = data;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pkt[i].action = macswap_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
+}
+
+static const struct nf_ops macswap_ops = {
+	.name = "macswap",
+	.params_help = "action=drop|tx|pass (default drop)",
+	.cfg = &cfg,
+	.cfg_size = sizeof(cfg),
+	.param = macswap_param,
+	.batch = macswap_batch,
+};
+
+int main(int argc, char **argv)
+{
+	return nf_main(argc, argv, &macswap_ops);
+}

@@ -1,0 +1,110 @@
+"""The DUT modes of the reference study, as data, and how each is applied and undone.
+
+| mode        | NF logic runs in | user-space notification | driver runs by | sockets |
+|-------------|------------------|-------------------------|----------------|---------|
+| xdp         | kernel           | -                       | interrupt      | no      |
+| xdp-sk      | kernel           | poll()                  | interrupt      | yes     |
+| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     |
+| af_xdp      | user             | busy loop               | interrupt      | yes     |
+| af_xdp-sysc | user             | busy loop               | syscall        | yes     |
+| af_xdp-poll | user             | poll()                  | interrupt      | yes     |
+
+"Interrupt" on the veth testbed means the DUT's NAPI kthread; "syscall" means
+the NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL), and
+the interface gets napi_defer_hard_irqs=2 and gro_flush_timeout=200000 as
+in the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from .errors import XdpperfError
+from .netns import run_with_sysfs
+from .testbed.base import Host
+
+SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
+    {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
+)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    processing: Literal["kernel", "user"]
+    notification: Literal["none", "busy", "poll"]
+    driver: Literal["interrupt", "syscall"]
+    sockets: bool
+    sysfs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def in_kernel(self) -> bool:
+        return self.processing == "kernel"
+
+
+MODES: Mapping[str, Mode] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            Mode("xdp", "kernel", "none", "interrupt", sockets=False),
+            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True),
+            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS),
+            Mode("af_xdp", "user", "busy", "interrupt", sockets=True),
+            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS),
+            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True),
+        )
+    }
+)
+
+
+def parse_modes(text: str) -> list[Mode]:
+    """'xdp,af_xdp-sysc' -> [Mode, Mode]; unknown names are an error naming the valid ones."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise XdpperfError("--xdp-mode is empty", f"give one or more of: {', '.join(MODES)}")
+    unknown = [n for n in names if n not in MODES]
+    if unknown:
+        raise XdpperfError(
+            f"unknown mode '{unknown[0]}'", f"--xdp-mode takes a comma-separated list of: "
+            f"{', '.join(MODES)}"
+        )
+    return [MODES[n] for n in dict.fromkeys(names)]
+
+
+def _swap_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
+    previous = {}
+    for attr, value in values.items():
+        path = f"/sys/class/net/{ifname}/{attr}"
+        with open(path) as f:
+            previous[attr] = f.read().strip()
+        with open(path, "w") as f:
+            f.write(value)
+    return previous
+
+
+@contextmanager
+def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
+    """The mode's interface settings, in force for the body and restored after it."""
+    if not mode.sysfs:
+        yield {}
+        return
+    previous = run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, mode.sysfs))
+    try:
+        yield dict(mode.sysfs)
+    finally:
+        run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, previous))
+
+
+def read_settings(mode: Mode, host: Host) -> dict[str, str]:
+    """The current values of the settings a mode touches (for tests and records)."""
+    def read() -> dict[str, str]:
+        out = {}
+        for attr in SYSC_SYSFS:
+            with open(f"/sys/class/net/{host.ifname}/{attr}") as f:
+                out[attr] = f.read().strip()
+        return out
+    return run_with_sysfs(host.netns, read)

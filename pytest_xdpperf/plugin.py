@@ -1,0 +1,193 @@
+"""pytest hooks and fixtures of xdpperf: options, markers, --xdp-mode, the testbed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from . import preflight
+from .build import Builder
+from .calibration import Calibration, calibrate
+from .errors import XdpperfError
+from .modes import MODES, Mode, parse_modes
+from .results import Measurement
+from .runner import RunOptions, XdpPerf, terminal_progress
+from .testbed.base import Testbed
+from .testbed.veth import VethTestbed
+from .trafficgen.base import TrafficProfile
+
+DEFAULT_MODES = "xdp,af_xdp,af_xdp-sysc"
+TRAFFIC_MARKERS = ("drop", "passthrough", "local")
+MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xdpperf", "XDP / AF_XDP performance tests")
+    group.addoption("--xdp-mode", default=DEFAULT_MODES,
+                    help=f"comma-separated DUT modes to run each test in "
+                         f"(default {DEFAULT_MODES}; known: {', '.join(MODES)})")
+    group.addoption("--loss-threshold", default="0.1%",
+                    help="PDR loss threshold, as a ratio (0.001) or percent (0.1%%); default 0.1%%")
+    group.addoption("--trial-duration", type=float, default=1.0,
+                    help="seconds of each final search trial (default 1.0)")
+    group.addoption("--min-load", type=float, default=10_000.0,
+                    help="lowest rate the search tries, packets/s (default 10000)")
+    group.addoption("--relative-width", type=float, default=0.005,
+                    help="search precision: final bound width relative to the rate (default 0.005)")
+    group.addoption("--mfr-repetitions", type=int, default=1,
+                    help="trials of the maximum forwarding rate (default 1)")
+    group.addoption("--frame-size", type=int, default=64,
+                    help="frame size in bytes with FCS, 64 to 1518 (default 64)")
+    group.addoption("--tester-cpus", default=None,
+                    help="CPUs for the tester's work, e.g. 0 (default: the first CPU)")
+    group.addoption("--dut-cpus", default=None,
+                    help="CPUs for all DUT work, e.g. 1 (default: the last CPU)")
+    group.addoption("--xdpperf-build", default=None,
+                    help="build directory for the C programs (default: build/ in the checkout)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in TRAFFIC_MARKERS:
+        config.addinivalue_line("markers", f"{name}: xdpperf traffic class '{name}'")
+    config.stash[MEASUREMENTS] = []
+    try:
+        config._xdpperf_modes = parse_modes(config.getoption("--xdp-mode"))  # type: ignore[attr-defined]
+        config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
+    except XdpperfError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    # SIGTERM should tear the testbed down like Ctrl-C does.
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def parse_ratio(text: str) -> float:
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise XdpperfError(f"bad loss threshold '{text}'", "give a ratio like 0.001 or 0.1%") from None
+    if not 0 <= value < 1:
+        raise XdpperfError(f"loss threshold {text} is out of range", "use 0 to below 100%")
+    return value
+
+
+def _cpus(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise XdpperfError(f"bad CPU list '{text}'", "give numbers like 1 or 0,2") from None
+
+
+def _run_options(config: pytest.Config) -> RunOptions:
+    duration = config.getoption("--trial-duration")
+    if duration <= 0:
+        raise XdpperfError(f"--trial-duration {duration} is not positive", "give seconds, e.g. 1")
+    _cpus(config.getoption("--tester-cpus"))
+    _cpus(config.getoption("--dut-cpus"))
+    TrafficProfile(frame_size=config.getoption("--frame-size"))
+    return RunOptions(
+        loss_threshold=parse_ratio(config.getoption("--loss-threshold")),
+        trial_duration=duration,
+        min_load=config.getoption("--min-load"),
+        relative_width=config.getoption("--relative-width"),
+        mfr_repetitions=config.getoption("--mfr-repetitions"),
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "xdp_mode" in metafunc.fixturenames:
+        modes: list[Mode] = metafunc.config._xdpperf_modes  # type: ignore[attr-defined]
+        metafunc.parametrize("xdp_mode", modes, ids=[m.name for m in modes], scope="function")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Fail early and plainly (not root, no BPF, no compiler) if any test needs the testbed."""
+    if any("xdpperf_testbed" in getattr(item, "fixturenames", ()) for item in items):
+        try:
+            preflight.run_all()
+        except XdpperfError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Our own errors already say what is wrong and how to fix it: no traceback."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and isinstance(call.excinfo.value, XdpperfError):
+        report.longrepr = f"xdpperf: {call.excinfo.value}"
+
+
+@pytest.fixture(scope="session")
+def xdpperf_builder(pytestconfig: pytest.Config) -> Builder:
+    build = pytestconfig.getoption("--xdpperf-build")
+    return Builder(build_dir=os.path.abspath(build)) if build else Builder()  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
+    bed = VethTestbed.create(_cpus(pytestconfig.getoption("--tester-cpus")),
+                             _cpus(pytestconfig.getoption("--dut-cpus")))
+    try:
+        yield bed
+    finally:
+        bed.destroy()
+
+
+@pytest.fixture(scope="session")
+def xdpperf_profile(pytestconfig: pytest.Config) -> TrafficProfile:
+    return TrafficProfile(frame_size=pytestconfig.getoption("--frame-size"))
+
+
+@pytest.fixture(scope="session")
+def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
+                        xdpperf_builder: Builder, xdpperf_profile: TrafficProfile) -> Calibration:
+    options: RunOptions = pytestconfig._xdpperf_options  # type: ignore[attr-defined]
+    return calibrate(xdpperf_testbed, xdpperf_builder.program("trafficgen"), xdpperf_profile,
+                     options.trial_duration)
+
+
+@pytest.fixture
+def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Testbed,
+            xdpperf_builder: Builder, xdpperf_calibration: Calibration,
+            xdpperf_profile: TrafficProfile, benchmark: Any) -> Iterator[XdpPerf]:
+    markers = [m for m in TRAFFIC_MARKERS if request.node.get_closest_marker(m)]
+    perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
+                   markers[0] if markers else None,
+                   request.config._xdpperf_options,  # type: ignore[attr-defined]
+                   benchmark, xdpperf_profile, terminal_progress)
+    original = perf.throughput
+
+    def throughput(*args: Any, **kwargs: Any) -> Measurement:
+        measurement = original(*args, **kwargs)
+        request.config.stash[MEASUREMENTS].append((request.node.nodeid, measurement))
+        return measurement
+
+    perf.throughput = throughput  # type: ignore[method-assign]
+    yield perf
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    machine_info["kernel_release"] = platform.release()
+    machine_info["xdpperf_testbed"] = "veth (built-in)"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    measurements = config.stash.get(MEASUREMENTS, [])
+    if not measurements:
+        return
+    from .report import table
+
+    terminalreporter.write_sep("=", "xdpperf results")
+    terminalreporter.write_line(table(measurements))

@@ -1,0 +1,118 @@
+"""A C program of ours run as a child: one JSON line per answer on stdout.
+
+Both the NFs and the built-in generator speak this protocol (see
+nfs/common/xdpperf.h). Closing stdin tells the child to detach and exit, so
+even if this Python process dies the child follows it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ProgramFailed
+
+READY_TIMEOUT = 20.0
+ANSWER_TIMEOUT = 120.0
+
+
+class Program:
+    """A running C program; use as a context manager or call stop()."""
+
+    def __init__(self, name: str, argv: Sequence[str], ready_timeout: float = READY_TIMEOUT):
+        self.name = name
+        self.argv = list(argv)
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C goes to pytest, which stops us in order
+        )
+        self.ready: dict[str, Any] = self._read_answer(ready_timeout, "start")
+        if self.ready.get("event") != "ready":
+            self.stop()
+            raise ProgramFailed(f"{self.name} did not start: {self.ready}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _stderr(self) -> str:
+        if self.proc.stderr is None:
+            return ""
+        if self.alive():
+            return ""
+        return self.proc.stderr.read().strip()
+
+    def _read_answer(self, timeout: float, what: str) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout):
+                self.stop()
+                raise ProgramFailed(f"{self.name} gave no answer to '{what}' in {timeout:.0f} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=5)
+            message = self._stderr() or f"exit status {self.proc.returncode}"
+            raise ProgramFailed(f"{self.name} exited: {message}")
+        try:
+            answer: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            raise ProgramFailed(f"{self.name} answered '{what}' with non-JSON: {line!r}") from None
+        return answer
+
+    def command(self, line: str, timeout: float = ANSWER_TIMEOUT) -> dict[str, Any]:
+        """Send one command and return its answer; an {"error": ...} answer raises."""
+        with self._lock:
+            if not self.alive():
+                raise ProgramFailed(
+                    f"{self.name} is not running: {self._stderr() or self.proc.returncode}"
+                )
+            assert self.proc.stdin is not None
+            try:
+                self.proc.stdin.write(line + "\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                raise ProgramFailed(f"{self.name} exited: {self._stderr()}") from None
+            answer = self._read_answer(timeout, line.split()[0])
+        if "error" in answer:
+            raise ProgramFailed(f"{self.name}: {answer['error']}")
+        return answer
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Ask the program to detach and exit; kill it if it does not."""
+        if self.alive():
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()  # EOF: the program's own orderly exit
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,543 @@
+"""RFC 2544 throughput search: NDR and PDR as pure functions of a trial callback.
+
+The caller supplies ``trial(rate_pps, duration_s) -> TrialResult``; everything here is
+arithmetic over what that callback reports (no netlink, no pytest, no I/O).
+
+Semantics are RFC 2544's conservative ones: a load counts as passing only if *every* trial
+measured at it met the loss goal, and the reported rate is such a tested load.  The search
+itself is FD.io's MLRsearch (``find_throughput``); ``binary_search`` is the plain RFC 2544
+algorithm, kept for comparing trial-seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from MLRsearch import (
+    AbstractMeasurer,
+    Config,
+    MeasurementResult,
+    MultipleLossRatioSearch,
+    SearchGoal,
+)
+
+__all__ = [
+    "Clock",
+    "ForwardingRate",
+    "Progress",
+    "SearchResult",
+    "SearchSpec",
+    "SearchTimeout",
+    "Status",
+    "Throughput",
+    "Trial",
+    "TrialResult",
+    "binary_search",
+    "find_throughput",
+    "max_forwarding_rate",
+]
+
+_log = logging.getLogger(__name__)
+
+Status = Literal["found", "below_min_load", "at_max_load"]
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial as measured: what the tester offered and what counted as forwarded."""
+
+    intended_load: float  # packets/s asked for
+    intended_duration: float  # s asked for
+    offered: int  # packets the tester actually sent into the DUT
+    # packets the DUT handled as the traffic class requires (processed for drop,
+    # returned for passthrough)
+    forwarded: int
+    offered_duration: float  # s the tester actually spent sending
+    # packets the tester could not deliver (its own queue overflowed): not the DUT's fault.
+    # They are part of `offered`.
+    tester_overflow: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)  # counters for the record
+    # Packets the tester meant to send (its frame target). None: round(load * duration).
+    # A tester that sends to an exact frame count should report it, so that its own
+    # rounding of rate * duration is never mistaken for unsent packets.
+    intended_count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.offered < 0 or self.forwarded < 0:
+            raise ValueError(
+                f"packet counts must be >= 0, got offered={self.offered} forwarded={self.forwarded}"
+            )
+        if not 0 <= self.tester_overflow <= self.offered:
+            raise ValueError(
+                f"tester overflow must be in [0, offered={self.offered}],"
+                f" got {self.tester_overflow}"
+            )
+        if self.intended_count is not None and self.intended_count < 0:
+            raise ValueError(f"intended count must be >= 0, got {self.intended_count}")
+
+    @property
+    def delivered(self) -> int:
+        """Packets that reached the DUT: offered minus the tester's own overflow."""
+        return self.offered - self.tester_overflow
+
+    @property
+    def loss(self) -> int:
+        """Packets the DUT lost.  Clamped at 0: stray packets in the counters are not a gain."""
+        return max(0, self.delivered - self.forwarded)
+
+    @property
+    def loss_ratio(self) -> float:
+        """DUT loss over packets delivered to the DUT (0.0 when nothing was delivered)."""
+        return self.loss / self.delivered if self.delivered else 0.0
+
+    @property
+    def unsent(self) -> int:
+        """Packets the tester was meant to send but did not (never negative)."""
+        intended = self.intended_count
+        if intended is None:
+            intended = round(self.intended_load * self.intended_duration)
+        return max(0, intended - self.offered)
+
+    @property
+    def search_loss_ratio(self) -> float:
+        """The ratio the searches judge a trial by: MLRsearch's ``loss_ratio`` of the
+        measurement fed to it, i.e. (DUT loss + unsent) / (delivered + unsent).
+
+        Never below ``loss_ratio``: a load the tester could not fully offer is not passed.
+        """
+        return float(_measurement(self).loss_ratio)
+
+    @property
+    def offered_rate(self) -> float:
+        """Packets/s the tester actually sent."""
+        return self.offered / self.offered_duration if self.offered_duration > 0 else 0.0
+
+    @property
+    def forwarding_rate(self) -> float:
+        """Packets/s the DUT forwarded over the time the tester was sending."""
+        return self.forwarded / self.offered_duration if self.offered_duration > 0 else 0.0
+
+
+Trial = Callable[[float, float], TrialResult]  # (rate_pps, duration_s) -> TrialResult
+Progress = Callable[[TrialResult], None]
+Clock = Callable[[], float]
+
+
+def _measurement(result: TrialResult) -> Any:
+    """Translate a trial into MLRsearch's MeasurementResult.
+
+    MLRsearch judges loss_ratio = (|loss| + |intended - offered|) / max(offered, intended):
+
+    * tester overflow is taken out of the sample altogether (out of offered *and* intended),
+      so it is neither DUT loss nor unsent;
+    * unsent packets stay in, as bad: a load the tester did not really offer is not passed;
+    * a tester that sent *more* than intended is not penalised (MLRsearch would count the
+      surplus as bad, but it put more load on the DUT, not less);
+    * duration_with_overheads is the intended duration, so ``duration_sum`` counts trials
+      as asked for, not the tester's slightly shorter or longer sending time.
+    """
+    return MeasurementResult(
+        intended_duration=result.intended_duration,
+        intended_load=result.intended_load,
+        offered_count=result.delivered,
+        loss_count=result.loss,
+        offered_duration=result.offered_duration,
+        duration_with_overheads=result.intended_duration,
+        intended_count=result.delivered + result.unsent,
+    )
+
+
+def _positive(name: str, value: float) -> None:
+    if not 0.0 < value < math.inf:  # also rejects NaN
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchSpec:
+    """What to search for and how precisely.  Durations in s, loads in packets/s."""
+
+    max_load: float  # the tester's capacity (measured elsewhere)
+    min_load: float = 10_000.0
+    loss_threshold: float = 0.001  # PDR goal; NDR goal is 0 loss
+    relative_width: float = 0.005  # (upper - lower) / upper at the end of the search
+    trial_duration: float = 1.0  # final trial duration
+    # Shorter trials of MLRsearch's preceding targets.  None: trial_duration / 10.
+    initial_trial_duration: float | None = None
+    # Seconds of final-duration trials, all meeting the goal, that make a load a lower
+    # bound.  None: one trial_duration, RFC 2544's single trial per load.
+    duration_sum: float | None = None
+    preceding_targets: int = 2  # coarser MLRsearch targets before the final one
+    search_duration_max: float = 600.0
+    warmup_duration: float | None = None  # one discarded trial at max_load first
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.loss_threshold < 1.0:
+            raise ValueError(f"loss threshold must be in [0, 1), got {self.loss_threshold!r}")
+        if not 0.0 < self.relative_width < 1.0:
+            raise ValueError(f"relative width must be in (0, 1), got {self.relative_width!r}")
+        _positive("min load", self.min_load)
+        _positive("max load", self.max_load)
+        if not self.max_load > self.min_load:
+            raise ValueError(
+                f"max load must be greater than min load {self.min_load:g}, got {self.max_load:g}"
+            )
+        _positive("trial duration", self.trial_duration)
+        initial = self.effective_initial_trial_duration
+        if not 0.0 < initial <= self.trial_duration:
+            raise ValueError(
+                f"initial trial duration must be in (0, trial_duration={self.trial_duration:g}],"
+                f" got {initial!r}"
+            )
+        dursum = self.effective_duration_sum
+        if not self.trial_duration <= dursum < math.inf:
+            raise ValueError(
+                f"duration sum must be at least trial_duration={self.trial_duration:g},"
+                f" got {dursum!r}"
+            )
+        if self.preceding_targets < 0:
+            raise ValueError(f"preceding targets must be >= 0, got {self.preceding_targets}")
+        if self.preceding_targets == 0 and initial < dursum:
+            # MLRsearch needs a preceding target to reach a duration sum from shorter trials.
+            raise ValueError(
+                "preceding targets 0 needs initial trial duration == duration sum,"
+                f" got {initial:g} < {dursum:g}"
+            )
+        _positive("search duration max", self.search_duration_max)
+        if self.warmup_duration is not None:
+            _positive("warmup duration", self.warmup_duration)
+
+    @property
+    def effective_initial_trial_duration(self) -> float:
+        if self.initial_trial_duration is None:
+            return self.trial_duration / 10
+        return self.initial_trial_duration
+
+    @property
+    def effective_duration_sum(self) -> float:
+        return self.trial_duration if self.duration_sum is None else self.duration_sum
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Result of the search for one loss goal."""
+
+    goal: str  # "NDR" or "PDR"
+    loss_ratio_goal: float
+    # The highest *tested* load whose every trial met the goal (the relevant lower bound);
+    # None when even min_load failed.
+    rate_pps: float | None
+    upper_bound_pps: float | None  # lowest load that failed the goal; None if none failed
+    conditional_throughput_pps: float | None  # MLRsearch's figure, for reference
+    status: Status
+    # Worst search_loss_ratio among the trials at rate_pps (never above loss_ratio_goal).
+    worst_loss_ratio_at_rate: float | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    ndr: Throughput
+    pdr: Throughput
+    trials: tuple[TrialResult, ...]  # in order; the warmup trial is not among them
+    trial_seconds: float  # sum of intended durations actually run, warmup included
+    search_seconds: float  # wall time (on the clock the search was given)
+    warmup: TrialResult | None = None
+
+
+class SearchTimeout(Exception):
+    """The search ran past ``SearchSpec.search_duration_max``; what it measured is kept."""
+
+    def __init__(
+        self,
+        limit: float,
+        elapsed: float,
+        trials: tuple[TrialResult, ...],
+        warmup: TrialResult | None,
+    ) -> None:
+        super().__init__(
+            f"throughput search ran past search_duration_max={limit:g} s"
+            f" ({elapsed:.3g} s elapsed, {len(trials)} trials measured)"
+        )
+        self.limit = limit
+        self.elapsed = elapsed
+        self.trials = trials
+        self.warmup = warmup
+
+
+class _Run:
+    """Runs trials for one search: deadline, contract check, record, progress."""
+
+    def __init__(
+        self, trial: Trial, spec: SearchSpec, progress: Progress | None, clock: Clock
+    ) -> None:
+        self._trial = trial
+        self._spec = spec
+        self._progress = progress
+        self._clock = clock
+        self._start = clock()
+        self._warmup_pending = spec.warmup_duration is not None
+        self.trials: list[TrialResult] = []
+        self.warmup: TrialResult | None = None
+        self.trial_seconds = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def __call__(self, rate: float, duration: float) -> TrialResult:
+        # Checked before each trial (as MLRsearch does), so a trial may end past the limit.
+        if (elapsed := self.elapsed) >= self._spec.search_duration_max:
+            raise SearchTimeout(
+                self._spec.search_duration_max, elapsed, tuple(self.trials), self.warmup
+            )
+        result = _checked(self._trial(rate, duration), rate, duration)
+        self.trial_seconds += duration
+        if self._warmup_pending:
+            self._warmup_pending = False
+            self.warmup = result
+        else:
+            self.trials.append(result)
+        if self._progress is not None:
+            self._progress(result)
+        return result
+
+    def warmup_trial(self) -> None:
+        """For searches that run the warmup themselves (MLRsearch does its own)."""
+        if self._spec.warmup_duration is not None:
+            self(self._spec.max_load, self._spec.warmup_duration)
+
+
+def _checked(result: TrialResult, rate: float, duration: float) -> TrialResult:
+    # The searches group trials by intended load, so the callback must echo what it was asked.
+    if not isinstance(result, TrialResult):
+        raise TypeError(f"trial callback must return a TrialResult, got {type(result).__name__}")
+    if result.intended_load != rate or result.intended_duration != duration:
+        raise ValueError(
+            f"trial callback asked for {rate!r} pps for {duration!r} s returned"
+            f" intended_load={result.intended_load!r} intended_duration="
+            f"{result.intended_duration!r}"
+        )
+    return result
+
+
+class _Measurer(AbstractMeasurer):  # type: ignore[misc]
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+
+    def measure(self, intended_duration: float, intended_load: float) -> Any:
+        return _measurement(self._run(intended_load, intended_duration))
+
+
+def _throughput(
+    goal: str,
+    loss_ratio_goal: float,
+    rate: float | None,
+    upper: float | None,
+    conditional: float | None,
+    trials: tuple[TrialResult, ...],
+) -> Throughput:
+    status: Status
+    if rate is None:
+        status = "below_min_load"
+    elif upper is None:
+        status = "at_max_load"
+    else:
+        status = "found"
+    worst = max((t.search_loss_ratio for t in trials if t.intended_load == rate), default=None)
+    # The guarantee this module exists for; a breach is a bug, never a result.
+    if rate is not None and (worst is None or worst > loss_ratio_goal):
+        raise RuntimeError(
+            f"{goal}: would report {rate} pps but its worst trial loss ratio is {worst}"
+        )
+    return Throughput(
+        goal=goal,
+        loss_ratio_goal=loss_ratio_goal,
+        rate_pps=rate,
+        upper_bound_pps=upper,
+        conditional_throughput_pps=conditional,
+        status=status,
+        worst_loss_ratio_at_rate=worst,
+    )
+
+
+def _goal(spec: SearchSpec, loss_ratio: float) -> Any:
+    return SearchGoal(
+        loss_ratio=loss_ratio,
+        # RFC 2544: a load is a lower bound only if every trial at it met the goal
+        # (a bad trial of any duration makes it an upper bound).
+        exceed_ratio=0.0,
+        relative_width=spec.relative_width,
+        initial_trial_duration=spec.effective_initial_trial_duration,
+        final_trial_duration=spec.trial_duration,
+        duration_sum=spec.effective_duration_sum,
+        preceding_targets=spec.preceding_targets,
+        expansion_coefficient=2,
+        # Failing at min_load is a result ("below_min_load"), not an exception.
+        fail_fast=False,
+    )
+
+
+def find_throughput(
+    trial: Trial,
+    spec: SearchSpec,
+    progress: Progress | None = None,
+    *,
+    clock: Clock = time.monotonic,
+) -> SearchResult:
+    """NDR and PDR at once with FD.io's MLRsearch.
+
+    ``progress`` is called after every trial (the warmup one too).  ``clock`` measures
+    ``search_duration_max`` and ``search_seconds``; tests pass a simulated one.
+    Raises ``SearchTimeout`` (with the trials so far) past ``search_duration_max``.
+    """
+    run = _Run(trial, spec, progress, clock)
+    ndr_goal = _goal(spec, 0.0)
+    pdr_goal = _goal(spec, spec.loss_threshold)
+    # A zero PDR threshold makes the goals equal, and MLRsearch rejects duplicates.
+    goals = [ndr_goal] if pdr_goal == ndr_goal else [ndr_goal, pdr_goal]
+    config = Config(
+        goals=goals,
+        min_load=spec.min_load,
+        max_load=spec.max_load,
+        # The deadline is enforced in _Run on our clock, so that the timeout keeps the
+        # trials and can be simulated; MLRsearch's own would be a bare RuntimeError.
+        search_duration_max=math.inf,
+        warmup_duration=spec.warmup_duration,
+    )
+    results = MultipleLossRatioSearch(config=config).search(
+        measurer=_Measurer(run), debug=_log.debug
+    )
+    trials = tuple(run.trials)
+
+    def throughput(name: str, goal: Any) -> Throughput:
+        result = results[goal]
+        lower, upper = result.relevant_lower_bound, result.relevant_upper_bound
+        conditional = result.conditional_throughput
+        return _throughput(
+            name,
+            goal.loss_ratio,
+            None if lower is None else float(lower),
+            None if upper is None else float(upper),
+            None if conditional is None else float(conditional),
+            trials,
+        )
+
+    return SearchResult(
+        ndr=throughput("NDR", ndr_goal),
+        pdr=throughput("PDR", pdr_goal),
+        trials=trials,
+        trial_seconds=run.trial_seconds,
+        search_seconds=run.elapsed,
+        warmup=run.warmup,
+    )
+
+
+def binary_search(
+    trial: Trial,
+    spec: SearchSpec,
+    progress: Progress | None = None,
+    *,
+    clock: Clock = time.monotonic,
+) -> SearchResult:
+    """Plain RFC 2544 binary search, NDR then PDR, for comparison with MLRsearch.
+
+    Per goal: try max_load, then min_load, then halve [lower, upper] linearly until
+    upper - lower <= relative_width * upper.  A load passes when
+    ceil(duration_sum / trial_duration) trials of trial_duration all meet the goal
+    (stopping at the first that does not); trials already run at a load are reused.
+    Preceding targets and initial_trial_duration do not apply.
+    """
+    run = _Run(trial, spec, progress, clock)
+    run.warmup_trial()
+    needed = math.ceil(spec.effective_duration_sum / spec.trial_duration - 1e-9)
+    at_load: dict[float, list[TrialResult]] = {}
+
+    def passes(load: float, goal: float) -> bool:
+        done = at_load.setdefault(load, [])
+        if any(t.search_loss_ratio > goal for t in done):
+            return False
+        while len(done) < needed:
+            done.append(result := run(load, spec.trial_duration))
+            if result.search_loss_ratio > goal:
+                return False
+        return True
+
+    def search(name: str, goal: float) -> tuple[str, float, float | None, float | None]:
+        if passes(spec.max_load, goal):
+            return name, goal, spec.max_load, None
+        if not passes(spec.min_load, goal):
+            return name, goal, None, spec.min_load
+        lower, upper = spec.min_load, spec.max_load
+        while upper - lower > spec.relative_width * upper:
+            middle = (lower + upper) / 2
+            if passes(middle, goal):
+                lower = middle
+            else:
+                upper = middle
+        return name, goal, lower, upper
+
+    found = [search("NDR", 0.0), search("PDR", spec.loss_threshold)]
+    trials = tuple(run.trials)
+    ndr, pdr = (
+        _throughput(name, goal, lower, upper, _conditional(lower, at_load), trials)
+        for name, goal, lower, upper in found
+    )
+    return SearchResult(
+        ndr=ndr,
+        pdr=pdr,
+        trials=trials,
+        trial_seconds=run.trial_seconds,
+        search_seconds=run.elapsed,
+        warmup=run.warmup,
+    )
+
+
+def _conditional(rate: float | None, at_load: dict[float, list[TrialResult]]) -> float | None:
+    # MLRsearch's conditional throughput with exceed ratio 0: load * (1 - worst loss ratio).
+    if rate is None:
+        return None
+    return rate * (1.0 - max(t.search_loss_ratio for t in at_load[rate]))
+
+
+@dataclass(frozen=True)
+class ForwardingRate:
+    """RFC 2285 maximum forwarding rate: offer more than the DUT can take, see what it
+    forwards."""
+
+    offered_load: float
+    duration: float
+    rates_pps: tuple[float, ...]  # one per repetition: forwarded / offered_duration
+    mean_pps: float
+    stdev_pps: float  # sample standard deviation; 0.0 for a single repetition
+    trials: tuple[TrialResult, ...]
+
+    @property
+    def saturated(self) -> bool:
+        """Whether the DUT lost packets in every repetition.  If not, the tester rather
+        than the DUT may have limited the forwarding rate: offer more."""
+        return all(t.loss > 0 for t in self.trials)
+
+
+def max_forwarding_rate(
+    trial: Trial, load: float, duration: float, repetitions: int = 1
+) -> ForwardingRate:
+    """Forwarding rate at ``load`` (which should exceed the DUT's capacity), repeated."""
+    _positive("load", load)
+    _positive("duration", duration)
+    if repetitions < 1:
+        raise ValueError(f"repetitions must be >= 1, got {repetitions}")
+    trials = tuple(_checked(trial(load, duration), load, duration) for _ in range(repetitions))
+    rates = tuple(t.forwarding_rate for t in trials)
+    return ForwardingRate(
+        offered_load=load,
+        duration=duration,
+        rates_pps=rates,
+        mean_pps=statistics.fmean(rates),
+        stdev_pps=statistics.stdev(rates) if len(rates) > 1 else 0.0,
+        trials=trials,
+    )

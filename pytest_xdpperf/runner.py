@@ -1,0 +1,123 @@
+"""The object a test gets as the `xdpperf` fixture: one NF, one mode, one traffic class."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .build import Builder
+from .calibration import Calibration
+from .errors import XdpperfError
+from .measure import TrialMeasurer
+from .modes import Mode, applied
+from .nf import NfSpec, RunningNf
+from .results import Measurement, record
+from .rfc2544 import SearchSpec, TrialResult, find_throughput, max_forwarding_rate
+from .testbed.base import Testbed
+from .trafficgen.base import TrafficProfile
+from .trafficgen.bpfgen import BpfGenerator
+
+# What each traffic class asks of an NF's `action` parameter.
+CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
+LIVELOCK_NOTE = (
+    "user-space NF sharing its core with the driver: offered more than it can take, "
+    "the driver starves it (livelock), so the maximum forwarding rate is not its capacity"
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    loss_threshold: float = 0.001
+    trial_duration: float = 1.0
+    min_load: float = 10_000.0
+    relative_width: float = 0.005
+    mfr_repetitions: int = 1
+    search_duration_max: float = 900.0
+
+
+class XdpPerf:
+    def __init__(self, testbed: Testbed, builder: Builder, calibration: Calibration,
+                 mode: Mode, traffic_class: str | None, options: RunOptions,
+                 benchmark: Any, profile: TrafficProfile,
+                 progress: Callable[[str], None] | None = None):
+        self.testbed = testbed
+        self.builder = builder
+        self.calibration = calibration
+        self.mode = mode
+        self.traffic_class = traffic_class
+        self.options = options
+        self.benchmark = benchmark
+        self.profile = profile
+        self.progress = progress
+
+    def _class(self) -> str:
+        if self.traffic_class is None:
+            raise XdpperfError("this test has no traffic class marker",
+                               "mark it @pytest.mark.drop, passthrough or local")
+        if self.traffic_class == "local":
+            raise XdpperfError("the local traffic class is not built yet",
+                               "use drop or passthrough")
+        return self.traffic_class
+
+    def start(self, nf: str, **params: Any) -> RunningNf:
+        """Build and start an NF in this test's mode (for tests that drive it themselves)."""
+        spec = NfSpec(nf, params)
+        return RunningNf(self.builder.program(nf), spec, self.mode, self.testbed.dut)
+
+    def generator(self, profile: TrafficProfile | None = None) -> BpfGenerator:
+        return BpfGenerator(self.builder.program("trafficgen"), self.testbed.tester,
+                            self.testbed.dut, profile or self.profile)
+
+    def throughput(self, nf: str, attach: str = "native", bind: str = "copy",
+                   **params: Any) -> Measurement:
+        """RFC 2544 NDR/PDR and the maximum forwarding rate of `nf`, recorded."""
+        traffic_class = self._class()
+        params.setdefault("action", CLASS_ACTION[traffic_class])
+        spec = NfSpec(nf, params, attach=attach, bind=bind)
+        binary = self.builder.program(nf)
+        opts = self.options
+        notes: list[str] = []
+        with applied(self.mode, self.testbed.dut), \
+                RunningNf(binary, spec, self.mode, self.testbed.dut) as running, \
+                self.generator() as generator:
+            self.testbed.prepare_dut_napi()
+            measurer = TrialMeasurer(generator, self.testbed.tester, self.testbed.dut,
+                                     traffic_class, running.stats)
+            measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up, not counted
+            search_spec = SearchSpec(
+                max_load=self.calibration.max_load_pps,
+                min_load=opts.min_load,
+                loss_threshold=opts.loss_threshold,
+                relative_width=opts.relative_width,
+                trial_duration=opts.trial_duration,
+                search_duration_max=opts.search_duration_max,
+            )
+            search = find_throughput(measurer, search_spec, progress=self._progress)
+            mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
+                                      opts.trial_duration, opts.mfr_repetitions)
+        if self.mode.processing == "user":
+            notes.append(LIVELOCK_NOTE)
+        floor = self.calibration.loss_floor
+        if floor > opts.loss_threshold:
+            notes.append(f"the testbed loses {floor:.3%} even with a no-op NF, more than the "
+                         f"{opts.loss_threshold:.3%} threshold: NDR/PDR measure the testbed")
+        if not all(t.extra.get("counters_agree", True) for t in search.trials):
+            notes.append("kernel counters did not account for every frame sent in some trials")
+        measurement = Measurement(spec, self.mode, traffic_class, self.profile,
+                                  opts.loss_threshold, search, mfr, self.calibration, notes)
+        record(self.benchmark, measurement)
+        return measurement
+
+    def _progress(self, trial: TrialResult) -> None:
+        if self.progress:
+            self.progress(f"{self.mode.name}: {trial.intended_load / 1e6:8.3f} Mpps "
+                          f"{trial.intended_duration:5.2f} s loss {trial.loss_ratio:8.4%}")
+
+
+def terminal_progress(line: str) -> None:
+    """One self-overwriting line on a terminal; nothing when output is not one."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + line)
+        sys.stderr.flush()

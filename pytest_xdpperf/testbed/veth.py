@@ -1,0 +1,207 @@
+"""The built-in testbed: two namespaces joined by a veth pair on one machine.
+
+Tester work runs on one CPU and all DUT work on another, so one machine
+behaves like two boxes cabled back to back:
+- each veth end gets a threaded NAPI instance (a kthread we can pin); a veth
+  has NAPI only while GRO is on or an XDP program is attached, so GRO is on;
+- the DUT's NAPI kthread runs at SCHED_FIFO on the DUT CPU so it preempts a
+  busy-polling user-space NF, as softirq does on a real NIC (at normal
+  priority a busy AF_XDP loop starves it: 20-30% loss at any rate);
+- the tester's NAPI kthread does the same on the tester CPU, so counting
+  returning frames never lands on the DUT's CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from pyroute2 import IPRoute
+from pyroute2 import netns as pyroute2_netns
+from pyroute2.ethtool import Ethtool
+
+from .. import naming
+from ..errors import XdpperfError
+from ..netns import entered
+from .base import Host
+
+# 198.18.0.0/15 is reserved by RFC 2544 for benchmarks: the only addresses we use.
+TESTER_IP = "198.18.0.1"
+DUT_IP = "198.18.0.2"
+PREFIXLEN = 30
+TESTER_MAC = "02:58:50:00:00:01"
+DUT_MAC = "02:58:50:00:00:02"
+NAPI_RT_PRIORITY = 50
+
+
+def napi_threads(ifname: str) -> list[int]:
+    """Pids of the NAPI kthreads of an interface (named napi/<ifname>-<id>)."""
+    prefix = f"napi/{ifname}-"
+    pids = []
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith(prefix):
+            pids.append(proc.pid)
+    return pids
+
+
+def pin_realtime(pid: int, cpu: int, priority: int = NAPI_RT_PRIORITY) -> None:
+    os.sched_setaffinity(pid, {cpu})
+    os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(priority))
+
+
+def choose_cpus(
+    tester_cpus: tuple[int, ...] | None, dut_cpus: tuple[int, ...] | None
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Defaults: tester on CPU 0, DUT on the last CPU; check what was asked."""
+    online = sorted(os.sched_getaffinity(0))
+    tester = tester_cpus or (online[0],)
+    dut = dut_cpus or (online[-1],)
+    for what, cpus in (("--tester-cpus", tester), ("--dut-cpus", dut)):
+        missing = [c for c in cpus if c not in online]
+        if missing:
+            raise XdpperfError(
+                f"{what} asks for CPU {missing[0]}, but this machine has CPUs {online}",
+                f"pick CPUs from {online}",
+            )
+    if set(tester) & set(dut):
+        if len(online) > 1:
+            raise XdpperfError(
+                f"tester CPUs {list(tester)} and DUT CPUs {list(dut)} overlap",
+                "give the tester and the DUT different CPUs",
+            )
+        warnings.warn(
+            "only one CPU: tester and DUT share it, so figures measure both together "
+            "and are not comparable with a two-box testbed",
+            stacklevel=2,
+        )
+    return tuple(tester), tuple(dut)
+
+
+@dataclass
+class VethTestbed:
+    tester: Host
+    dut: Host
+    run_id: str
+    _alive: bool = field(default=True, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        tester_cpus: tuple[int, ...] | None = None,
+        dut_cpus: tuple[int, ...] | None = None,
+    ) -> VethTestbed:
+        tester_cpus, dut_cpus = choose_cpus(tester_cpus, dut_cpus)
+        run_id = naming.new_run_id()
+        p = naming.PREFIX
+        tester = Host("tester", f"{p}-{run_id}-tester", f"{p}{run_id}t", TESTER_MAC,
+                      TESTER_IP, tester_cpus)
+        dut = Host("dut", f"{p}-{run_id}-dut", f"{p}{run_id}d", DUT_MAC, DUT_IP, dut_cpus)
+        bed = cls(tester, dut, run_id)
+        bed._register()
+        try:
+            bed._build()
+        except BaseException:
+            bed.destroy()
+            raise
+        return bed
+
+    def _register(self) -> None:
+        """Leave a note for `xdpperf cleanup` in case this process is killed."""
+        os.makedirs(naming.run_dir(), exist_ok=True)
+        with open(self._note_path(), "w") as f:
+            json.dump({"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns]}, f)
+
+    def _note_path(self) -> str:
+        return os.path.join(naming.run_dir(), f"{self.run_id}.json")
+
+    def _build(self) -> None:
+        for host in (self.tester, self.dut):
+            pyroute2_netns.create(host.netns)
+        with IPRoute() as ipr:
+            ipr.link("add", ifname=self.tester.ifname, kind="veth", peer=self.dut.ifname)
+            ethtool = Ethtool()
+            try:
+                for host in (self.tester, self.dut):
+                    index = ipr.link_lookup(ifname=host.ifname)[0]
+                    ipr.link("set", index=index, address=host.mac, state="up")
+                    features = ethtool.get_features(host.ifname)
+                    features.features["rx-gro"].enable = True
+                    ethtool.set_features(host.ifname, features)
+                    # threaded NAPI survives the move into the namespace, and here
+                    # (before the move) the root namespace's sysfs can reach it
+                    with open(f"/sys/class/net/{host.ifname}/threaded", "w") as f:
+                        f.write("1")
+                    ipr.link("set", index=index, net_ns_fd=host.netns)
+            finally:
+                ethtool.close()
+        for host in (self.tester, self.dut):
+            # no IPv6 autoconfiguration: stray ND/MLD frames would spoil exact counts
+            with entered(host.netns):
+                with open(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "w") as f:
+                    f.write("1")
+            with IPRoute(netns=host.netns) as ipr:
+                ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+                index = ipr.link_lookup(ifname=host.ifname)[0]
+                ipr.addr("add", index=index, address=host.ip, prefixlen=PREFIXLEN)
+                ipr.link("set", index=index, state="up")
+        self.pin_napi(self.tester)
+        self.pin_napi(self.dut)
+
+    def pin_napi(self, host: Host) -> list[int]:
+        """Pin the host's NAPI kthreads to its CPU at real-time priority.
+
+        The kthread is re-created whenever the device's NAPI is (e.g. on link
+        down/up), so callers do this again right before measuring."""
+        pids = napi_threads(host.ifname)
+        if not pids:
+            raise XdpperfError(
+                f"no NAPI kthread for {host.ifname}",
+                "the kernel needs threaded NAPI (Linux >= 5.12) and GRO on the veth",
+            )
+        for pid in pids:
+            pin_realtime(pid, host.cpu)
+        return pids
+
+    def prepare_dut_napi(self) -> list[int]:
+        self.pin_napi(self.tester)
+        return self.pin_napi(self.dut)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "veth",
+            "tester": {"netns": self.tester.netns, "ifname": self.tester.ifname,
+                       "cpus": list(self.tester.cpus)},
+            "dut": {"netns": self.dut.netns, "ifname": self.dut.ifname,
+                    "cpus": list(self.dut.cpus)},
+            "driver": "veth",
+            "napi": "threaded, SCHED_FIFO",
+        }
+
+    def destroy(self) -> None:
+        """Remove the namespaces (which takes the veth pair and its XDP programs)."""
+        if not self._alive:
+            return
+        self._alive = False
+        errors = []
+        for host in (self.tester, self.dut):
+            try:
+                if host.netns in pyroute2_netns.listnetns():
+                    pyroute2_netns.remove(host.netns)
+            except OSError as exc:
+                errors.append(f"{host.netns}: {exc}")
+        # if the move into a namespace never happened, the veth is still here
+        with IPRoute() as ipr:
+            for host in (self.tester, self.dut):
+                for index in ipr.link_lookup(ifname=host.ifname):
+                    ipr.link("del", index=index)
+        try:
+            os.unlink(self._note_path())
+        except FileNotFoundError:
+            pass
+        if errors:
+            raise XdpperfError("testbed teardown failed: " + "; ".join(errors),
+                               "run `xdpperf cleanup`")

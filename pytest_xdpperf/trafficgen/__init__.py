@@ -1,0 +1,6 @@
+"""Traffic generators: the Generator protocol and the built-in eBPF one."""
+
+from .base import Generator, Offered, TrafficProfile
+from .bpfgen import BpfGenerator
+
+__all__ = ["BpfGenerator", "Generator", "Offered", "TrafficProfile"]

@@ -1,0 +1,141 @@
+"""Simulated tester + DUT pairs for the throughput searches: no packets, no time.
+
+Each simulator is a ``Trial`` callback.  A trial takes no real time; it advances a
+``FakeClock`` by its intended duration, so ``search_duration_max`` can be exercised.
+The simulated tester aims at round(rate * duration) packets (the TrialResult default),
+and the DUTs count capacity in the same rounding, so every load <= capacity passes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from pytest_xdpperf.rfc2544 import TrialResult
+
+
+@dataclass
+class FakeClock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class SimDut:
+    """Perfect tester, DUT that forwards everything.  Subclasses override ``forward``."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    seen: list[TrialResult] = field(default_factory=list)
+    sending_time: float = 1.0  # offered_duration / intended_duration
+
+    def __call__(self, rate: float, duration: float) -> TrialResult:
+        self.clock.now += duration
+        target = round(rate * duration)
+        offered, overflow = self.send(rate, duration, target)
+        result = TrialResult(
+            intended_load=rate,
+            intended_duration=duration,
+            offered=offered,
+            forwarded=self.forward(offered - overflow, duration),
+            offered_duration=duration * self.sending_time,
+            tester_overflow=overflow,
+        )
+        self.seen.append(result)
+        return result
+
+    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
+        """(packets offered, of which lost in the tester's own queue)."""
+        return target, 0
+
+    def forward(self, delivered: int, duration: float) -> int:
+        return delivered
+
+
+@dataclass
+class Deterministic(SimDut):
+    """Forwards min(offered, C * d)."""
+
+    capacity: float = 1e6
+
+    def forward(self, delivered: int, duration: float) -> int:
+        return min(delivered, round(self.capacity * duration))
+
+
+@dataclass
+class LossSpikes(Deterministic):
+    """Deterministic, but a trial loses ``spike`` of its packets with probability ``p``."""
+
+    p: float = 0.2
+    spike: float = 0.002
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def forward(self, delivered: int, duration: float) -> int:
+        forwarded = super().forward(delivered, duration)
+        if self.rng.random() < self.p:
+            forwarded -= math.ceil(self.spike * delivered)
+        return max(0, forwarded)
+
+
+@dataclass
+class Wobbly(SimDut):
+    """Capacity drawn per trial uniformly from C * (1 +- wobble)."""
+
+    capacity: float = 1e6
+    wobble: float = 0.02
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def forward(self, delivered: int, duration: float) -> int:
+        capacity = self.capacity * (1 + self.rng.uniform(-self.wobble, self.wobble))
+        return min(delivered, round(capacity * duration))
+
+
+@dataclass
+class LossFloor(Deterministic):
+    """Loses ``floor`` of what it forwards at every rate, on top of capacity C."""
+
+    floor: float = 0.005
+
+    def forward(self, delivered: int, duration: float) -> int:
+        return math.floor(super().forward(delivered, duration) * (1 - self.floor))
+
+    def pdr(self, loss_threshold: float) -> float:
+        """Highest load with loss ratio <= threshold: (1 - floor) * C / L = 1 - threshold."""
+        return (1 - self.floor) * self.capacity / (1 - loss_threshold)
+
+
+@dataclass
+class ColdStart(SimDut):
+    """Forwards everything, except that its very first trial loses 10 %."""
+
+    def forward(self, delivered: int, duration: float) -> int:
+        return delivered * 9 // 10 if len(self.seen) == 0 else delivered
+
+
+@dataclass
+class OverflowingTester(Deterministic):
+    """Every other trial the tester's own queue drops ``overflow`` of what it sent."""
+
+    overflow: float = 0.003
+
+    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
+        lost = math.ceil(target * self.overflow) if len(self.seen) % 2 else 0
+        return target, lost
+
+
+@dataclass
+class SlowTester(SimDut):
+    """A tester that cannot send faster than ``limit`` pps, in front of a perfect DUT."""
+
+    limit: float = 5e5
+
+    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
+        return min(target, round(self.limit * duration)), 0

@@ -1,0 +1,496 @@
+"""Throughput searches against simulated DUTs (tests/simdut.py): no root, no real time."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from simdut import (
+    ColdStart,
+    Deterministic,
+    FakeClock,
+    LossFloor,
+    LossSpikes,
+    OverflowingTester,
+    SimDut,
+    SlowTester,
+    Wobbly,
+)
+
+from pytest_xdpperf.rfc2544 import (
+    SearchResult,
+    SearchSpec,
+    SearchTimeout,
+    Throughput,
+    TrialResult,
+    binary_search,
+    find_throughput,
+    max_forwarding_rate,
+)
+
+C = 1e6  # capacity of the simulated DUTs, pps
+SPEC = SearchSpec(max_load=1e7, min_load=1e4, search_duration_max=1e6)
+SEARCHES = {"mlrsearch": find_throughput, "binary": binary_search}
+Search = Callable[..., SearchResult]
+
+
+def run(search: Search, dut: SimDut, spec: SearchSpec = SPEC) -> SearchResult:
+    result = search(dut, spec, clock=dut.clock)
+    check_invariants(result, spec, dut)
+    return result
+
+
+def tolerance(spec: SearchSpec) -> float:
+    """One packet in the shortest trial, in pps: the simulators' quantisation."""
+    return 1 / spec.effective_initial_trial_duration
+
+
+def check_invariants(result: SearchResult, spec: SearchSpec, dut: SimDut) -> None:
+    """What must hold for every search result, whatever the DUT."""
+    if result.warmup is None:
+        assert list(result.trials) == dut.seen
+    else:
+        assert [result.warmup, *result.trials] == dut.seen
+    assert result.trial_seconds == pytest.approx(sum(t.intended_duration for t in dut.seen))
+    assert result.search_seconds == pytest.approx(result.trial_seconds)  # fake clock
+    for tp, goal in ((result.ndr, 0.0), (result.pdr, spec.loss_threshold)):
+        assert tp.loss_ratio_goal == goal
+        at_rate = [t for t in result.trials if t.intended_load == tp.rate_pps]
+        at_upper = [t for t in result.trials if t.intended_load == tp.upper_bound_pps]
+        if tp.rate_pps is None:
+            assert tp.status == "below_min_load"
+            assert tp.upper_bound_pps == spec.min_load
+            assert tp.worst_loss_ratio_at_rate is None
+            assert tp.conditional_throughput_pps is None
+        else:
+            # The point of the module: never a rate at which a trial exceeded the goal.
+            assert at_rate
+            assert all(t.loss_ratio <= goal for t in at_rate)
+            assert all(t.search_loss_ratio <= goal for t in at_rate)
+            assert tp.worst_loss_ratio_at_rate == max(t.search_loss_ratio for t in at_rate)
+            # ... and established by trials of the full duration, duration_sum of them.
+            full = [
+                t.intended_duration for t in at_rate if t.intended_duration >= spec.trial_duration
+            ]
+            assert sum(full) >= spec.effective_duration_sum - 1e-9
+            assert spec.min_load <= tp.rate_pps <= spec.max_load
+            assert tp.conditional_throughput_pps is not None
+            assert tp.conditional_throughput_pps <= tp.rate_pps
+        if tp.upper_bound_pps is None:
+            assert tp.status == "at_max_load"
+            assert tp.rate_pps == spec.max_load
+        else:
+            assert any(t.search_loss_ratio > goal for t in at_upper)
+        if tp.status == "found":
+            assert tp.rate_pps is not None and tp.upper_bound_pps is not None
+            assert tp.rate_pps < tp.upper_bound_pps
+            assert (tp.upper_bound_pps - tp.rate_pps) / tp.upper_bound_pps <= spec.relative_width
+
+
+def check_mlrsearch_bounds(result: SearchResult, spec: SearchSpec) -> None:
+    """MLRsearch shares trials between goals: its upper bound is the lowest failing load."""
+    for tp, goal in ((result.ndr, 0.0), (result.pdr, spec.loss_threshold)):
+        if tp.upper_bound_pps is not None:
+            failed = [t.intended_load for t in result.trials if t.search_loss_ratio > goal]
+            assert min(failed) == tp.upper_bound_pps
+
+
+def assert_brackets(tp: Throughput, true_rate: float, spec: SearchSpec) -> None:
+    """Status found, the true rate is in [rate, upper], within the asked width."""
+    assert tp.status == "found", tp
+    assert tp.rate_pps is not None and tp.upper_bound_pps is not None
+    tol = tolerance(spec)
+    assert tp.rate_pps <= true_rate + tol
+    assert tp.upper_bound_pps >= true_rate - tol
+    assert tp.rate_pps >= true_rate * (1 - spec.relative_width) - tol
+
+
+# --- deterministic DUTs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("capacity", [2e4, 3.3e5, 1e6, 7.77e6])
+@pytest.mark.parametrize("relative_width", [0.005, 0.02])
+def test_deterministic_capacity(search: Search, capacity: float, relative_width: float) -> None:
+    spec = replace(SPEC, relative_width=relative_width)
+    result = run(search, Deterministic(capacity=capacity), spec)
+    assert_brackets(result.ndr, capacity, spec)
+    assert result.ndr.rate_pps is not None
+    assert result.ndr.rate_pps <= capacity + tolerance(spec)
+    # Above C the loss is 1 - C/L, so the PDR is C / (1 - threshold).
+    assert_brackets(result.pdr, capacity / (1 - spec.loss_threshold), spec)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_duration_sum_needs_several_full_trials(search: Search) -> None:
+    spec = replace(SPEC, duration_sum=3.0)
+    result = run(search, Deterministic(capacity=C), spec)  # invariants check the sum
+    assert_brackets(result.ndr, C, spec)
+
+
+@pytest.mark.parametrize("sending_time", [0.99, 1.01])
+def test_duration_sum_counts_intended_seconds(sending_time: float) -> None:
+    # A tester sending a little short must not cost an extra trial per load.
+    spec = replace(SPEC, duration_sum=3.0)
+    result = run(find_throughput, Deterministic(capacity=C, sending_time=sending_time), spec)
+    at_rate = [t for t in result.trials if t.intended_load == result.ndr.rate_pps]
+    assert [t.intended_duration for t in at_rate if t.intended_duration == 1.0] == [1.0] * 3
+
+
+def test_mlrsearch_uses_shorter_preceding_trials() -> None:
+    dut = Deterministic(capacity=C)
+    result = run(find_throughput, dut)
+    check_mlrsearch_bounds(result, SPEC)
+    durations = {t.intended_duration for t in result.trials}
+    assert min(durations) == pytest.approx(SPEC.effective_initial_trial_duration)
+    assert max(durations) == SPEC.trial_duration
+
+
+def test_zero_loss_threshold_makes_pdr_the_ndr() -> None:
+    spec = replace(SPEC, loss_threshold=0.0)
+    result = run(find_throughput, Deterministic(capacity=C), spec)
+    assert result.pdr == replace(result.ndr, goal="PDR")
+
+
+def test_mlrsearch_cheaper_than_binary_search() -> None:
+    # Not a benchmark, a sanity check that the preceding targets pay off on an easy DUT.
+    mlr = run(find_throughput, Deterministic(capacity=C))
+    plain = run(binary_search, Deterministic(capacity=C))
+    assert mlr.trial_seconds < plain.trial_seconds
+
+
+# --- noisy DUTs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("seed", range(15))
+def test_loss_spikes(search: Search, seed: int) -> None:
+    dut = LossSpikes(capacity=C, seed=seed)
+    result = run(search, dut)
+    if search is find_throughput:
+        check_mlrsearch_bounds(result, SPEC)
+    for tp, true_rate in ((result.ndr, C), (result.pdr, C / (1 - SPEC.loss_threshold))):
+        assert tp.status in ("found", "below_min_load")
+        if tp.rate_pps is not None:  # spikes only ever push it down
+            assert tp.rate_pps <= true_rate + tolerance(SPEC)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_loss_spikes_do_bite(search: Search) -> None:
+    # Else the test above would pass for want of noise.
+    rates = [run(search, LossSpikes(capacity=C, seed=seed)).ndr.rate_pps for seed in range(15)]
+    assert sum(r is None or r < C * (1 - 2 * SPEC.relative_width) for r in rates) >= 3
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("seed", range(15))
+@pytest.mark.parametrize("wobble", [0.01, 0.05])
+def test_wobbly_capacity(search: Search, seed: int, wobble: float) -> None:
+    result = run(search, Wobbly(capacity=C, wobble=wobble, seed=seed))
+    if search is find_throughput:
+        check_mlrsearch_bounds(result, SPEC)
+    tp = result.ndr
+    assert tp.status == "found" and tp.rate_pps is not None
+    # Below C(1 - x) every trial passes, above C(1 + x) every trial fails.
+    low, high = C * (1 - wobble), C * (1 + wobble)
+    assert low * (1 - SPEC.relative_width) - tolerance(SPEC) <= tp.rate_pps <= high
+    assert tp.upper_bound_pps is not None and tp.upper_bound_pps >= low - tolerance(SPEC)
+
+
+# --- labelled statuses --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_loss_floor_is_below_min_load_for_ndr_and_tight_pdr(search: Search) -> None:
+    result = run(search, LossFloor(capacity=C, floor=0.005))
+    for tp in (result.ndr, result.pdr):
+        assert tp.status == "below_min_load"
+        assert tp.rate_pps is None
+        assert tp.upper_bound_pps == SPEC.min_load
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_loss_floor_under_a_loose_pdr_is_found(search: Search) -> None:
+    spec = replace(SPEC, loss_threshold=0.01)
+    dut = LossFloor(capacity=C, floor=0.005)
+    result = run(search, dut, spec)
+    assert result.ndr.status == "below_min_load"
+    assert_brackets(result.pdr, dut.pdr(0.01), spec)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_never_loses_is_at_max_load(search: Search) -> None:
+    result = run(search, SimDut())
+    for tp in (result.ndr, result.pdr):
+        assert tp.status == "at_max_load"
+        assert tp.rate_pps == SPEC.max_load
+        assert tp.upper_bound_pps is None
+        assert tp.worst_loss_ratio_at_rate == 0.0
+
+
+def test_below_min_load_is_a_result_not_an_exception() -> None:
+    # MLRsearch raises RuntimeError here with fail_fast=True; we must not.
+    result = find_throughput(LossFloor(capacity=C, floor=0.5), SPEC)
+    assert (result.ndr.status, result.pdr.status) == ("below_min_load", "below_min_load")
+
+
+# --- the tester's share of the packets ----------------------------------------------------
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_tester_overflow_is_not_dut_loss(search: Search) -> None:
+    dut = OverflowingTester(capacity=C, overflow=0.003)  # 3x the PDR threshold
+    result = run(search, dut)
+    assert_brackets(result.ndr, C, SPEC)
+    assert any(t.tester_overflow for t in result.trials if t.intended_load < C)
+    # The loads where the tester overflowed were judged on the DUT's packets only.
+    overflowed = [t for t in dut.seen if t.tester_overflow]
+    assert all(t.search_loss_ratio == t.loss_ratio for t in overflowed)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_unsent_packets_count_as_loss(search: Search) -> None:
+    # A perfect DUT behind a tester capped at 5e5 pps: 5e5 is the most it can claim.
+    dut = SlowTester(limit=5e5)
+    result = run(search, dut)
+    assert all(t.loss == 0 for t in dut.seen)
+    assert_brackets(result.ndr, 5e5, SPEC)
+    assert_brackets(result.pdr, 5e5 / (1 - SPEC.loss_threshold), SPEC)
+
+
+def test_trial_result_accounting() -> None:
+    base = TrialResult(1000.0, 1.0, offered=1000, forwarded=990, offered_duration=0.5)
+    assert (base.loss, base.loss_ratio, base.unsent) == (10, 0.01, 0)
+    assert base.search_loss_ratio == 0.01
+    assert (base.offered_rate, base.forwarding_rate) == (2000.0, 1980.0)
+    overflow = replace(base, tester_overflow=10)
+    assert (overflow.loss, overflow.loss_ratio, overflow.search_loss_ratio) == (0, 0.0, 0.0)
+    unsent = replace(base, offered=900, forwarded=900)
+    assert (unsent.loss_ratio, unsent.unsent, unsent.search_loss_ratio) == (0.0, 100, 0.1)
+    both = replace(base, offered=900, forwarded=891)  # 9 lost of 900, 100 unsent
+    assert both.search_loss_ratio == pytest.approx(109 / 1000)
+    assert replace(base, offered=1005, forwarded=1005).search_loss_ratio == 0.0  # sent extra
+    assert replace(base, forwarded=1002).loss == 0  # stray packets are not a gain
+    assert replace(base, offered=1000, intended_count=900).unsent == 0
+    assert replace(base, offered=900, forwarded=900, intended_count=905).unsent == 5
+    assert replace(base, offered=0, forwarded=0, offered_duration=0.0).forwarding_rate == 0.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"offered": -1}, "packet counts must be >= 0"),
+        ({"tester_overflow": 1001}, r"tester overflow must be in \[0, offered=1000\]"),
+        ({"tester_overflow": -1}, "tester overflow must be in"),
+        ({"intended_count": -1}, "intended count must be >= 0"),
+    ],
+)
+def test_trial_result_validation(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrialResult(
+            1000.0, 1.0, **{"offered": 1000, "forwarded": 990, "offered_duration": 1.0, **changes}
+        )
+
+
+# --- warmup, progress, timeout, callback contract -----------------------------------------
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_warmup_is_run_and_discarded(search: Search) -> None:
+    spec = replace(SPEC, warmup_duration=0.5)
+    dut = ColdStart()
+    seen: list[TrialResult] = []
+    result = search(dut, spec, seen.append, clock=dut.clock)
+    check_invariants(result, spec, dut)
+    assert result.warmup is dut.seen[0]
+    assert (result.warmup.intended_load, result.warmup.intended_duration) == (1e7, 0.5)
+    assert result.warmup not in result.trials
+    assert seen == dut.seen  # progress sees every trial, warmup first
+    assert result.trial_seconds == pytest.approx(
+        0.5 + sum(t.intended_duration for t in result.trials)
+    )
+    # Its 10 % loss did not count: the cold DUT is perfect from then on.
+    assert result.ndr.status == "at_max_load"
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_without_warmup_a_cold_first_trial_counts(search: Search) -> None:
+    result = run(search, ColdStart())
+    assert result.warmup is None
+    assert result.ndr.status == "found"  # max_load failed once, so it is an upper bound
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_progress_sees_every_trial_in_order(search: Search) -> None:
+    dut = Wobbly(seed=3)
+    seen: list[TrialResult] = []
+    result = search(dut, SPEC, seen.append, clock=dut.clock)
+    assert seen == list(result.trials) == dut.seen
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("fraction", [0.01, 0.3, 0.6])
+def test_timeout_keeps_trials(search: Search, fraction: float) -> None:
+    spec = replace(SPEC, warmup_duration=0.25)
+    limit = fraction * search(Deterministic(capacity=C), spec, clock=FakeClock()).trial_seconds
+    spec = replace(spec, search_duration_max=limit)
+    dut = Deterministic(capacity=C)
+    with pytest.raises(SearchTimeout, match=f"search_duration_max={limit:g} s") as caught:
+        search(dut, spec, clock=dut.clock)
+    err = caught.value
+    assert err.warmup is dut.seen[0]
+    assert list(err.trials) == dut.seen[1:]
+    if fraction > 0.01:  # else the deadline passed during the warmup
+        assert err.trials, "the trials measured before the deadline are kept"
+    assert err.elapsed == dut.clock.now >= limit
+    # The deadline is checked before each trial: the last one started in time.
+    assert dut.clock.now - dut.seen[-1].intended_duration < limit
+
+
+def test_timeout_is_not_raised_within_the_limit() -> None:
+    dut = Deterministic(capacity=C)
+    needed = find_throughput(Deterministic(capacity=C), SPEC, clock=FakeClock()).trial_seconds
+    result = find_throughput(dut, replace(SPEC, search_duration_max=needed + 1e-6), clock=dut.clock)
+    assert result.search_seconds == pytest.approx(needed)
+
+
+def test_default_clock_is_real_time() -> None:
+    result = find_throughput(Deterministic(capacity=C), SPEC)
+    assert 0 < result.search_seconds < 5  # simulated trials took no real time
+    assert result.trial_seconds > 1
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_trial_must_echo_what_it_was_asked(search: Search) -> None:
+    def lying(rate: float, duration: float) -> TrialResult:
+        return TrialResult(rate + 1, duration, round(rate * duration), 0, duration)
+
+    with pytest.raises(ValueError, match="returned intended_load="):
+        search(lying, SPEC)
+
+    def untyped(rate: float, duration: float) -> Any:
+        return {"offered": 1}
+
+    with pytest.raises(TypeError, match="must return a TrialResult"):
+        search(untyped, SPEC)
+
+
+# --- binary search against MLRsearch ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Deterministic(capacity=C),
+        lambda: Deterministic(capacity=4.2e4),
+        lambda: LossFloor(capacity=C),
+        lambda: SlowTester(limit=2e6),
+        lambda: OverflowingTester(capacity=C),
+        SimDut,
+    ],
+    ids=["det-1M", "det-42k", "floor", "slow-tester", "overflow", "perfect"],
+)
+def test_binary_search_agrees_with_mlrsearch(make: Callable[[], SimDut]) -> None:
+    mlr, plain = run(find_throughput, make()), run(binary_search, make())
+    for a, b in ((mlr.ndr, plain.ndr), (mlr.pdr, plain.pdr)):
+        assert a.status == b.status
+        if a.rate_pps is not None and b.rate_pps is not None:
+            assert b.rate_pps == pytest.approx(a.rate_pps, rel=2 * SPEC.relative_width)
+
+
+# --- maximum forwarding rate --------------------------------------------------------------
+
+
+def test_max_forwarding_rate_deterministic() -> None:
+    dut = Deterministic(capacity=C)
+    mfr = max_forwarding_rate(dut, load=2 * C, duration=1.0, repetitions=3)
+    assert mfr.rates_pps == (C, C, C)
+    assert (mfr.mean_pps, mfr.stdev_pps) == (C, 0.0)
+    assert mfr.offered_load == 2 * C and mfr.duration == 1.0
+    assert mfr.trials == tuple(dut.seen)
+    assert mfr.saturated
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_max_forwarding_rate_statistics(seed: int) -> None:
+    dut = Wobbly(capacity=C, wobble=0.05, seed=seed)
+    mfr = max_forwarding_rate(dut, load=2 * C, duration=0.5, repetitions=6)
+    assert mfr.rates_pps == tuple(t.forwarded / t.offered_duration for t in dut.seen)
+    assert mfr.mean_pps == pytest.approx(statistics.fmean(mfr.rates_pps))
+    assert mfr.stdev_pps == pytest.approx(statistics.stdev(mfr.rates_pps))
+    assert 0 < mfr.stdev_pps < 0.05 * C
+    assert all(0.95 * C - 2 <= r <= 1.05 * C + 2 for r in mfr.rates_pps)
+    assert mfr.saturated
+
+
+def test_max_forwarding_rate_single_repetition_and_unsaturated() -> None:
+    mfr = max_forwarding_rate(SimDut(), load=1e5, duration=1.0)
+    assert (mfr.rates_pps, mfr.stdev_pps) == ((1e5,), 0.0)
+    assert not mfr.saturated  # the tester, not the DUT, set the rate
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"repetitions": 0}, "repetitions must be >= 1, got 0"),
+        ({"load": 0.0}, "load must be positive"),
+        ({"duration": math.nan}, "duration must be positive"),
+    ],
+)
+def test_max_forwarding_rate_validation(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        max_forwarding_rate(SimDut(), **{"load": 1e5, "duration": 1.0, **kwargs})
+
+
+# --- SearchSpec ---------------------------------------------------------------------------
+
+
+def test_search_spec_defaults() -> None:
+    spec = SearchSpec(max_load=1e6)
+    assert (spec.min_load, spec.loss_threshold, spec.relative_width) == (1e4, 0.001, 0.005)
+    assert spec.effective_initial_trial_duration == pytest.approx(0.1)
+    assert spec.effective_duration_sum == 1.0
+    assert spec.warmup_duration is None
+    long = SearchSpec(max_load=1e6, trial_duration=60.0)
+    assert (long.effective_initial_trial_duration, long.effective_duration_sum) == (6.0, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"loss_threshold": 1.5}, r"loss threshold must be in \[0, 1\), got 1.5"),
+        ({"loss_threshold": 1.0}, r"loss threshold must be in \[0, 1\), got 1.0"),
+        ({"loss_threshold": -0.1}, r"loss threshold must be in \[0, 1\), got -0.1"),
+        ({"loss_threshold": math.nan}, r"loss threshold must be in \[0, 1\), got nan"),
+        ({"relative_width": 0.0}, r"relative width must be in \(0, 1\), got 0.0"),
+        ({"relative_width": 1.0}, r"relative width must be in \(0, 1\), got 1.0"),
+        ({"min_load": 0.0}, "min load must be positive and finite, got 0.0"),
+        ({"max_load": math.inf}, "max load must be positive and finite, got inf"),
+        ({"max_load": 5e3}, "max load must be greater than min load 10000, got 5000"),
+        ({"max_load": 1e4}, "max load must be greater than min load 10000, got 10000"),
+        ({"trial_duration": 0.0}, "trial duration must be positive and finite, got 0.0"),
+        ({"initial_trial_duration": 2.0}, r"initial trial duration must be in \(0, trial_dur"),
+        ({"initial_trial_duration": 0.0}, r"initial trial duration must be in \(0, trial_dur"),
+        ({"duration_sum": 0.5}, "duration sum must be at least trial_duration=1, got 0.5"),
+        ({"preceding_targets": -1}, "preceding targets must be >= 0, got -1"),
+        ({"preceding_targets": 0}, "preceding targets 0 needs initial trial duration =="),
+        ({"search_duration_max": 0.0}, "search duration max must be positive"),
+        ({"warmup_duration": 0.0}, "warmup duration must be positive and finite, got 0.0"),
+    ],
+)
+def test_search_spec_validation(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SearchSpec(**{"max_load": 1e6, **kwargs})
+
+
+def test_search_spec_preceding_targets_zero_with_equal_durations() -> None:
+    spec = SearchSpec(max_load=1e7, initial_trial_duration=1.0, preceding_targets=0)
+    dut = Deterministic(capacity=C)
+    result = find_throughput(dut, spec, clock=dut.clock)
+    check_invariants(result, spec, dut)
+    assert {t.intended_duration for t in result.trials} == {1.0}
+    assert_brackets(result.ndr, C, spec)

@@ -1,0 +1,15 @@
+"""MAC swap: pure I/O, the cheapest NF there is (reference study, section 1)."""
+
+import pytest
+
+
+@pytest.mark.drop
+def test_macswap_drop(xdpperf):
+    result = xdpperf.throughput("macswap")
+    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+
+
+@pytest.mark.passthrough
+def test_macswap_passthrough(xdpperf):
+    result = xdpperf.throughput("macswap")
+    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
