@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pyroute2 import IPRoute
 from pyroute2.ethtool.ioctl import IoctlEthtool
 
 from .errors import XdpperfError
-from .netns import entered
+from .netns import entered, iproute
 from .testbed.base import Host
 
 
@@ -22,9 +21,7 @@ def ethtool_stats(host: Host) -> dict[str, int]:
 
 def link_stats(host: Host) -> dict[str, int]:
     """rtnl_link_stats64 of the host's interface (rx_packets, rx_dropped, ...)."""
-    with entered(host.netns):
-        ipr = IPRoute()  # bound to the host's namespace from here on
-    with ipr:
+    with iproute(host.netns) as ipr:
         indexes = ipr.link_lookup(ifname=host.ifname)
         if not indexes:
             raise XdpperfError(f"interface {host.ifname} not found in {host.netns}",

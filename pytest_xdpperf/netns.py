@@ -59,6 +59,17 @@ def entered(name: str) -> Iterator[None]:
         os.close(home)
 
 
+def iproute(name: str) -> Any:
+    """A pyroute2 IPRoute whose netlink socket lives in namespace `name`.
+
+    (pyroute2's own IPRoute(netns=...) proved unreliable here: lookups right
+    after creation sometimes came back empty.)"""
+    from pyroute2 import IPRoute
+
+    with entered(name):
+        return IPRoute()
+
+
 def run_with_sysfs(name: str, fn: Callable[[], T]) -> T:
     """Call fn in a child that sees namespace `name` and a sysfs of its own."""
     read_end, write_end = os.pipe()

@@ -155,7 +155,7 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
                         xdpperf_builder: Builder, xdpperf_profile: TrafficProfile) -> Calibration:
     options: RunOptions = pytestconfig._xdpperf_options  # type: ignore[attr-defined]
     return calibrate(xdpperf_testbed, xdpperf_builder.program("trafficgen"), xdpperf_profile,
-                     options.trial_duration)
+                     options.search_spec(max_load=1e9))
 
 
 @pytest.fixture

@@ -57,6 +57,15 @@ class Program:
             return ""
         return self.proc.stderr.read().strip()
 
+    def _exit_status(self) -> str:
+        code = self.proc.returncode
+        if code is not None and code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit status {code}"
+
     def _read_answer(self, timeout: float, what: str) -> dict[str, Any]:
         assert self.proc.stdout is not None
         with selectors.DefaultSelector() as sel:
@@ -67,7 +76,7 @@ class Program:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=5)
-            message = self._stderr() or f"exit status {self.proc.returncode}"
+            message = self._stderr() or self._exit_status()
             raise ProgramFailed(f"{self.name} exited: {message}")
         try:
             answer: dict[str, Any] = json.loads(line)
@@ -80,14 +89,17 @@ class Program:
         with self._lock:
             if not self.alive():
                 raise ProgramFailed(
-                    f"{self.name} is not running: {self._stderr() or self.proc.returncode}"
+                    f"{self.name} exited: {self._stderr() or self._exit_status()}"
                 )
             assert self.proc.stdin is not None
             try:
                 self.proc.stdin.write(line + "\n")
                 self.proc.stdin.flush()
             except BrokenPipeError:
-                raise ProgramFailed(f"{self.name} exited: {self._stderr()}") from None
+                self.proc.wait(timeout=5)
+                raise ProgramFailed(
+                    f"{self.name} exited: {self._stderr() or self._exit_status()}"
+                ) from None
             answer = self._read_answer(timeout, line.split()[0])
         if "error" in answer:
             raise ProgramFailed(f"{self.name}: {answer['error']}")

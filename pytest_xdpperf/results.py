@@ -60,6 +60,12 @@ class Measurement:
                 or any(f is not None and f >= limit for f in figures)
                 or any(t.extra.get("tester_limited") for t in self._trials_at(self.pdr.rate_pps)))
 
+    @property
+    def testbed_bound(self) -> bool:
+        """The PDR is as high as the bare testbed's own: the path, not the NF, limits it."""
+        noop = self.calibration.noop_pdr_pps
+        return bool(noop and self.pdr.rate_pps and self.pdr.rate_pps >= noop * (1 - TESTER_BOUND_MARGIN))
+
     def _trials_at(self, rate: float | None) -> list[TrialResult]:
         return [t for t in self.search.trials if rate is not None and t.intended_load == rate]
 
@@ -102,6 +108,7 @@ class Measurement:
             "loss_floor": self.calibration.loss_floor,
             "calibration": self.calibration.as_dict(),
             "tester_bound": self.tester_bound,
+            "testbed_bound": self.testbed_bound,
             "search": {
                 "trials": len(self.search.trials),
                 "trial_seconds": self.search.trial_seconds,

@@ -36,6 +36,16 @@ class RunOptions:
     mfr_repetitions: int = 1
     search_duration_max: float = 900.0
 
+    def search_spec(self, max_load: float) -> SearchSpec:
+        return SearchSpec(
+            max_load=max_load,
+            min_load=self.min_load,
+            loss_threshold=self.loss_threshold,
+            relative_width=self.relative_width,
+            trial_duration=self.trial_duration,
+            search_duration_max=self.search_duration_max,
+        )
+
 
 class XdpPerf:
     def __init__(self, testbed: Testbed, builder: Builder, calibration: Calibration,
@@ -86,14 +96,7 @@ class XdpPerf:
             measurer = TrialMeasurer(generator, self.testbed.tester, self.testbed.dut,
                                      traffic_class, running.stats)
             measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up, not counted
-            search_spec = SearchSpec(
-                max_load=self.calibration.max_load_pps,
-                min_load=opts.min_load,
-                loss_threshold=opts.loss_threshold,
-                relative_width=opts.relative_width,
-                trial_duration=opts.trial_duration,
-                search_duration_max=opts.search_duration_max,
-            )
+            search_spec = opts.search_spec(self.calibration.max_load_pps)
             search = find_throughput(measurer, search_spec, progress=self._progress)
             mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
                                       opts.trial_duration, opts.mfr_repetitions)
@@ -101,8 +104,10 @@ class XdpPerf:
             notes.append(LIVELOCK_NOTE)
         floor = self.calibration.loss_floor
         if floor > opts.loss_threshold:
-            notes.append(f"the testbed loses {floor:.3%} even with a no-op NF, more than the "
-                         f"{opts.loss_threshold:.3%} threshold: NDR/PDR measure the testbed")
+            notes.append(f"the bare testbed (no-op NF) loses {floor:.3%} at "
+                         f"{self.calibration.max_load_pps / 1e6:.2f} Mpps, more than the "
+                         f"{opts.loss_threshold:.3%} threshold: PDRs near the no-op's "
+                         "measure the testbed, see testbed_bound")
         if not all(t.extra.get("counters_agree", True) for t in search.trials):
             notes.append("kernel counters did not account for every frame sent in some trials")
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,

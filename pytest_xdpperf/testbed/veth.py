@@ -26,7 +26,7 @@ from pyroute2.ethtool import Ethtool
 
 from .. import naming
 from ..errors import XdpperfError
-from ..netns import entered
+from ..netns import entered, iproute
 from .base import Host
 
 # 198.18.0.0/15 is reserved by RFC 2544 for benchmarks: the only addresses we use.
@@ -143,7 +143,7 @@ class VethTestbed:
             with entered(host.netns):
                 with open(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "w") as f:
                     f.write("1")
-            with IPRoute(netns=host.netns) as ipr:
+            with iproute(host.netns) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 index = ipr.link_lookup(ifname=host.ifname)[0]
                 ipr.addr("add", index=index, address=host.ip, prefixlen=PREFIXLEN)
