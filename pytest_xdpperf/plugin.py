@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import signal
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from .modes import MODES, Mode, parse_modes
 from .results import Measurement
 from .runner import RunOptions, XdpPerf, terminal_progress
 from .testbed.base import Testbed
-from .testbed.veth import VethTestbed
+from .testbed.veth import VethTestbed, choose_cpus
 from .trafficgen.base import TrafficProfile
 
 DEFAULT_MODES = "xdp,af_xdp,af_xdp-sysc"
@@ -116,6 +117,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if any("xdpperf_testbed" in getattr(item, "fixturenames", ()) for item in items):
         try:
             preflight.run_all()
+            # bad --tester-cpus/--dut-cpus: one usage error, not one error per test
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the one-CPU warning comes at setup
+                choose_cpus(_cpus(config.getoption("--tester-cpus")),
+                            _cpus(config.getoption("--dut-cpus")))
         except XdpperfError as exc:
             raise pytest.UsageError(str(exc)) from None
 

@@ -1,0 +1,48 @@
+"""A tiny suite run in a subprocess by tests/test_teardown.py.
+
+The session calibration is replaced by fixed figures so a run costs seconds;
+each test reports what it saw (run id, pids, settings) to $XDPP_INFO/<test>.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import pytest
+
+from pytest_xdpperf import naming
+from pytest_xdpperf.calibration import Calibration
+
+# tests/test_teardown.py may give this run a prefix of its own, so that a
+# `cleanup --all` it runs cannot reach anybody else's live runs
+if os.environ.get("XDPP_PREFIX"):
+    naming.PREFIX = os.environ["XDPP_PREFIX"]
+
+FAKE = {"tester_capacity_pps": 2e6, "noop_forwarding_pps": 2e6, "max_load_pps": 1e6,
+        "noop_ndr_pps": 1e6, "noop_pdr_pps": 1e6, "noop_loss_at_max_load": 0.0,
+        "trial_duration": 0.1}
+
+
+@pytest.fixture(scope="session")
+def xdpperf_calibration() -> Calibration:
+    fields = dataclasses.fields(Calibration)
+    return Calibration(**{f.name: FAKE.get(f.name, 0.0) for f in fields if f.init})
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest):
+    """report(**facts): merge facts into $XDPP_INFO/<test name>.json at once."""
+    name = request.node.originalname
+    path = os.path.join(os.environ["XDPP_INFO"], f"{name}.json")
+    facts: dict[str, Any] = {}
+
+    def write(**more: Any) -> None:
+        facts.update(more)
+        with open(path + ".tmp", "w") as f:
+            json.dump(facts, f)
+        os.replace(path + ".tmp", path)
+
+    return write

@@ -1,0 +1,270 @@
+"""Whatever way a run ends, it leaves nothing behind; `xdpperf cleanup` mops up a kill -9.
+
+Each test runs pytest in a subprocess on the tiny suite tests/suites/teardown
+(fixed calibration figures, so a run costs seconds). Other xdpperf runs may be
+live on this machine at the same time, so "nothing left" is checked for the
+objects of the run under test (found by its run id), never machine-wide, and
+no test here runs a real `xdpperf cleanup --all` under the real prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from pytest_xdpperf import cleanup, naming
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, BPF)"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "suites" / "teardown"
+XDPPERF = str(Path(sys.executable).parent / "xdpperf")
+CHEAP = ["--trial-duration", "0.1", "--min-load", "100000", "--relative-width", "0.05"]
+
+
+def suite_argv(test: str, modes: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", str(SUITE), "-k", test, "-p", "no:randomly",
+            "-p", "no:cacheprovider", "-q", "--xdp-mode", modes, *CHEAP]
+
+
+def suite_env(info: Path, prefix: str | None = None) -> dict[str, str]:
+    env = {**os.environ, "XDPP_INFO": str(info)}
+    env.pop("XDPPERF_RUN_DIR", None)  # the real run dir: cleanup must see live runs' notes
+    if prefix:
+        env["XDPP_PREFIX"] = prefix
+    return env
+
+
+def run_suite(tmp_path: Path, test: str, modes: str = "af_xdp-sysc",
+              ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run(suite_argv(test, modes), cwd=ROOT, env=suite_env(tmp_path),
+                            capture_output=True, text=True, timeout=120)
+    return result, info(tmp_path, test)
+
+
+def info(directory: Path, test: str) -> dict[str, Any]:
+    path = directory / f"{test}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def wait_for(directory: Path, test: str, key: str, proc: subprocess.Popen[str],
+             timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        facts = info(directory, test)
+        if key in facts:
+            return facts
+        if proc.poll() is not None:
+            raise AssertionError(f"suite ended before '{key}':\n{proc.communicate()[0]}")
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"suite never reported '{key}'")
+
+
+def processes_of(run_id: str) -> list[str]:
+    """Our C programs working in this run's namespaces."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        argv = proc.info["cmdline"] or []
+        if any(f"-{run_id}-" in arg for arg in argv):
+            found.append(f"process {proc.pid} {' '.join(argv)}")
+    return found
+
+
+def left_of(run_id: str) -> list[str]:
+    """What cleanup.leftovers() reports of this run, and this run's note."""
+    left = [item for item in cleanup.leftovers() if run_id in item]
+    left += processes_of(run_id)
+    note = Path(naming.run_dir()) / f"{run_id}.json"
+    if note.exists():
+        left.append(f"note {note}")
+    return left
+
+
+def assert_clean(facts: dict[str, Any]) -> None:
+    run_id = facts["run_id"]
+    assert left_of(run_id) == []
+    # nothing of the run's left in the root namespace either (veths are moved out of it)
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert run_id not in links
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert run_id not in netns
+
+
+def assert_no_traceback(output: str) -> None:
+    assert "Traceback" not in output
+
+
+def test_normal_run_leaves_nothing(tmp_path: Path) -> None:
+    result, facts = run_suite(tmp_path, "test_normal")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert facts["mode"] == "af_xdp-sysc"
+    # the mode's sysfs settings were applied for the search and are back as they were
+    assert facts["sysfs_after"] == facts["sysfs_before"]
+    assert facts["xdp_after"] is False        # nothing attached to either veth after the NF
+    assert facts["nf_children_after"] == 0    # NF and generator stopped before teardown
+    assert_clean(facts)
+
+
+def test_failing_test_leaves_nothing(tmp_path: Path) -> None:
+    result, facts = run_suite(tmp_path, "test_raises")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "boom in the middle of a measurement" in result.stdout
+    assert facts["running"] and facts["xdp_during"] is True  # it did fail mid-measurement
+    assert facts["sysfs_after"] == facts["sysfs_before"]
+    assert facts["xdp_after"] is False
+    assert facts["nf_children_after"] == 0
+    assert_clean(facts)
+
+
+def test_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
+    proc = subprocess.Popen(suite_argv("test_wait", "xdp"), cwd=ROOT, env=suite_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        facts = wait_for(tmp_path, "test_wait", "ready", proc)
+        assert psutil.pid_exists(facts["nf_pid"])
+        assert any(facts["run_id"] in item for item in cleanup.leftovers())
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, output  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in output
+    assert not psutil.pid_exists(facts["nf_pid"])
+    assert_clean(facts)
+
+
+def test_kill_9_then_xdpperf_cleanup(tmp_path: Path) -> None:
+    proc = subprocess.Popen(suite_argv("test_wait", "af_xdp"), cwd=ROOT,
+                            env=suite_env(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        facts = wait_for(tmp_path, "test_wait", "ready", proc)
+    finally:
+        proc.kill()
+        proc.wait()
+    run_id = facts["run_id"]
+    # the C programs see EOF on stdin and exit by themselves (they detach their XDP
+    # programs), but the namespaces and the run's note stay
+    deadline = time.monotonic() + 15
+    while processes_of(run_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_of(run_id) == []
+    left = left_of(run_id)
+    assert sorted(left) == sorted([f"netns {ns}" for ns in facts["netns"]]
+                                  + [f"note {naming.run_dir()}/{run_id}.json"])
+
+    dry = subprocess.run([XDPPERF, "cleanup", "--dry-run"], capture_output=True, text=True)
+    assert dry.returncode == 0
+    assert all(ns in dry.stdout for ns in facts["netns"])
+    assert left_of(run_id) == left  # --dry-run removed nothing
+
+    first = subprocess.run([XDPPERF, "cleanup"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    for ns in facts["netns"]:
+        assert f"removed namespace: {ns}" in first.stdout
+    assert f"removed note: {run_id}.json" in first.stdout
+    assert_clean(facts)
+
+    second = subprocess.run([XDPPERF, "cleanup"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert run_id not in second.stdout
+    if "removed" not in second.stdout:  # (another run may have been killed meanwhile)
+        assert second.stdout.strip() == "nothing of xdpperf's was left on this machine"
+
+
+def test_crashed_nf_fails_plainly_and_leaves_nothing(tmp_path: Path) -> None:
+    result, facts = run_suite(tmp_path, "test_nf_crash", modes="af_xdp")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "killed" in facts
+    assert "xdpperf: macswap exited" in output
+    assert "SIGKILL" in output
+    assert_no_traceback(output)
+    assert facts["nf_children_after"] == 0
+    assert_clean(facts)
+
+
+@pytest.fixture
+def foreign_netns() -> Any:
+    """Namespaces cleanup must not take: one unrelated, one that only looks like ours."""
+    names = [f"keepme-{secrets.token_hex(3)}", f"{naming.PREFIX}keep{secrets.token_hex(2)}"]
+    for name in names:
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    yield names
+    for name in names:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def netns_list() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def test_cleanup_spares_foreign_and_live(tmp_path: Path, foreign_netns: list[str]) -> None:
+    proc = subprocess.Popen(suite_argv("test_wait", "xdp"), cwd=ROOT, env=suite_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        facts = wait_for(tmp_path, "test_wait", "ready", proc)
+        result = subprocess.run([XDPPERF, "cleanup"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert facts["run_id"] not in result.stdout
+        assert set(foreign_netns) <= netns_list()
+        assert set(facts["netns"]) <= netns_list()   # a live run is left alone
+        assert psutil.pid_exists(facts["nf_pid"])
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert set(foreign_netns) <= netns_list()
+    assert_clean(facts)
+
+
+CLEANUP_WITH_PREFIX = (
+    "import sys; from pytest_xdpperf import naming; naming.PREFIX = sys.argv[1]; "
+    "from pytest_xdpperf.cli import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
+def test_cleanup_all_takes_live_runs(tmp_path: Path, foreign_netns: list[str]) -> None:
+    """--all, under a prefix of this test's own so nobody else's live run is reached."""
+    prefix = "xdpt" + secrets.token_hex(2)
+    proc = subprocess.Popen(suite_argv("test_wait", "xdp"), cwd=ROOT,
+                            env=suite_env(tmp_path, prefix), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        facts = wait_for(tmp_path, "test_wait", "ready", proc)
+        assert all(ns.startswith(prefix + "-") for ns in facts["netns"])
+        cmd = [sys.executable, "-c", CLEANUP_WITH_PREFIX, prefix, "cleanup"]
+        spared = subprocess.run(cmd, capture_output=True, text=True)
+        assert "nothing of xdpperf's was left" in spared.stdout
+        assert set(facts["netns"]) <= netns_list()
+        taken = subprocess.run([*cmd, "--all"], capture_output=True, text=True)
+        assert taken.returncode == 0, taken.stderr
+        assert f"removed process: {facts['nf_pid']}" in taken.stdout
+        for ns in facts["netns"]:
+            assert f"removed namespace: {ns}" in taken.stdout
+        assert not set(facts["netns"]) & netns_list()
+        assert set(foreign_netns) <= netns_list()
+        output, _ = proc.communicate(timeout=60)  # its NF is gone: the test fails
+        assert proc.returncode == 1, output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert processes_of(facts["run_id"]) == []
+    assert not (Path(naming.run_dir()) / f"{facts['run_id']}.json").exists()
