@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import threading
@@ -38,6 +38,9 @@ class Program:
             bufsize=1,
             start_new_session=True,  # Ctrl-C goes to pytest, which stops us in order
         )
+        # A reader thread, so a wait never misses a line already buffered.
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_lines, name=f"{name}-stdout", daemon=True).start()
         self.ready: dict[str, Any] = self._read_answer(ready_timeout, "start")
         if self.ready.get("event") != "ready":
             self.stop()
@@ -66,14 +69,23 @@ class Program:
                 return f"killed by signal {-code}"
         return f"exit status {code}"
 
-    def _read_answer(self, timeout: float, what: str) -> dict[str, Any]:
+    def _read_lines(self) -> None:
         assert self.proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(timeout):
-                self.stop()
-                raise ProgramFailed(f"{self.name} gave no answer to '{what}' in {timeout:.0f} s")
-        line = self.proc.stdout.readline()
+        try:
+            for line in self.proc.stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):  # closed by stop()
+            pass
+        self._lines.put("")  # EOF
+
+    def _read_answer(self, timeout: float, what: str) -> dict[str, Any]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise ProgramFailed(
+                f"{self.name} gave no answer to '{what}' in {timeout:.0f} s"
+            ) from None
         if not line:
             self.proc.wait(timeout=5)
             message = self._stderr() or self._exit_status()
