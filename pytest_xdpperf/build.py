@@ -24,8 +24,10 @@ class Builder:
     def program(self, name: str) -> Path:
         """Build one program (make skips it when nothing changed) and return its binary."""
         if not (self.sources / name / f"{name}_kern.c").exists():
-            known = sorted(p.name for p in self.sources.iterdir() if (p / f"{p.name}_kern.c").exists())
-            raise XdpperfError(f"unknown network function '{name}'", f"known ones: {', '.join(known)}")
+            known = sorted(p.name for p in self.sources.iterdir()
+                           if (p / f"{p.name}_kern.c").exists())
+            raise XdpperfError(f"unknown network function '{name}'",
+                               f"known ones: {', '.join(known)}")
         missing = [tool for tool in TOOLS.values() if shutil.which(tool) is None]
         if missing:
             raise XdpperfError(f"build tools missing: {', '.join(missing)}", "run ci/setup")

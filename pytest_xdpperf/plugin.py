@@ -6,7 +6,7 @@ import os
 import platform
 import signal
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -74,7 +74,8 @@ def parse_ratio(text: str) -> float:
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise XdpperfError(f"bad loss threshold '{text}'", "give a ratio like 0.001 or 0.1%") from None
+        raise XdpperfError(f"bad loss threshold '{text}'",
+                           "give a ratio like 0.001 or 0.1%") from None
     if not 0 <= value < 1:
         raise XdpperfError(f"loss threshold {text} is out of range", "use 0 to below 100%")
     return value
@@ -127,7 +128,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """Our own errors already say what is wrong and how to fix it: no traceback."""
     outcome = yield
     report = outcome.get_result()
@@ -184,7 +186,8 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
     yield perf
 
 
-def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+def pytest_benchmark_update_machine_info(config: pytest.Config,
+                                         machine_info: dict[str, Any]) -> None:
     machine_info["kernel_release"] = platform.release()
     machine_info["xdpperf_testbed"] = "veth (built-in)"
 

@@ -17,8 +17,9 @@ def check_root() -> None:
 
 
 def check_kernel() -> None:
-    if not os.path.exists("/sys/fs/bpf") and not os.path.exists("/proc/sys/net/core/bpf_jit_enable"):
-        raise XdpperfError("this kernel has no BPF support", "use a kernel built with CONFIG_BPF_SYSCALL")
+    if not (os.path.exists("/sys/fs/bpf") or os.path.exists("/proc/sys/net/core/bpf_jit_enable")):
+        raise XdpperfError("this kernel has no BPF support",
+                           "use a kernel built with CONFIG_BPF_SYSCALL")
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         raise XdpperfError("the kernel exposes no BTF (/sys/kernel/btf/vmlinux)",
                            "use a kernel built with CONFIG_DEBUG_INFO_BTF")

@@ -64,7 +64,8 @@ class Measurement:
     def testbed_bound(self) -> bool:
         """The PDR is as high as the bare testbed's own: the path, not the NF, limits it."""
         noop = self.calibration.noop_pdr_pps
-        return bool(noop and self.pdr.rate_pps and self.pdr.rate_pps >= noop * (1 - TESTER_BOUND_MARGIN))
+        pdr = self.pdr.rate_pps
+        return bool(noop and pdr and pdr >= noop * (1 - TESTER_BOUND_MARGIN))
 
     def _trials_at(self, rate: float | None) -> list[TrialResult]:
         return [t for t in self.search.trials if rate is not None and t.intended_load == rate]

@@ -13,6 +13,7 @@ behaves like two boxes cabled back to back:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -140,9 +141,9 @@ class VethTestbed:
                 ethtool.close()
         for host in (self.tester, self.dut):
             # no IPv6 autoconfiguration: stray ND/MLD frames would spoil exact counts
-            with entered(host.netns):
-                with open(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "w") as f:
-                    f.write("1")
+            with entered(host.netns), \
+                    open(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "w") as f:
+                f.write("1")
             with iproute(host.netns) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 index = ipr.link_lookup(ifname=host.ifname)[0]
@@ -198,10 +199,8 @@ class VethTestbed:
             for host in (self.tester, self.dut):
                 for index in ipr.link_lookup(ifname=host.ifname):
                     ipr.link("del", index=index)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._note_path())
-        except FileNotFoundError:
-            pass
         if errors:
             raise XdpperfError("testbed teardown failed: " + "; ".join(errors),
                                "run `xdpperf cleanup`")
