@@ -4,7 +4,7 @@ and the kernel's own counters that must agree with both."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .ifstats import delta, ethtool_stats, link_stats
@@ -33,6 +33,7 @@ class TrialMeasurer:
     dut: Host
     traffic_class: str
     handled: Callable[[], dict[str, Any]] | None = None
+    history: list[TrialResult] = field(default_factory=list)
 
     def __call__(self, rate: float, duration: float) -> TrialResult:
         tester0, dut0 = ethtool_stats(self.tester), link_stats(self.dut)
@@ -62,7 +63,7 @@ class TrialMeasurer:
             # the kernel's counters must account for every frame the tester sent
             "counters_agree": tester_d.get(XMIT, 0) + ring_overflow == offered.sent,
         }
-        return TrialResult(
+        result = TrialResult(
             intended_load=rate,
             intended_duration=duration,
             offered=offered.sent,
@@ -72,6 +73,8 @@ class TrialMeasurer:
             intended_count=offered.intended_count,
             extra=extra,
         )
+        self.history.append(result)
+        return result
 
 
 def _counter_delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:

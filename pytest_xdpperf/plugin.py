@@ -7,6 +7,7 @@ import platform
 import signal
 import warnings
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from . import preflight
 from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
+from .journal import Journal
 from .modes import MODES, Mode, parse_modes
 from .results import Measurement
 from .runner import RunOptions, XdpPerf, terminal_progress
@@ -48,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="CPUs for the tester's work, e.g. 0 (default: the first CPU)")
     group.addoption("--dut-cpus", default=None,
                     help="CPUs for all DUT work, e.g. 1 (default: the last CPU)")
+    group.addoption("--xdpperf-journal", default=".xdpperf/journal.jsonl",
+                    help="append every measurement (and the trials of unfinished ones) here "
+                         "as soon as it exists; '' to disable (default .xdpperf/journal.jsonl)")
     group.addoption("--xdpperf-build", default=None,
                     help="build directory for the C programs (default: build/ in the checkout)")
 
@@ -174,7 +179,8 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
     perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]
-                   benchmark, xdpperf_profile, terminal_progress)
+                   benchmark, xdpperf_profile, terminal_progress,
+                   _journal(request.config), request.node.nodeid)
     original = perf.throughput
 
     def throughput(*args: Any, **kwargs: Any) -> Measurement:
@@ -184,6 +190,11 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
 
     perf.throughput = throughput  # type: ignore[method-assign]
     yield perf
+
+
+def _journal(config: pytest.Config) -> Journal:
+    path = config.getoption("--xdpperf-journal")
+    return Journal(Path(config.rootpath, path) if path else None)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config,

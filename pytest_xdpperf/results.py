@@ -115,12 +115,12 @@ class Measurement:
                 "trial_seconds": self.search.trial_seconds,
                 "search_seconds": self.search.search_seconds,
             },
-            "trials": [_trial_dict(t) for t in self.search.trials],
+            "trials": [trial_dict(t) for t in self.search.trials],
             "notes": self.notes,
         }
 
 
-def _trial_dict(t: TrialResult) -> dict[str, Any]:
+def trial_dict(t: TrialResult) -> dict[str, Any]:
     return {
         "intended_pps": t.intended_load,
         "duration": t.intended_duration,

@@ -10,10 +10,11 @@ from typing import Any
 from .build import Builder
 from .calibration import Calibration
 from .errors import XdpperfError
+from .journal import Journal
 from .measure import TrialMeasurer
 from .modes import Mode, applied
 from .nf import NfSpec, RunningNf
-from .results import Measurement, record
+from .results import Measurement, record, trial_dict
 from .rfc2544 import SearchSpec, TrialResult, find_throughput, max_forwarding_rate
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
@@ -51,7 +52,8 @@ class XdpPerf:
     def __init__(self, testbed: Testbed, builder: Builder, calibration: Calibration,
                  mode: Mode, traffic_class: str | None, options: RunOptions,
                  benchmark: Any, profile: TrafficProfile,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None,
+                 journal: Journal | None = None, test_id: str = ""):
         self.testbed = testbed
         self.builder = builder
         self.calibration = calibration
@@ -61,6 +63,8 @@ class XdpPerf:
         self.benchmark = benchmark
         self.profile = profile
         self.progress = progress
+        self.journal = journal or Journal(None)
+        self.test_id = test_id
 
     def _class(self) -> str:
         if self.traffic_class is None:
@@ -95,11 +99,19 @@ class XdpPerf:
             self.testbed.prepare_dut_napi()
             measurer = TrialMeasurer(generator, self.testbed.tester, self.testbed.dut,
                                      traffic_class, running.stats)
-            measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up, not counted
-            search_spec = opts.search_spec(self.calibration.max_load_pps)
-            search = find_throughput(measurer, search_spec, progress=self._progress)
-            mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
-                                      opts.trial_duration, opts.mfr_repetitions)
+            try:
+                measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up
+                measurer.history.clear()
+                search_spec = opts.search_spec(self.calibration.max_load_pps)
+                search = find_throughput(measurer, search_spec, progress=self._progress)
+                mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
+                                          opts.trial_duration, opts.mfr_repetitions)
+            except BaseException as exc:
+                # keep what was measured before the failure (or Ctrl-C)
+                self.journal.write("unfinished", self.test_id, {
+                    "nf": spec.label(), "mode": self.mode.name, "error": repr(exc),
+                    "trials": [trial_dict(t) for t in measurer.history]})
+                raise
         if self.mode.processing == "user":
             notes.append(LIVELOCK_NOTE)
         floor = self.calibration.loss_floor
@@ -113,6 +125,7 @@ class XdpPerf:
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
                                   opts.loss_threshold, search, mfr, self.calibration, notes)
         record(self.benchmark, measurement)
+        self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
 
     def _progress(self, trial: TrialResult) -> None:

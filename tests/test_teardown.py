@@ -50,9 +50,15 @@ def suite_env(info: Path, prefix: str | None = None) -> dict[str, str]:
 
 def run_suite(tmp_path: Path, test: str, modes: str = "af_xdp-sysc",
               ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    result = subprocess.run(suite_argv(test, modes), cwd=ROOT, env=suite_env(tmp_path),
+    argv = [*suite_argv(test, modes), "--xdpperf-journal", str(tmp_path / "journal.jsonl")]
+    result = subprocess.run(argv, cwd=ROOT, env=suite_env(tmp_path),
                             capture_output=True, text=True, timeout=120)
     return result, info(tmp_path, test)
+
+
+def journal(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def info(directory: Path, test: str) -> dict[str, Any]:
@@ -117,6 +123,9 @@ def test_normal_run_leaves_nothing(tmp_path: Path) -> None:
     assert facts["xdp_after"] is False        # nothing attached to either veth after the NF
     assert facts["nf_children_after"] == 0    # NF and generator stopped before teardown
     assert_clean(facts)
+    entries = journal(tmp_path)
+    assert [e["kind"] for e in entries] == ["measurement"]
+    assert entries[0]["mode"] == "af_xdp-sysc" and entries[0]["trials"]
 
 
 def test_failing_test_leaves_nothing(tmp_path: Path) -> None:
@@ -128,6 +137,10 @@ def test_failing_test_leaves_nothing(tmp_path: Path) -> None:
     assert facts["xdp_after"] is False
     assert facts["nf_children_after"] == 0
     assert_clean(facts)
+    # the trials measured before the failure are kept
+    (entry,) = journal(tmp_path)
+    assert entry["kind"] == "unfinished" and "boom" in entry["error"]
+    assert len(entry["trials"]) >= 1 and all(t["offered"] > 0 for t in entry["trials"])
 
 
 def test_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
@@ -197,6 +210,8 @@ def test_crashed_nf_fails_plainly_and_leaves_nothing(tmp_path: Path) -> None:
     assert_no_traceback(output)
     assert facts["nf_children_after"] == 0
     assert_clean(facts)
+    (entry,) = journal(tmp_path)
+    assert entry["kind"] == "unfinished" and entry["trials"]
 
 
 @pytest.fixture
