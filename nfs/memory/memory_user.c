@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/* memory: the NF runtime (nf.h) with memory's parameters and logic.
+ *   --param action=drop|tx|pass   what to do after the work (default drop)
+ *   --param size=N[K|M|G]         bytes of the array, 64 to 4G, a multiple
+ *                                 of 8 (default 4096; K = 1024)
+ *
+ * The array is allocated once, where the logic runs: as the BPF map
+ * memory_array in the modes that run the NF in XDP, in this process in the
+ * AF_XDP modes. Either way it is all allocated and zeroed before the first
+ * frame, so no page fault falls into a measurement.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "nf.h"
+#include "memory.h"
+
+#define MEMORY_SIZE_FIX "give a byte count from 64 to 4G, a multiple of 8, " \
+	"with an optional K, M or G suffix, e.g. size=64M"
+
+static struct memory_cfg cfg = {
+	.size = MEMORY_DEFAULT_SIZE,
+	.slots = MEMORY_DEFAULT_SIZE / sizeof(__u64),
+	.action = XDP_DROP,
+};
+
+/* Where the logic runs, from --mode: the runtime does not tell its hooks.
+ * Unknown (an abbreviated option, say) allocates in both places. */
+enum memory_place { MEMORY_BOTH, MEMORY_KERNEL, MEMORY_USER };
+static enum memory_place place = MEMORY_BOTH;
+
+static enum memory_place memory_place_of(int argc, char **argv)
+{
+	const char *mode = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+			mode = argv[i + 1];
+		else if (strncmp(argv[i], "--mode=", 7) == 0)
+			mode = argv[i] + 7;
+	}
+	if (!mode)
+		return MEMORY_BOTH;
+	/* xdp, xdp-sk, xdp-sk-sysc run the NF in XDP; af_xdp* in user space. */
+	if (strncmp(mode, "af_xdp", 6) == 0)
+		return MEMORY_USER;
+	if (strncmp(mode, "xdp", 3) == 0)
+		return MEMORY_KERNEL;
+	return MEMORY_BOTH;
+}
+
+/* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
+static __u64 memory_available(void)
+{
+	unsigned long long kib = 0;
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (__u64)kib << 10;
+}
+
+static __u64 memory_parse_size(const char *text)
+{
+	unsigned long long value, avail;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
+		xp_die("size '%s' is not a byte count (%s)", text, MEMORY_SIZE_FIX);
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	switch (*end) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T': /* only to say plainly that it is too much */
+		shift = 40;
+		break;
+	case '\0':
+		break;
+	default:
+		xp_die("size '%s' has an unknown unit (%s)", text, MEMORY_SIZE_FIX);
+	}
+	if (shift && end[1])
+		xp_die("size '%s' has an unknown unit (%s)", text, MEMORY_SIZE_FIX);
+	if (errno || value > MEMORY_MAX_SIZE >> shift)
+		xp_die("size '%s' is over the limit of 4G (use at most size=4G)", text);
+	value <<= shift;
+	if (value < MEMORY_MIN_SIZE)
+		xp_die("size '%s' is below the minimum of %llu bytes (use at least size=%llu)",
+		       text, MEMORY_MIN_SIZE, MEMORY_MIN_SIZE);
+	if (value % sizeof(__u64))
+		xp_die("size '%s' is not a multiple of 8 bytes (use size=%llu or size=%llu)",
+		       text, value & ~7ULL, (value + 7) & ~7ULL);
+	avail = memory_available();
+	if (avail && value > avail)
+		xp_die("size '%s' is more than the %llu MiB of available memory (free memory or use a smaller size)",
+		       text, avail >> 20);
+	return value;
+}
+
+static bool memory_param(void *data, const char *key, const char *value)
+{
+	struct memory_cfg *c = data;
+
+	if (strcmp(key, "action") == 0) {
+		c->action = nf_parse_action("action", value);
+	} else if (strcmp(key, "size") == 0) {
+		c->size = memory_parse_size(value);
+		c->slots = c->size / sizeof(__u64);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* Size the map (a single slot if XDP only redirects) and, for AF_XDP,
+ * allocate the process's array. Called after pinning, so the pages land
+ * on the NUMA node of the NF's CPU. */
+static void memory_before_load(struct bpf_object *obj, void *data)
+{
+	const struct memory_cfg *c = data;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, MEMORY_ARRAY_MAP);
+
+	if (!map)
+		xp_die("%s has no map %s (rebuild memory_kern.o from memory.h)",
+		       bpf_object__name(obj), MEMORY_ARRAY_MAP);
+	if (bpf_map__set_max_entries(map, place == MEMORY_USER ? 1 : c->slots))
+		xp_die("cannot size map %s to %u entries (rebuild memory_kern.o)",
+		       MEMORY_ARRAY_MAP, c->slots);
+	if (place == MEMORY_KERNEL)
+		return;
+	/* MAP_POPULATE on a writable private mapping allocates every page. */
+	memory_array = mmap(NULL, c->size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (memory_array == MAP_FAILED)
+		xp_die_errno(errno, "size %llu: cannot allocate the array (free memory or use a smaller size)",
+			     (unsigned long long)c->size);
+}
+
+static void memory_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
+{
+	const struct memory_cfg *c = data;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pkt[i].action = memory_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
+}
+
+static const struct nf_ops memory_ops = {
+	.name = "memory",
+	.params_help = "action=drop|tx|pass (default drop), size=64..4G bytes, a multiple of 8, "
+		       "K/M/G suffixes (default 4096)",
+	.cfg = &cfg,
+	.cfg_size = sizeof(cfg),
+	.param = memory_param,
+	.before_load = memory_before_load,
+	.batch = memory_batch,
+};
+
+int main(int argc, char **argv)
+{
+	place = memory_place_of(argc, argv);
+	return nf_main(argc, argv, &memory_ops);
+}
