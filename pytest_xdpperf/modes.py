@@ -13,6 +13,15 @@
 the NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL), and
 the interface gets napi_defer_hard_irqs=2 and gro_flush_timeout=200000 as
 in the study.
+
+Whether "syscall" really happens is measured, not assumed: every NF's XDP
+program counts whether it ran in the NF's own task (stats xdp_in_nf_task /
+xdp_elsewhere, driver_by_syscall_share, napi_id). On the veth testbed (Linux
+6.18) it does not: veth does not link its RX queue to its NAPI
+(netif_queue_set_napi), so an AF_XDP socket gets no NAPI id at bind (since
+6.13 that is the only place it gets one) and recvfrom() never busy-polls; the
+NAPI kthread keeps doing the driver work. The runner adds a note to such
+measurements (nf.busy_poll_note); tests/test_modes.py checks the detection.
 """
 
 from __future__ import annotations

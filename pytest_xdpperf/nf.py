@@ -2,18 +2,100 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import XdpperfError
-from .modes import Mode
+from .errors import ProgramFailed, XdpperfError
+from .modes import MODES, Mode
 from .process import Program
 from .testbed.base import Host
 
 ATTACH_MODES = ("native", "generic")
 BIND_MODES = ("copy", "zerocopy")
+DESCRIBE_TIMEOUT = 10.0
+# A *-sysc mode whose NF ran the driver for less than this share of the packets
+# did not really busy-poll (see busy_poll_note).
+MIN_SYSCALL_SHARE = 0.5
+
+
+def describe(binary: Path | str) -> dict[str, Any]:
+    """What `<nf> --describe` says: {"nf", "params", "modes", "modes_note"} (cached).
+
+    Needs no root and loads nothing. Cached per binary path and modification time,
+    so a rebuilt NF is asked again."""
+    path = os.path.abspath(binary)
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        raise XdpperfError(f"NF program {path} not found", "build it: make -C nfs") from None
+    return dict(_describe(path, mtime))
+
+
+@functools.lru_cache(maxsize=64)
+def _describe(path: str, mtime: int) -> dict[str, Any]:
+    try:
+        result = subprocess.run([path, "--describe"], capture_output=True, text=True,
+                                timeout=DESCRIBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProgramFailed(f"{path} --describe failed: {exc}") from None
+    line = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+    try:
+        answer = json.loads(line)
+    except json.JSONDecodeError:
+        answer = None
+    if result.returncode != 0 or not isinstance(answer, dict) or "modes" not in answer:
+        raise ProgramFailed(
+            f"{path} --describe gave no description (exit status {result.returncode}: "
+            f"{(result.stderr or result.stdout).strip()[:300]!r}); is it built with the "
+            "current nfs/common/nf_lib.c?")
+    unknown = [m for m in answer["modes"] if m not in MODES]
+    if unknown:
+        raise ProgramFailed(f"{path} --describe lists unknown mode(s) {unknown}")
+    return answer
+
+
+def unsupported_reason(binary: Path | str, mode: Mode) -> str | None:
+    """None if the NF supports `mode`, else why not (for pytest.skip)."""
+    info = describe(binary)
+    if mode.name in info["modes"]:
+        return None
+    note = info.get("modes_note")
+    supported = ", ".join(info["modes"]) or "none"
+    return f"{note} (supports: {supported})" if note else f"it supports only {supported}"
+
+
+def busy_poll_note(mode: Mode, before: Mapping[str, Any], after: Mapping[str, Any]
+                   ) -> str | None:
+    """For a *-sysc mode: a note if the NF's own syscalls did not run the driver.
+
+    `before`/`after` are NF stats; their xdp_in_nf_task / xdp_elsewhere counters say
+    in which task the XDP program ran (see nfs/common/nf_shared.h)."""
+    if mode.driver != "syscall":
+        return None
+    share = syscall_share(before, after)
+    if share is None or share >= MIN_SYSCALL_SHARE:
+        return None
+    napi_id = after.get("napi_id")
+    why = (" (the AF_XDP socket has no NAPI id: the driver does not link its RX queue "
+           "to its NAPI, so busy polling cannot engage)" if napi_id == 0 else "")
+    return (f"{mode.name}: the NF's syscalls ran the driver for only {share:.1%} of the "
+            f"packets; the rest ran in the NAPI kthread/softirq, so this is not a "
+            f"busy-poll measurement{why}")
+
+
+def syscall_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
+    """Share of XDP program runs between two NF stats that ran in the NF's own task."""
+    if "xdp_in_nf_task" not in after:
+        return None
+    mine = after["xdp_in_nf_task"] - before.get("xdp_in_nf_task", 0)
+    other = after["xdp_elsewhere"] - before.get("xdp_elsewhere", 0)
+    return mine / (mine + other) if mine + other else None
 
 
 @dataclass(frozen=True)

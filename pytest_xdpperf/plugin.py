@@ -24,7 +24,7 @@ from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
 from .trafficgen.base import TrafficProfile
 
-DEFAULT_MODES = "xdp,af_xdp,af_xdp-sysc"
+DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 

@@ -32,6 +32,8 @@ class Measurement:
     max_forwarding: ForwardingRate | None
     calibration: Calibration
     notes: list[str] = field(default_factory=list)
+    # share of XDP runs done in the NF's own task (busy poll from its syscalls)
+    driver_by_syscall_share: float | None = None
 
     @property
     def ndr(self) -> Throughput:
@@ -110,6 +112,7 @@ class Measurement:
             "calibration": self.calibration.as_dict(),
             "tester_bound": self.tester_bound,
             "testbed_bound": self.testbed_bound,
+            "driver_by_syscall_share": self.driver_by_syscall_share,
             "search": {
                 "trials": len(self.search.trials),
                 "trial_seconds": self.search.trial_seconds,

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from .build import Builder
 from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
 from .modes import Mode, applied
-from .nf import NfSpec, RunningNf
+from .nf import NfSpec, RunningNf, busy_poll_note, syscall_share, unsupported_reason
 from .results import Measurement, record, trial_dict
 from .rfc2544 import SearchSpec, TrialResult, find_throughput, max_forwarding_rate
 from .testbed.base import Testbed
@@ -78,7 +80,15 @@ class XdpPerf:
     def start(self, nf: str, **params: Any) -> RunningNf:
         """Build and start an NF in this test's mode (for tests that drive it themselves)."""
         spec = NfSpec(nf, params)
-        return RunningNf(self.builder.program(nf), spec, self.mode, self.testbed.dut)
+        binary = self.builder.program(nf)
+        self.skip_unsupported(nf, binary)
+        return RunningNf(binary, spec, self.mode, self.testbed.dut)
+
+    def skip_unsupported(self, nf: str, binary: Any) -> None:
+        """Skip the test (never silently pass it) if the NF lacks this test's mode."""
+        reason = unsupported_reason(binary, self.mode)
+        if reason is not None:
+            pytest.skip(f"{nf} cannot run in mode {self.mode.name}: {reason}")
 
     def generator(self, profile: TrafficProfile | None = None) -> BpfGenerator:
         return BpfGenerator(self.builder.program("trafficgen"), self.testbed.tester,
@@ -91,6 +101,7 @@ class XdpPerf:
         params.setdefault("action", CLASS_ACTION[traffic_class])
         spec = NfSpec(nf, params, attach=attach, bind=bind)
         binary = self.builder.program(nf)
+        self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
         with applied(self.mode, self.testbed.dut), \
@@ -99,6 +110,7 @@ class XdpPerf:
             self.testbed.prepare_dut_napi()
             measurer = TrialMeasurer(generator, self.testbed.tester, self.testbed.dut,
                                      traffic_class, running.stats)
+            stats_before = running.stats()
             try:
                 measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up
                 measurer.history.clear()
@@ -106,6 +118,10 @@ class XdpPerf:
                 search = find_throughput(measurer, search_spec, progress=self._progress)
                 mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
                                           opts.trial_duration, opts.mfr_repetitions)
+                # did the NF's syscalls really run the driver (busy poll) in *-sysc?
+                stats_after = running.stats()
+                busy_poll = busy_poll_note(self.mode, stats_before, stats_after)
+                by_syscall = syscall_share(stats_before, stats_after)
             except BaseException as exc:
                 # keep what was measured before the failure (or Ctrl-C)
                 self.journal.write("unfinished", self.test_id, {
@@ -114,6 +130,8 @@ class XdpPerf:
                 raise
         if self.mode.processing == "user":
             notes.append(LIVELOCK_NOTE)
+        if busy_poll:
+            notes.append(busy_poll)
         floor = self.calibration.loss_floor
         if floor > opts.loss_threshold:
             notes.append(f"the bare testbed (no-op NF) loses {floor:.3%} at "
@@ -123,7 +141,8 @@ class XdpPerf:
         if not all(t.extra.get("counters_agree", True) for t in search.trials):
             notes.append("kernel counters did not account for every frame sent in some trials")
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
-                                  opts.loss_threshold, search, mfr, self.calibration, notes)
+                                  opts.loss_threshold, search, mfr, self.calibration, notes,
+                                  driver_by_syscall_share=by_syscall)
         record(self.benchmark, measurement)
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement

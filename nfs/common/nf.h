@@ -38,6 +38,17 @@ struct nf_counters {
 	_Atomic __u64 cnt[NF_COUNTERS];
 };
 
+/* The DUT modes, as bits of nf_ops.modes (names as in pytest_xdpperf/modes.py). */
+#define NF_MODE_XDP         (1u << 0) /* "xdp" */
+#define NF_MODE_AF_XDP      (1u << 1) /* "af_xdp" */
+#define NF_MODE_AF_XDP_SYSC (1u << 2) /* "af_xdp-sysc" */
+#define NF_MODE_AF_XDP_POLL (1u << 3) /* "af_xdp-poll" */
+#define NF_MODE_XDP_SK      (1u << 4) /* "xdp-sk" */
+#define NF_MODE_XDP_SK_SYSC (1u << 5) /* "xdp-sk-sysc" */
+#define NF_MODES_KERNEL (NF_MODE_XDP | NF_MODE_XDP_SK | NF_MODE_XDP_SK_SYSC)
+#define NF_MODES_USER   (NF_MODE_AF_XDP | NF_MODE_AF_XDP_SYSC | NF_MODE_AF_XDP_POLL)
+#define NF_MODES_ALL    (NF_MODES_KERNEL | NF_MODES_USER)
+
 struct nf_ops {
 	const char *name;        /* program name; the object is <name>_kern.o */
 	const char *params_help; /* shown when a --param is unknown */
@@ -50,9 +61,24 @@ struct nf_ops {
 	/* Optional: fill the NF's maps after load, before attaching. */
 	void (*after_load)(struct bpf_object *obj, const void *cfg);
 	nf_batch_fn batch;       /* the user-space logic for AF_XDP modes */
+	/* Optional: the modes the NF supports, NF_MODE_* bits; 0 = all six
+	 * (less the user-space ones when batch is NULL). --describe lists them
+	 * and the test framework skips the others; --mode refuses them. */
+	unsigned int modes;
+	/* Optional: why the NF lacks the modes it lacks (shown in skips). */
+	const char *modes_note;
 };
 
+/* Runs the NF. "<nf> --describe" prints one JSON line instead and exits 0,
+ * before anything is loaded or any privilege is needed:
+ *   {"nf":"<name>","params":"<params_help>","modes":["xdp",...],"modes_note":...}
+ */
 int nf_main(int argc, char **argv, const struct nf_ops *ops);
+
+/* True when this run's mode executes the NF logic in user space (af_xdp*),
+ * false when the XDP program does. Valid from before_load on, so an NF
+ * builds its tables only in the world that uses them. */
+bool nf_user_logic(void);
 
 /* "drop", "tx", "pass" or "aborted" as an XDP action; dies otherwise. */
 int nf_parse_action(const char *what, const char *text);

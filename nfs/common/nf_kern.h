@@ -44,6 +44,8 @@ struct {
 /* Set by user space before load; the verifier then prunes the unused path,
  * so each mode runs only the code it needs. */
 const volatile __u32 nf_xsk_redirect;
+/* The NF process's tgid (set by user space before load); see nf_shared.h. */
+const volatile __u32 nf_owner_tgid;
 
 static __always_inline void *nf_data(struct xdp_md *ctx)
 {
@@ -61,6 +63,15 @@ static __always_inline struct nf_stats *nf_stats_get(void)
 	__u32 key = 0;
 
 	return bpf_map_lookup_elem(&nf_stats, &key);
+}
+
+/* Count where this run of the program happens: in the NF's task or not. */
+static __always_inline void nf_count_where(struct nf_stats *stats)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == nf_owner_tgid)
+		stats->xdp_in_nf_task++;
+	else
+		stats->xdp_elsewhere++;
 }
 
 /* Count the NF's decision and return it as the program's verdict. */
@@ -90,6 +101,7 @@ static __always_inline int nf_verdict(int action)
 	if (stats) {
 		stats->cnt[NF_RX]++;
 		stats->cnt[counter]++;
+		nf_count_where(stats);
 	}
 	return action;
 }
@@ -103,6 +115,7 @@ static __always_inline int nf_to_xsk(struct xdp_md *ctx)
 	int action = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 
 	if (stats) {
+		nf_count_where(stats);
 		if (action == XDP_REDIRECT) {
 			stats->cnt[NF_REDIRECT]++;
 		} else {

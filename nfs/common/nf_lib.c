@@ -34,18 +34,19 @@
 
 struct nf_mode {
 	const char *name;
+	unsigned int bit; /* NF_MODE_* */
 	bool xdp_logic; /* the XDP program runs the NF; else it redirects */
 	bool sockets;
 	enum xsk_wait wait;
 };
 
 static const struct nf_mode nf_modes[] = {
-	{ "xdp",         true,  false, XSK_WAIT_BUSY },
-	{ "af_xdp",      false, true,  XSK_WAIT_BUSY },
-	{ "af_xdp-sysc", false, true,  XSK_WAIT_SYSCALL },
-	{ "af_xdp-poll", false, true,  XSK_WAIT_POLL },
-	{ "xdp-sk",      true,  true,  XSK_WAIT_POLL },
-	{ "xdp-sk-sysc", true,  true,  XSK_WAIT_SYSCALL },
+	{ "xdp",         NF_MODE_XDP,         true,  false, XSK_WAIT_BUSY },
+	{ "af_xdp",      NF_MODE_AF_XDP,      false, true,  XSK_WAIT_BUSY },
+	{ "af_xdp-sysc", NF_MODE_AF_XDP_SYSC, false, true,  XSK_WAIT_SYSCALL },
+	{ "af_xdp-poll", NF_MODE_AF_XDP_POLL, false, true,  XSK_WAIT_POLL },
+	{ "xdp-sk",      NF_MODE_XDP_SK,      true,  true,  XSK_WAIT_POLL },
+	{ "xdp-sk-sysc", NF_MODE_XDP_SK_SYSC, true,  true,  XSK_WAIT_SYSCALL },
 };
 #define NF_NUM_MODES (sizeof(nf_modes) / sizeof(nf_modes[0]))
 
@@ -102,8 +103,48 @@ static void usage(const struct nf_ops *ops)
 	       "  --busy-poll-usecs N      SO_BUSY_POLL in *-sysc modes (default %d)\n"
 	       "  --busy-poll-budget N     SO_BUSY_POLL_BUDGET in *-sysc modes (default %d)\n"
 	       "  --obj PATH               BPF object (default: %s_kern.o next to the program)\n"
-	       "  --param key=value        NF parameter: %s\n",
+	       "  --param key=value        NF parameter: %s\n"
+	       "  --describe               print name, parameters and supported modes as JSON\n",
 	       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET, ops->name, ops->params_help);
+}
+
+/* The modes this NF supports: ops->modes (0 = all), never the user-space
+ * ones without user-space logic. */
+static unsigned int supported_modes(const struct nf_ops *ops)
+{
+	unsigned int modes = ops->modes ? ops->modes & NF_MODES_ALL : NF_MODES_ALL;
+
+	if (!ops->batch)
+		modes &= ~NF_MODES_USER;
+	return modes;
+}
+
+/* Write text as a JSON string (quotes included) into out. */
+static void json_string(char *out, size_t size, const char *text);
+
+/* --describe: one JSON line, no namespace, no BPF, no root. */
+static void describe(const struct nf_ops *ops)
+{
+	unsigned int modes = supported_modes(ops);
+	char name[NF_JSON_MAX], params[1024], note[1024] = "null";
+	bool first = true;
+	size_t i;
+
+	json_string(name, sizeof(name), ops->name);
+	json_string(params, sizeof(params), ops->params_help ? ops->params_help : "");
+	if (ops->modes_note)
+		json_string(note, sizeof(note), ops->modes_note);
+	else if (modes != NF_MODES_ALL && !ops->batch)
+		json_string(note, sizeof(note), "no user-space logic (nf_ops.batch) for the AF_XDP modes");
+	printf("{\"nf\":%s,\"params\":%s,\"modes\":[", name, params);
+	for (i = 0; i < NF_NUM_MODES; i++) {
+		if (!(modes & nf_modes[i].bit))
+			continue;
+		printf("%s\"%s\"", first ? "" : ",", nf_modes[i].name);
+		first = false;
+	}
+	printf("],\"modes_note\":%s}\n", note);
+	fflush(stdout);
 }
 
 static const struct nf_mode *find_mode(const char *name)
@@ -145,6 +186,7 @@ static void parse_param(const struct nf_ops *ops, char *text)
 enum {
 	OPT_NETNS = 256, OPT_IFNAME, OPT_MODE, OPT_CPU, OPT_QUEUE, OPT_ATTACH, OPT_BIND,
 	OPT_NEED_WAKEUP, OPT_BUSY_POLL_USECS, OPT_BUSY_POLL_BUDGET, OPT_OBJ, OPT_PARAM,
+	OPT_DESCRIBE,
 };
 
 static const struct option long_options[] = {
@@ -160,6 +202,7 @@ static const struct option long_options[] = {
 	{ "busy-poll-budget", required_argument, NULL, OPT_BUSY_POLL_BUDGET },
 	{ "obj", required_argument, NULL, OPT_OBJ },
 	{ "param", required_argument, NULL, OPT_PARAM },
+	{ "describe", no_argument, NULL, OPT_DESCRIBE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -213,6 +256,9 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 		case OPT_PARAM:
 			parse_param(s->ops, optarg);
 			break;
+		case OPT_DESCRIBE:
+			describe(s->ops);
+			exit(0);
 		case 'h':
 			usage(s->ops);
 			exit(0);
@@ -233,9 +279,13 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 		xp_die("--mode is required (see --help for the modes)");
 	if (a->zerocopy && a->generic)
 		xp_die("zero-copy needs a driver-mode XDP program (use --attach native or --bind copy)");
-	if (a->mode->sockets && !s->ops->batch)
+	if (!a->mode->xdp_logic && !s->ops->batch)
 		xp_die("mode %s runs the NF in user space, but %s has no user-space logic (use --mode xdp)",
 		       a->mode->name, s->ops->name);
+	if (!(supported_modes(s->ops) & a->mode->bit))
+		xp_die("%s cannot run in mode %s%s%s (see %s --describe)", s->ops->name, a->mode->name,
+		       s->ops->modes_note ? ": " : "", s->ops->modes_note ? s->ops->modes_note : "",
+		       s->ops->name);
 }
 
 /* <dir of the executable>/<nf>_kern.o unless --obj says otherwise. */
@@ -297,6 +347,28 @@ void nf_set_rodata(struct bpf_object *obj, const char *var, const void *value, s
 	free(data);
 }
 
+/* Whether obj's .rodata has a variable var. */
+static bool has_rodata(struct bpf_object *obj, const char *var)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vsi;
+	const struct btf_type *sec;
+	int id, i, n;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return false;
+	sec = btf__type_by_id(btf, id);
+	vsi = btf_var_secinfos(sec);
+	n = btf_vlen(sec);
+	for (i = 0; i < n; i++, vsi++)
+		if (strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, vsi->type)->name_off), var) == 0)
+			return true;
+	return false;
+}
+
 static int map_fd(struct nf_state *s, const char *name)
 {
 	int fd = bpf_object__find_map_fd_by_name(s->obj, name);
@@ -310,6 +382,7 @@ static void load_object(struct nf_state *s)
 {
 	const struct nf_ops *ops = s->ops;
 	__u32 redirect = !s->args.mode->xdp_logic;
+	__u32 owner = (__u32)getpid();
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
 	struct bpf_program *prog;
@@ -323,6 +396,9 @@ static void load_object(struct nf_state *s)
 		ops->before_load(s->obj, ops->cfg);
 	nf_set_rodata(s->obj, NF_CFG_VAR, ops->cfg, ops->cfg_size);
 	nf_set_rodata(s->obj, NF_XSK_REDIRECT_VAR, &redirect, sizeof(redirect));
+	/* Only objects built with the current nf_kern.h count where they run. */
+	if (has_rodata(s->obj, NF_OWNER_TGID_VAR))
+		nf_set_rodata(s->obj, NF_OWNER_TGID_VAR, &owner, sizeof(owner));
 	prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
 	if (!prog)
 		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
@@ -404,8 +480,12 @@ static void json_string(char *out, size_t size, const char *text)
 	out[o] = '\0';
 }
 
-/* Sum of the per-CPU kernel counters. */
-static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum)
+#define NF_MAX_CPUS_SHOWN 256 /* xdp_by_cpu lists at most this many CPUs */
+
+/* Sum of the per-CPU kernel counters; by_cpu[c] = XDP program runs on CPU c
+ * (for c < *ncpus_out). */
+static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *by_cpu,
+			      int *ncpus_out)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct nf_stats *percpu;
@@ -413,26 +493,51 @@ static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum)
 	int cpu, i;
 
 	memset(sum, 0, sizeof(*sum));
+	*ncpus_out = 0;
 	if (ncpus <= 0)
 		return;
 	percpu = calloc(ncpus, sizeof(*percpu));
-	if (percpu && bpf_map_lookup_elem(s->stats_fd, &key, percpu) == 0)
-		for (cpu = 0; cpu < ncpus; cpu++)
+	if (percpu && bpf_map_lookup_elem(s->stats_fd, &key, percpu) == 0) {
+		for (cpu = 0; cpu < ncpus; cpu++) {
 			for (i = 0; i < NF_COUNTERS; i++)
 				sum->cnt[i] += percpu[cpu].cnt[i];
+			sum->xdp_in_nf_task += percpu[cpu].xdp_in_nf_task;
+			sum->xdp_elsewhere += percpu[cpu].xdp_elsewhere;
+			if (cpu < NF_MAX_CPUS_SHOWN)
+				by_cpu[cpu] = percpu[cpu].xdp_in_nf_task + percpu[cpu].xdp_elsewhere;
+		}
+		*ncpus_out = ncpus < NF_MAX_CPUS_SHOWN ? ncpus : NF_MAX_CPUS_SHOWN;
+	}
 	free(percpu);
 }
 
 static void emit_stats(struct nf_state *s)
 {
+	__u64 by_cpu[NF_MAX_CPUS_SHOWN] = { 0 };
+	char where[64 + NF_MAX_CPUS_SHOWN * 21];
+	char share[32] = "null";
 	struct xdp_statistics xs;
 	struct nf_stats sum;
 	char xsk[512] = "null";
-	int i;
+	long long napi_id = -1;
+	int i, ncpus;
+	size_t o;
 
-	read_kernel_stats(s, &sum);
+	read_kernel_stats(s, &sum, by_cpu, &ncpus);
+	/* Where the XDP program ran (see nf_shared.h): the share run by the
+	 * NF's own syscalls is what tells a *-sysc mode really busy-polls. */
+	if (sum.xdp_in_nf_task + sum.xdp_elsewhere)
+		snprintf(share, sizeof(share), "%.6f",
+			 (double)sum.xdp_in_nf_task / (double)(sum.xdp_in_nf_task + sum.xdp_elsewhere));
+	o = snprintf(where, sizeof(where), "[");
+	for (i = 0; i < ncpus; i++)
+		o += snprintf(where + o, sizeof(where) - o, "%s%llu", i ? "," : "",
+			      (unsigned long long)by_cpu[i]);
+	snprintf(where + o, sizeof(where) - o, "]");
 	for (i = 0; i < NF_COUNTERS; i++)
 		sum.cnt[i] += atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
+	if (s->has_port)
+		napi_id = xsk_port_napi_id(&s->port);
 	if (s->has_port && xsk_port_stats(&s->port, &xs))
 		snprintf(xsk, sizeof(xsk),
 			 "{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"tx_invalid_descs\":%llu,"
@@ -441,9 +546,11 @@ static void emit_stats(struct nf_state *s)
 			 xs.rx_dropped, xs.rx_invalid_descs, xs.tx_invalid_descs, xs.rx_ring_full,
 			 xs.rx_fill_ring_empty_descs, xs.tx_ring_empty_descs);
 	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
-		"\"aborted\":%llu,\"xsk\":%s}",
+		"\"aborted\":%llu,\"xsk\":%s,\"xdp_in_nf_task\":%llu,\"xdp_elsewhere\":%llu,"
+		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld}",
 		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
-		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk);
+		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk, sum.xdp_in_nf_task,
+		sum.xdp_elsewhere, where, share, napi_id);
 }
 
 static void on_command(const char *line, void *ctx)
@@ -473,12 +580,12 @@ static void emit_ready(struct nf_state *s)
 	json_string(name, sizeof(name), a->ifname);
 	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
-		"\"pid\":%d,\"cpu\":%d}",
+		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
 		a->generic ? "generic" : "native",
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
-		a->queue, (int)getpid(), a->cpu);
+		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL);
 }
 
 /* Modes without a socket loop: the XDP program does the work. */
@@ -502,6 +609,15 @@ static void teardown(struct nf_state *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static const struct nf_mode *current_mode;
+
+bool nf_user_logic(void)
+{
+	if (!current_mode)
+		xp_die("nf_user_logic() called before the command line was parsed");
+	return !current_mode->xdp_logic;
+}
+
 int nf_main(int argc, char **argv, const struct nf_ops *ops)
 {
 	static struct nf_state state = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -511,6 +627,7 @@ int nf_main(int argc, char **argv, const struct nf_ops *ops)
 	xp_progname = ops->name;
 	s->ops = ops;
 	parse_args(s, argc, argv);
+	current_mode = s->args.mode;
 	find_object(s);
 	xp_install_signals();
 	xp_enter_netns(s->args.netns);

@@ -8,7 +8,10 @@
  *   - rodata "nf_xsk_redirect": non-zero = hand every frame to the AF_XDP
  *     socket of its queue instead of running the NF in XDP;
  *   - rodata "nf_cfg": the NF's own config struct, filled by user space
- *     before load from the same struct the user-space NF logic reads.
+ *     before load from the same struct the user-space NF logic reads;
+ *   - rodata "nf_owner_tgid": the NF process's tgid, so the program can tell
+ *     whether it runs inside the NF's own task (its syscalls ran the driver:
+ *     busy poll) or elsewhere (the NAPI kthread / softirq).
  */
 #ifndef NF_SHARED_H
 #define NF_SHARED_H
@@ -19,6 +22,7 @@
 #define NF_XSKS_MAP "xsks_map"
 #define NF_CFG_VAR "nf_cfg"
 #define NF_XSK_REDIRECT_VAR "nf_xsk_redirect"
+#define NF_OWNER_TGID_VAR "nf_owner_tgid"
 #define NF_PROG "xdp_nf"
 
 /* Size of xsks_map: the highest usable --queue is NF_MAX_QUEUES - 1. */
@@ -39,6 +43,13 @@ enum nf_counter {
 
 struct nf_stats {
 	__u64 cnt[NF_COUNTERS];
+	/* Where the XDP program ran, counted once per run by nf_verdict() and
+	 * nf_to_xsk(): in the NF process's own task (its recvfrom/sendto/poll
+	 * ran the driver, i.e. busy poll) or in any other task (the NAPI
+	 * kthread, or softirq on whatever task it interrupted). Per CPU, as
+	 * the map is, so user space also sees on which CPU it ran. */
+	__u64 xdp_in_nf_task;
+	__u64 xdp_elsewhere;
 };
 
 #endif

@@ -61,6 +61,10 @@ struct xsk_port {
  * clear message on failure. */
 void xsk_port_open(struct xsk_port *port, const struct xsk_opts *opts, int xsks_map_fd);
 void xsk_port_close(struct xsk_port *port);
+/* The NAPI instance the socket busy-polls (SO_INCOMING_NAPI_ID): 0 until
+ * the socket has received a frame, or if the driver's RX queue has no NAPI
+ * id; -1 if it cannot be read. Busy polling (the *-sysc modes) needs it. */
+long long xsk_port_napi_id(struct xsk_port *port);
 /* XDP_STATISTICS of the socket; false if it cannot be read. */
 bool xsk_port_stats(struct xsk_port *port, struct xdp_statistics *stats);
 

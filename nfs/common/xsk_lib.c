@@ -21,6 +21,9 @@
 #ifndef SO_BUSY_POLL_BUDGET
 #define SO_BUSY_POLL_BUDGET 70
 #endif
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID 56
+#endif
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
@@ -154,6 +157,16 @@ void xsk_port_close(struct xsk_port *port)
 		munmap(port->area, port->area_size);
 	memset(port, 0, sizeof(*port));
 	port->fd = -1;
+}
+
+long long xsk_port_napi_id(struct xsk_port *port)
+{
+	unsigned int id = 0;
+	socklen_t len = sizeof(id);
+
+	if (port->fd < 0 || getsockopt(port->fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &len) < 0)
+		return -1;
+	return id;
 }
 
 bool xsk_port_stats(struct xsk_port *port, struct xdp_statistics *stats)

@@ -1,0 +1,352 @@
+"""The six DUT modes: what each NF can run in (and skips), where each mode's driver
+work really runs, the settings in force while an NF runs, and bad parameters.
+
+The integration tests (pytest -m integration, root) run over --xdp-mode, which by
+default is all six modes. Like tests/test_testbed.py they drive RunningNf and
+BpfGenerator directly, so they need no calibration.
+
+Where the work runs is measured, not assumed: every NF's XDP program counts, per
+CPU, whether it ran inside the NF process's own task (bpf_get_current_pid_tgid()
+against the NF's tgid, set as rodata at load) or elsewhere (the NAPI kthread). In a
+*-sysc mode that is the proof the NF's own syscalls ran the driver (busy poll).
+On veth they do not (see test_where_the_driver_runs); the framework detects and
+reports it (nf.busy_poll_note), and that detection is what is asserted there.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_xdpperf.cpuacct import task_times
+from pytest_xdpperf.errors import ProgramFailed, XdpperfError
+from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
+from pytest_xdpperf.netns import iproute, read_sysfs
+from pytest_xdpperf.nf import (
+    MIN_SYSCALL_SHARE,
+    NfSpec,
+    RunningNf,
+    busy_poll_note,
+    describe,
+    syscall_share,
+    unsupported_reason,
+)
+from pytest_xdpperf.plugin import DEFAULT_MODES
+from pytest_xdpperf.runner import RunOptions, XdpPerf
+from pytest_xdpperf.testbed.veth import napi_threads
+from pytest_xdpperf.trafficgen.base import TrafficProfile
+from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
+
+integration = pytest.mark.integration
+
+RATE = 300_000.0   # pps offered in the where-does-it-run trial
+DURATION = 1.0     # s
+MIN_NAPI_S = 0.02  # s of DUT NAPI kthread run time when it did the driver work (seen 0.12-0.3)
+SETTLE = 3.0       # s to wait for the NF's counters to catch up with what was sent
+XDP_ATTACHED = {"native": "xdp", "generic": "xdpgeneric"}  # pyroute2's IFLA_XDP_ATTACHED
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def fake_nf(tmp_path: Path, modes: list[str], note: str | None = None,
+            name: str = "fakenf") -> Path:
+    """A stand-in NF binary: a shell script that answers --describe and nothing else."""
+    note_json = "null" if note is None else f'"{note}"'
+    listed = ",".join(f'"{m}"' for m in modes)
+    script = tmp_path / name
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--describe" ]; then\n'
+        f"  echo '{{\"nf\":\"{name}\",\"params\":\"none\",\"modes\":[{listed}],"
+        f"\"modes_note\":{note_json}}}'\n"
+        "  exit 0\nfi\n"
+        'echo "fakenf: only --describe" >&2\nexit 2\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+class FakeBuilder:
+    def __init__(self, binary: Path):
+        self.binary = binary
+
+    def program(self, name: str) -> Path:
+        return self.binary
+
+
+def perf_for(mode: Mode, binary: Path) -> XdpPerf:
+    """An XdpPerf over nothing real: enough to reach the mode check."""
+    return XdpPerf(testbed=None, builder=FakeBuilder(binary), calibration=None,  # type: ignore[arg-type]
+                   mode=mode, traffic_class="drop", options=RunOptions(), benchmark=None,
+                   profile=TrafficProfile())
+
+
+def xdp_attrs(host: Any) -> dict[str, Any]:
+    """IFLA_XDP of the host's interface, read by netlink inside its namespace."""
+    with iproute(host.netns) as ipr:
+        link = ipr.get_links(ipr.link_lookup(ifname=host.ifname)[0])[0]
+    return dict(link.get_attr("IFLA_XDP")["attrs"])
+
+
+def xdp_sockets(pid: int) -> int:
+    """AF_XDP sockets in use in the namespace of process `pid` (/proc/<pid>/net/protocols)."""
+    with open(f"/proc/{pid}/net/protocols") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] == "XDP":
+                return int(fields[2])
+    raise AssertionError("no XDP line in /proc/net/protocols (CONFIG_XDP_SOCKETS?)")
+
+
+def sysc_settings(host: Any) -> dict[str, str]:
+    return {a: read_sysfs(host.netns, f"/sys/class/net/{host.ifname}/{a}") for a in SYSC_SYSFS}
+
+
+def settled(nf: RunningNf, runs: int) -> dict[str, Any]:
+    """NF stats once its XDP program has run `runs` times (or SETTLE passed)."""
+    deadline = time.monotonic() + SETTLE
+    stats = nf.stats()
+    while stats["xdp_in_nf_task"] + stats["xdp_elsewhere"] < runs and time.monotonic() < deadline:
+        time.sleep(0.05)
+        stats = nf.stats()
+    return stats
+
+
+# --- 1. capabilities and skips (no root) ----------------------------------------------------
+
+def test_default_modes_are_all_six() -> None:
+    assert [m.name for m in parse_modes(DEFAULT_MODES)] == list(MODES)
+    assert len(MODES) == 6
+
+
+def test_macswap_describes_itself(xdpperf_builder: Any) -> None:
+    info = describe(xdpperf_builder.program("macswap"))
+    assert info == {"nf": "macswap", "params": "action=drop|tx|pass (default drop)",
+                    "modes": ["xdp", "af_xdp", "af_xdp-sysc", "af_xdp-poll", "xdp-sk",
+                              "xdp-sk-sysc"],
+                    "modes_note": None}
+    assert all(unsupported_reason(xdpperf_builder.program("macswap"), m) is None
+               for m in MODES.values())
+
+
+def test_describe_is_cached_per_build(tmp_path: Path) -> None:
+    binary = fake_nf(tmp_path, ["xdp"])
+    assert describe(binary)["modes"] == ["xdp"]
+    binary.unlink()
+    time.sleep(0.01)
+    fake_nf(tmp_path, ["xdp", "xdp-sk"])  # "rebuilt": new mtime, asked again
+    os.utime(binary, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert describe(binary)["modes"] == ["xdp", "xdp-sk"]
+
+
+def test_describe_of_a_program_without_it_is_a_clear_error(tmp_path: Path) -> None:
+    old = tmp_path / "oldnf"
+    old.write_text("#!/bin/sh\necho 'oldnf: unknown option --describe' >&2\nexit 2\n")
+    old.chmod(0o755)
+    with pytest.raises(ProgramFailed, match="gave no description.*unknown option"):
+        describe(old)
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "xdp"])
+def test_unsupported_mode_skips_with_the_reason(tmp_path: Path, mode: str) -> None:
+    binary = fake_nf(tmp_path, ["xdp"], note="no user-space logic yet")
+    perf = perf_for(MODES[mode], binary)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        perf.throughput("fakenf")
+    assert str(skipped.value) == (f"fakenf cannot run in mode {mode}: no user-space logic yet "
+                                  "(supports: xdp)")
+    with pytest.raises(pytest.skip.Exception, match=f"fakenf cannot run in mode {mode}: "):
+        perf.start("fakenf")
+
+
+def test_unsupported_reason_without_a_note(tmp_path: Path) -> None:
+    binary = fake_nf(tmp_path, ["xdp", "xdp-sk"])
+    assert unsupported_reason(binary, MODES["xdp-sk"]) is None
+    assert unsupported_reason(binary, MODES["af_xdp"]) == "it supports only xdp, xdp-sk"
+
+
+def test_skip_is_reported_by_pytest(tmp_path: Path) -> None:
+    """End to end through pytest: an unsupported mode shows up as SKIPPED with the reason."""
+    binary = fake_nf(tmp_path, ["xdp"], note="kernel only")
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_fake.py").write_text(textwrap.dedent(f"""
+        from pathlib import Path
+
+        import pytest
+
+        from pytest_xdpperf.modes import MODES
+        from pytest_xdpperf.runner import RunOptions, XdpPerf
+        from pytest_xdpperf.trafficgen.base import TrafficProfile
+
+        class Builder:
+            def program(self, name):
+                return Path({str(binary)!r})
+
+        @pytest.mark.parametrize("mode", ["xdp", "af_xdp-sysc"])
+        def test_it(mode):
+            perf = XdpPerf(None, Builder(), None, MODES[mode], "drop", RunOptions(), None,
+                           TrafficProfile())
+            perf.skip_unsupported("fakenf", Builder().program("fakenf"))
+    """))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider",
+                             "-q", str(suite)], cwd=suite, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 1 skipped" in result.stdout, result.stdout
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 1 and skipped[0].endswith(
+        ": fakenf cannot run in mode af_xdp-sysc: kernel only (supports: xdp)"), result.stdout
+
+
+def test_busy_poll_note_flags_a_sysc_mode_that_did_not_busy_poll() -> None:
+    before = {"xdp_in_nf_task": 0, "xdp_elsewhere": 0}
+    not_polled = {"xdp_in_nf_task": 0, "xdp_elsewhere": 1000, "napi_id": 0}
+    polled = {"xdp_in_nf_task": 900, "xdp_elsewhere": 100, "napi_id": 8195}
+    note = busy_poll_note(MODES["af_xdp-sysc"], before, not_polled)
+    assert note and "only 0.0%" in note and "no NAPI id" in note
+    assert busy_poll_note(MODES["af_xdp-sysc"], before, polled) is None
+    assert busy_poll_note(MODES["af_xdp"], before, not_polled) is None  # not a sysc mode
+    assert syscall_share(before, polled) == 0.9
+    assert syscall_share(before, before) is None
+
+
+def test_unknown_attach_and_bind_are_rejected() -> None:
+    with pytest.raises(XdpperfError, match="unknown attach mode 'offload'.*native, generic"):
+        NfSpec("macswap", attach="offload")
+    with pytest.raises(XdpperfError, match="unknown bind mode 'zc'.*copy, zerocopy"):
+        NfSpec("macswap", bind="zc")
+    with pytest.raises(XdpperfError, match="unknown mode 'af_xdp-busy'"):
+        parse_modes("xdp,af_xdp-busy")
+
+
+# --- 2. where each mode's driver work runs ------------------------------------------------
+
+@integration
+def test_where_the_driver_runs(xdpperf_testbed: Any, xdpperf_builder: Any, xdp_mode: Mode,
+                               record_property: Any) -> None:
+    """~1 s at 300 kpps into macswap drop: in which task and on which CPU XDP ran."""
+    bed = xdpperf_testbed
+    binary = xdpperf_builder.program("macswap")
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(binary, NfSpec("macswap", {"action": "drop"}), xdp_mode, bed.dut) as nf, \
+            BpfGenerator(xdpperf_builder.program("trafficgen"), bed.tester, bed.dut,
+                         TrafficProfile()) as gen:
+        bed.prepare_dut_napi()
+        gen.offer(RATE, 0.1)  # warm-up: sockets have seen traffic before we measure
+        kthreads = napi_threads(bed.dut.ifname)
+        napi_before = sum(t.seconds for p in kthreads for t in task_times(p))
+        before = nf.stats()
+        offered = gen.offer(RATE, DURATION)
+        runs_before = before["xdp_in_nf_task"] + before["xdp_elsewhere"]
+        after = settled(nf, runs_before + offered.sent)
+        napi_s = sum(t.seconds for p in kthreads for t in task_times(p)) - napi_before
+    in_task = after["xdp_in_nf_task"] - before["xdp_in_nf_task"]
+    elsewhere = after["xdp_elsewhere"] - before["xdp_elsewhere"]
+    by_cpu = [a - b for a, b in zip(after["xdp_by_cpu"], before["xdp_by_cpu"])]
+    share = syscall_share(before, after)
+    note = busy_poll_note(xdp_mode, before, after)
+    facts = {"mode": xdp_mode.name, "sent": offered.sent, "xdp_in_nf_task": in_task,
+             "xdp_elsewhere": elsewhere, "xdp_by_cpu": by_cpu, "share": share,
+             "napi_kthread_s": round(napi_s, 3), "socket_napi_id": after["napi_id"],
+             "note": note}
+    record_property("where", facts)
+    print(facts)
+
+    assert offered.sent >= 0.9 * RATE * DURATION, facts
+    # the XDP program ran for (nearly) every frame, only ever on the DUT's CPU
+    assert in_task + elsewhere >= 0.95 * offered.sent, facts
+    assert by_cpu[bed.tester.cpu] == 0, facts
+    assert by_cpu[bed.dut.cpu] == in_task + elsewhere, facts
+
+    if xdp_mode.driver == "interrupt":
+        # the DUT's NAPI kthread (pinned to the DUT CPU) ran every XDP program run
+        assert in_task == 0 and share == 0.0, facts
+        assert napi_s >= MIN_NAPI_S, facts
+        assert note is None
+        return
+
+    # *-sysc: did the NF's own syscalls run the driver for a substantial share?
+    assert after["napi_id"] >= 0, facts  # the NF reports its socket's NAPI id
+    if after["napi_id"] == 0:
+        # veth (Linux 6.18): the RX queue is not linked to its NAPI, so the AF_XDP
+        # socket gets no NAPI id at bind and recvfrom() never busy-polls. The
+        # framework must see that and say so, not report a busy-poll figure.
+        assert share is not None and share < MIN_SYSCALL_SHARE, facts
+        assert note is not None and "not a busy-poll measurement" in note, facts
+        assert "no NAPI id" in note, facts
+        assert napi_s >= MIN_NAPI_S, facts  # the kthread did it instead
+    else:
+        assert share is not None and share >= MIN_SYSCALL_SHARE, facts
+        assert note is None, facts
+
+
+# --- 3. mode settings in force while the NF runs, and restored -------------------------------
+
+@integration
+@pytest.mark.parametrize("attach", ["native", "generic"])
+def test_mode_in_force_while_running_and_undone_after(xdpperf_testbed: Any,
+                                                      xdpperf_builder: Any, xdp_mode: Mode,
+                                                      attach: str) -> None:
+    dut = xdpperf_testbed.dut
+    binary = xdpperf_builder.program("macswap")
+    original = sysc_settings(dut)
+    assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None, "something already attached"
+
+    with applied(xdp_mode, dut), \
+            RunningNf(binary, NfSpec("macswap", {}, attach=attach), xdp_mode, dut) as nf:
+        ready = nf.ready
+        attrs = xdp_attrs(dut)
+        sockets = xdp_sockets(nf.pid)
+        during = sysc_settings(dut)
+        stats = nf.stats()
+        pid = nf.pid
+    attrs_after = xdp_attrs(dut)
+    settings_after = sysc_settings(dut)
+
+    # what the NF says it did ...
+    assert ready["mode"] == xdp_mode.name and ready["attach"] == attach
+    assert ready["bind"] == ("copy" if xdp_mode.sockets else None)
+    # ... is what the kernel shows: our program, attached in the asked mode
+    assert attrs["IFLA_XDP_ATTACHED"] == XDP_ATTACHED[attach], attrs
+    assert attrs["IFLA_XDP_PROG_ID"] == ready["prog_id"], attrs
+    # an AF_XDP socket exists in the DUT namespace exactly when the mode has one
+    assert sockets == (1 if xdp_mode.sockets else 0)
+    assert (stats["xsk"] is not None) == xdp_mode.sockets
+    # the mode's sysfs values are in force (sysc), or nothing was touched
+    assert during == (dict(SYSC_SYSFS) if xdp_mode.sysfs else original)
+
+    # and afterwards: detached, no socket, sysfs as it was
+    assert attrs_after.get("IFLA_XDP_ATTACHED") is None, attrs_after
+    assert "IFLA_XDP_PROG_ID" not in attrs_after
+    assert settings_after == original
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+# --- 4. bad parameters -------------------------------------------------------------------------
+
+@integration
+def test_zerocopy_on_veth_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    dut = xdpperf_testbed.dut
+    with pytest.raises(ProgramFailed) as failed:
+        RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", {}, bind="zerocopy"),
+                  MODES["af_xdp"], dut)
+    message = str(failed.value)
+    assert "zero-copy not supported by driver of" in message, message
+    assert "use --bind copy" in message, message
+    assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None  # nothing left behind
+
+
+@integration
+def test_zerocopy_with_generic_attach_is_a_clear_error(xdpperf_testbed: Any,
+                                                       xdpperf_builder: Any) -> None:
+    with pytest.raises(ProgramFailed, match="zero-copy needs a driver-mode XDP program"):
+        RunningNf(xdpperf_builder.program("macswap"),
+                  NfSpec("macswap", {}, attach="generic", bind="zerocopy"),
+                  MODES["af_xdp"], xdpperf_testbed.dut)
