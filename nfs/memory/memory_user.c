@@ -28,31 +28,9 @@ static struct memory_cfg cfg = {
 	.action = XDP_DROP,
 };
 
-/* Where the logic runs, from --mode: the runtime does not tell its hooks.
- * Unknown (an abbreviated option, say) allocates in both places. */
+/* Where the array lives: the map for XDP logic, the process for AF_XDP. */
 enum memory_place { MEMORY_BOTH, MEMORY_KERNEL, MEMORY_USER };
 static enum memory_place place = MEMORY_BOTH;
-
-static enum memory_place memory_place_of(int argc, char **argv)
-{
-	const char *mode = NULL;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
-			mode = argv[i + 1];
-		else if (strncmp(argv[i], "--mode=", 7) == 0)
-			mode = argv[i] + 7;
-	}
-	if (!mode)
-		return MEMORY_BOTH;
-	/* xdp, xdp-sk, xdp-sk-sysc run the NF in XDP; af_xdp* in user space. */
-	if (strncmp(mode, "af_xdp", 6) == 0)
-		return MEMORY_USER;
-	if (strncmp(mode, "xdp", 3) == 0)
-		return MEMORY_KERNEL;
-	return MEMORY_BOTH;
-}
 
 /* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
 static __u64 memory_available(void)
@@ -139,6 +117,7 @@ static void memory_before_load(struct bpf_object *obj, void *data)
 	const struct memory_cfg *c = data;
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, MEMORY_ARRAY_MAP);
 
+	place = nf_user_logic() ? MEMORY_USER : MEMORY_KERNEL;
 	if (!map)
 		xp_die("%s has no map %s (rebuild memory_kern.o from memory.h)",
 		       bpf_object__name(obj), MEMORY_ARRAY_MAP);
@@ -177,6 +156,5 @@ static const struct nf_ops memory_ops = {
 
 int main(int argc, char **argv)
 {
-	place = memory_place_of(argc, argv);
 	return nf_main(argc, argv, &memory_ops);
 }

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* firewall: a 5-tuple ACL in a hash table. A frame whose IPv4 5-tuple
+ * matches a rule is dropped; every other frame gets cfg->action (with the
+ * MACs swapped when that is XDP_TX, so it goes back to the sender).
+ * The rules live in a BPF hash map in XDP (firewall_kern.c) and in a uhash
+ * table built the same way in user space (firewall_user.c); the per-packet
+ * logic below is shared by both.
+ *
+ * The rule set, so tests and the traffic generator can target it:
+ * with P = 65536 - base_sport ports per block, rule i (0 <= i < rules) is
+ *
+ *	UDP 198.18.0.1:sport -> 198.18.0.2:dport
+ *	sport = base_sport + i % P
+ *	dport = 9 + i / P
+ *
+ * With the default base_sport=1024 (P = 64512), rules 0..64511 are source
+ * ports 1024..65535 to port 9 (discard), the next 64512 the same ports to
+ * port 10, and so on; 16M rules end at port 269. The generator's default
+ * flow (1024 -> 9) is rule 0: any rules >= 1 drops it, and base_sport=1025
+ * (or rules=0) lets it through.
+ */
+#ifndef FIREWALL_H
+#define FIREWALL_H
+
+#include <stdbool.h>
+
+#include "pkt.h"
+
+#define FW_RULE_SADDR 0xc6120001 /* 198.18.0.1, the tester (host order) */
+#define FW_RULE_DADDR 0xc6120002 /* 198.18.0.2, the DUT */
+#define FW_RULE_DPORT 9          /* discard; +1 for each block of P rules */
+#define FW_DEFAULT_BASE_SPORT 1024
+#define FW_MAX_RULES (1u << 24)  /* 16M */
+
+#define FW_IP_OFFSET 0x1fff      /* fragment offset bits of frag_off */
+
+/* The packed 5-tuple, in network byte order; pad is always zero. */
+struct fw_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct firewall_cfg {
+	__u32 action;     /* for frames that match no rule: XDP_DROP, XDP_TX or XDP_PASS */
+	__u32 rules;      /* number of rules */
+	__u32 base_sport; /* source port of rule 0 */
+};
+
+/* Rule i of the set described above, in host byte order except the key. */
+static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, struct fw_key *key)
+{
+	__u32 per_block = 65536 - cfg->base_sport;
+
+	__builtin_memset(key, 0, sizeof(*key));
+	key->saddr = bpf_htonl(FW_RULE_SADDR);
+	key->daddr = bpf_htonl(FW_RULE_DADDR);
+	key->sport = bpf_htons(cfg->base_sport + i % per_block);
+	key->dport = bpf_htons(FW_RULE_DPORT + i / per_block);
+	key->proto = IPPROTO_UDP;
+}
+
+/* Defined by the includer before use: true if key is a rule of its table
+ * (a BPF map lookup in XDP, a uhash lookup in user space). */
+static __always_inline bool firewall_match(const struct fw_key *key);
+
+/* The 5-tuple of a UDP or TCP frame; false for anything else, including
+ * fragments after the first (they carry no ports). */
+static __always_inline bool fw_key_of(struct iphdr *ip, void *data_end, struct fw_key *key)
+{
+	__be16 *ports = (void *)ip + ip->ihl * 4;
+
+	if (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP)
+		return false;
+	if (ip->frag_off & bpf_htons(FW_IP_OFFSET))
+		return false;
+	if ((void *)(ports + 2) > data_end)
+		return false;
+	key->saddr = ip->saddr;
+	key->daddr = ip->daddr;
+	key->sport = ports[0];
+	key->dport = ports[1];
+	key->proto = ip->protocol;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	return true;
+}
+
+static __always_inline int firewall_process(void *data, void *data_end,
+					    const struct firewall_cfg *cfg)
+{
+	struct ethhdr *eth = pkt_eth(data, data_end);
+	struct fw_key key;
+	struct iphdr *ip;
+
+	/* A runt frame is an error of the test setup: make it visible. */
+	if (!eth)
+		return XDP_ABORTED;
+	ip = pkt_ipv4(eth, data_end);
+	if (ip && fw_key_of(ip, data_end, &key) && firewall_match(&key))
+		return XDP_DROP;
+	if (cfg->action == XDP_TX)
+		pkt_swap_macs(eth);
+	return cfg->action;
+}
+
+#endif
