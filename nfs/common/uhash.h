@@ -27,7 +27,7 @@
  *
  * uhash_fill() builds a table and/or its BPF hash map twin from a
  * function that makes entry i, so both worlds hold the same entries;
- * uhash_mem_bytes(), uhash_bpf_htab_bytes() and uhash_mem_available() let
+ * uhash_mem_bytes(), uhash_bpf_htab_bytes() and xp_mem_available() let
  * an NF refuse a table that does not fit before it makes one.
  */
 #ifndef UHASH_H
@@ -224,22 +224,6 @@ static inline unsigned long long uhash_bpf_htab_bytes(__u32 key_size, __u32 valu
 
 	return elem * ((unsigned long long)max_entries + (ncpus > 0 ? ncpus : 1)) +
 	       (unsigned long long)uhash_roundup_pow2(max_entries) * 16;
-}
-
-/* MemAvailable of /proc/meminfo in bytes, or 0 if unknown. */
-static inline unsigned long long uhash_mem_available(void)
-{
-	unsigned long long kib = 0;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib * 1024;
 }
 
 /* Make an empty table with all max_entries elements allocated (and touched,

@@ -51,5 +51,8 @@ uint64_t xp_now_ns(void);
 long long xp_parse_int(const char *what, const char *text, long long min, long long max);
 double xp_parse_double(const char *what, const char *text, double min, double max);
 unsigned int xp_ifindex(const char *ifname);
+/* MemAvailable of /proc/meminfo in bytes, 0 if unknown: NFs check their
+ * tables against it to fail with a clear message instead of the OOM killer. */
+unsigned long long xp_mem_available(void);
 
 #endif

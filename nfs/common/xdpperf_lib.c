@@ -188,3 +188,18 @@ unsigned int xp_ifindex(const char *ifname)
 		       ifname);
 	return ifindex;
 }
+
+unsigned long long xp_mem_available(void)
+{
+	unsigned long long kib = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}

@@ -69,7 +69,7 @@ static void firewall_before_load(struct bpf_object *obj, void *data)
 					     libbpf_num_possible_cpus());
 	if (user_logic != 0)
 		need += uhash_mem_bytes(sizeof(struct fw_key), sizeof(__u32), slots);
-	avail = uhash_mem_available();
+	avail = xp_mem_available();
 	if (avail && need > avail)
 		xp_die("rules=%u needs %.0f MiB for the rule table, %.0f MiB available (fix: lower rules or free memory)",
 		       c->rules, need / MIB, avail / MIB);

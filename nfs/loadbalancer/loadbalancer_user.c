@@ -83,7 +83,7 @@ static void lb_before_load(struct bpf_object *obj, void *data)
 	if (user_logic != 0)
 		need += uhash_mem_bytes(sizeof(struct lb_key), sizeof(struct lb_backend),
 					c->sessions);
-	avail = uhash_mem_available();
+	avail = xp_mem_available();
 	if (avail && need > avail)
 		xp_die("sessions=%u needs %.0f MiB for the session table, %.0f MiB available (fix: lower sessions or free memory)",
 		       c->sessions, need / MIB, avail / MIB);

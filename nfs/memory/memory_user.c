@@ -32,22 +32,6 @@ static struct memory_cfg cfg = {
 enum memory_place { MEMORY_BOTH, MEMORY_KERNEL, MEMORY_USER };
 static enum memory_place place = MEMORY_BOTH;
 
-/* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
-static __u64 memory_available(void)
-{
-	unsigned long long kib = 0;
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return (__u64)kib << 10;
-}
-
 static __u64 memory_parse_size(const char *text)
 {
 	unsigned long long value, avail;
@@ -87,7 +71,7 @@ static __u64 memory_parse_size(const char *text)
 	if (value % sizeof(__u64))
 		xp_die("size '%s' is not a multiple of 8 bytes (use size=%llu or size=%llu)",
 		       text, value & ~7ULL, (value + 7) & ~7ULL);
-	avail = memory_available();
+	avail = xp_mem_available();
 	if (avail && value > avail)
 		xp_die("size '%s' is more than the %llu MiB of available memory (free memory or use a smaller size)",
 		       text, avail >> 20);
