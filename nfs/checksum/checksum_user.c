@@ -24,14 +24,7 @@ static bool checksum_param(void *data, const char *key, const char *value)
 	return true;
 }
 
-static void checksum_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
-{
-	const struct checksum_cfg *c = data;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		pkt[i].action = checksum_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
-}
+NF_BATCH(checksum_batch, checksum_process, struct checksum_cfg)
 
 static const struct nf_ops checksum_ops = {
 	.name = "checksum",

@@ -73,6 +73,19 @@ struct nf_ops {
  * before anything is loaded or any privilege is needed:
  *   {"nf":"<name>","params":"<params_help>","modes":["xdp",...],"modes_note":...}
  */
+/* Define the nf_batch_fn `name` that runs `process` (an NF's
+ * static __always_inline per-packet logic, as its XDP program does) on
+ * every frame of a batch with the NF's config of type `cfg_type`. */
+#define NF_BATCH(name, process, cfg_type)                                        \
+	static void name(struct nf_pkt *pkt, unsigned int n, const void *data)    \
+	{                                                                         \
+		const cfg_type *c = data;                                         \
+		unsigned int i;                                                   \
+                                                                                  \
+		for (i = 0; i < n; i++)                                           \
+			pkt[i].action = process(pkt[i].data, pkt[i].data + pkt[i].len, c); \
+	}
+
 int nf_main(int argc, char **argv, const struct nf_ops *ops);
 
 /* True when this run's mode executes the NF logic in user space (af_xdp*),

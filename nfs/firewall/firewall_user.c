@@ -108,14 +108,7 @@ static void firewall_after_load(struct bpf_object *obj, const void *data)
 		xp_die_errno(-err, "cannot install %u rules (fix: lower rules or free memory)", c->rules);
 }
 
-static void firewall_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
-{
-	const struct firewall_cfg *c = data;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		pkt[i].action = firewall_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
-}
+NF_BATCH(firewall_batch, firewall_process, struct firewall_cfg)
 
 static const struct nf_ops firewall_ops = {
 	.name = "firewall",

@@ -124,14 +124,7 @@ static void lb_after_load(struct bpf_object *obj, const void *data)
 			     c->sessions);
 }
 
-static void lb_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
-{
-	const struct loadbalancer_cfg *c = data;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		pkt[i].action = loadbalancer_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
-}
+NF_BATCH(lb_batch, loadbalancer_process, struct loadbalancer_cfg)
 
 static const struct nf_ops lb_ops = {
 	.name = "loadbalancer",

@@ -19,14 +19,7 @@ static bool macswap_param(void *data, const char *key, const char *value)
 	return true;
 }
 
-static void macswap_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
-{
-	const struct macswap_cfg *c = data;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		pkt[i].action = macswap_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
-}
+NF_BATCH(macswap_batch, macswap_process, struct macswap_cfg)
 
 static const struct nf_ops macswap_ops = {
 	.name = "macswap",

@@ -118,14 +118,7 @@ static void memory_before_load(struct bpf_object *obj, void *data)
 			     (unsigned long long)c->size);
 }
 
-static void memory_batch(struct nf_pkt *pkt, unsigned int n, const void *data)
-{
-	const struct memory_cfg *c = data;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		pkt[i].action = memory_process(pkt[i].data, pkt[i].data + pkt[i].len, c);
-}
+NF_BATCH(memory_batch, memory_process, struct memory_cfg)
 
 static const struct nf_ops memory_ops = {
 	.name = "memory",
