@@ -27,6 +27,19 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+#define PKT_IP_OFFSET 0x1fff /* fragment offset bits of iphdr.frag_off (host order) */
+
+/* A packed IPv4 5-tuple, network byte order, pad always zero: the key of
+ * the NFs' hash tables, the same bytes in the BPF map and in uhash. */
+struct pkt_tuple {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 static __always_inline struct ethhdr *pkt_eth(void *data, void *data_end)
 {
 	struct ethhdr *eth = data;

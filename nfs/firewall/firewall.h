@@ -32,18 +32,7 @@
 #define FW_DEFAULT_BASE_SPORT 1024
 #define FW_MAX_RULES (1u << 24)  /* 16M */
 
-#define FW_IP_OFFSET 0x1fff      /* fragment offset bits of frag_off */
-
-/* The packed 5-tuple, in network byte order; pad is always zero. */
-struct fw_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
+/* Rules are keyed by the packed 5-tuple, struct pkt_tuple (pkt.h). */
 struct firewall_cfg {
 	__u32 action;     /* for frames that match no rule: XDP_DROP, XDP_TX or XDP_PASS */
 	__u32 rules;      /* number of rules */
@@ -51,7 +40,7 @@ struct firewall_cfg {
 };
 
 /* Rule i of the set described above, in host byte order except the key. */
-static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, struct fw_key *key)
+static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, struct pkt_tuple *key)
 {
 	__u32 per_block = 65536 - cfg->base_sport;
 
@@ -65,17 +54,17 @@ static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, str
 
 /* Defined by the includer before use: true if key is a rule of its table
  * (a BPF map lookup in XDP, a uhash lookup in user space). */
-static __always_inline bool firewall_match(const struct fw_key *key);
+static __always_inline bool firewall_match(const struct pkt_tuple *key);
 
 /* The 5-tuple of a UDP or TCP frame; false for anything else, including
  * fragments after the first (they carry no ports). */
-static __always_inline bool fw_key_of(struct iphdr *ip, void *data_end, struct fw_key *key)
+static __always_inline bool fw_key_of(struct iphdr *ip, void *data_end, struct pkt_tuple *key)
 {
 	__be16 *ports = (void *)ip + ip->ihl * 4;
 
 	if (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP)
 		return false;
-	if (ip->frag_off & bpf_htons(FW_IP_OFFSET))
+	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
 		return false;
 	if ((void *)(ports + 2) > data_end)
 		return false;
@@ -92,7 +81,7 @@ static __always_inline int firewall_process(void *data, void *data_end,
 					    const struct firewall_cfg *cfg)
 {
 	struct ethhdr *eth = pkt_eth(data, data_end);
-	struct fw_key key;
+	struct pkt_tuple key;
 	struct iphdr *ip;
 
 	/* A runt frame is an error of the test setup: make it visible. */

@@ -13,11 +13,11 @@ const volatile struct firewall_cfg nf_cfg = {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized before load */
-	__type(key, struct fw_key);
+	__type(key, struct pkt_tuple);
 	__type(value, __u32);   /* the rule number */
 } fw_rules SEC(".maps");
 
-static __always_inline bool firewall_match(const struct fw_key *key)
+static __always_inline bool firewall_match(const struct pkt_tuple *key)
 {
 	return bpf_map_lookup_elem(&fw_rules, key) != NULL;
 }

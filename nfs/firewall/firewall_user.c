@@ -30,7 +30,7 @@ static struct firewall_cfg cfg = {
 static int user_logic = -1;
 static struct uhash table;
 
-static __always_inline bool firewall_match(const struct fw_key *key)
+static __always_inline bool firewall_match(const struct pkt_tuple *key)
 {
 	return uhash_lookup(&table, key) != NULL;
 }
@@ -65,10 +65,10 @@ static void firewall_before_load(struct bpf_object *obj, void *data)
 		xp_die("rules=%u do not fit in the ports from base_sport=%u (fix: base_sport at most %u, or fewer rules)",
 		       c->rules, c->base_sport, 65536 - DIV_ROUND_UP(c->rules, 65536 - FW_RULE_DPORT));
 	if (user_logic != 1)
-		need += uhash_bpf_htab_bytes(sizeof(struct fw_key), sizeof(__u32), slots,
+		need += uhash_bpf_htab_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots,
 					     libbpf_num_possible_cpus());
 	if (user_logic != 0)
-		need += uhash_mem_bytes(sizeof(struct fw_key), sizeof(__u32), slots);
+		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots);
 	avail = xp_mem_available();
 	if (avail && need > avail)
 		xp_die("rules=%u needs %.0f MiB for the rule table, %.0f MiB available (fix: lower rules or free memory)",
@@ -94,7 +94,7 @@ static void firewall_after_load(struct bpf_object *obj, const void *data)
 	int map_fd = -1, err;
 
 	if (user_logic != 0) {
-		err = uhash_init(&table, sizeof(struct fw_key), sizeof(__u32),
+		err = uhash_init(&table, sizeof(struct pkt_tuple), sizeof(__u32),
 				 c->rules ? c->rules : 1, 0);
 		if (err)
 			xp_die_errno(-err, "cannot allocate the table for rules=%u (fix: lower rules or free memory)",
@@ -102,7 +102,7 @@ static void firewall_after_load(struct bpf_object *obj, const void *data)
 	}
 	if (user_logic != 1)
 		map_fd = bpf_object__find_map_fd_by_name(obj, FW_MAP);
-	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct fw_key),
+	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct pkt_tuple),
 			 sizeof(__u32), c->rules, make_rule, c);
 	if (err)
 		xp_die_errno(-err, "cannot install %u rules (fix: lower rules or free memory)", c->rules);

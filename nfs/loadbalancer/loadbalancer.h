@@ -50,17 +50,7 @@
 #define LB_DEFAULT_BASE_SPORT 1024
 #define LB_DEFAULT_BACKENDS 4
 
-#define LB_IP_OFFSET 0x1fff         /* fragment offset bits of frag_off */
-
-/* A session's client 5-tuple as it arrives, network byte order; pad is 0. */
-struct lb_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
+/* A session is keyed by its client 5-tuple as it arrives (struct pkt_tuple). */
 
 /* Where a session goes. */
 struct lb_backend {
@@ -79,7 +69,7 @@ struct loadbalancer_cfg {
 
 /* Session i and its backend, as described above. */
 static __always_inline void lb_session_of(const struct loadbalancer_cfg *cfg, __u32 i,
-					  struct lb_key *key, struct lb_backend *be)
+					  struct pkt_tuple *key, struct lb_backend *be)
 {
 	__u32 per_block = 65536 - cfg->base_sport;
 	__u32 block = i / per_block;
@@ -103,7 +93,7 @@ static __always_inline void lb_session_of(const struct loadbalancer_cfg *cfg, __
 
 /* Defined by the includer before use: the backend of a session, or NULL
  * (a BPF map lookup in XDP, a uhash lookup in user space). */
-static __always_inline const struct lb_backend *lb_lookup(const struct lb_key *key);
+static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple *key);
 
 /* The ports and checksum of a UDP or TCP segment. */
 struct lb_l4 {
@@ -118,7 +108,7 @@ static __always_inline bool lb_l4_of(struct iphdr *ip, void *data_end, struct lb
 {
 	void *hdr = (void *)ip + ip->ihl * 4;
 
-	if (ip->frag_off & bpf_htons(LB_IP_OFFSET))
+	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
 		return false;
 	if (ip->protocol == IPPROTO_UDP) {
 		struct udphdr *udp = hdr;
@@ -196,7 +186,7 @@ static __always_inline int loadbalancer_process(void *data, void *data_end,
 {
 	struct ethhdr *eth = pkt_eth(data, data_end);
 	const struct lb_backend *be;
-	struct lb_key key;
+	struct pkt_tuple key;
 	struct lb_l4 l4;
 	struct iphdr *ip;
 	__u32 host;

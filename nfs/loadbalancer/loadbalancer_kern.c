@@ -16,11 +16,11 @@ const volatile struct loadbalancer_cfg nf_cfg = {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized before load */
-	__type(key, struct lb_key);
+	__type(key, struct pkt_tuple);
 	__type(value, struct lb_backend);
 } lb_sessions SEC(".maps");
 
-static __always_inline const struct lb_backend *lb_lookup(const struct lb_key *key)
+static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple *key)
 {
 	return bpf_map_lookup_elem(&lb_sessions, key);
 }

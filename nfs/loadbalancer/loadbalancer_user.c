@@ -34,7 +34,7 @@ static struct loadbalancer_cfg cfg = {
 static int user_logic = -1;
 static struct uhash table;
 
-static __always_inline const struct lb_backend *lb_lookup(const struct lb_key *key)
+static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple *key)
 {
 	return uhash_lookup(&table, key);
 }
@@ -78,10 +78,10 @@ static void lb_before_load(struct bpf_object *obj, void *data)
 		xp_die("sessions=%u need more clients than 198.19.0.0/16 holds with base_sport=%u (fix: a lower base_sport, or fewer sessions)",
 		       c->sessions, c->base_sport);
 	if (user_logic != 1)
-		need += uhash_bpf_htab_bytes(sizeof(struct lb_key), sizeof(struct lb_backend),
+		need += uhash_bpf_htab_bytes(sizeof(struct pkt_tuple), sizeof(struct lb_backend),
 					     c->sessions, libbpf_num_possible_cpus());
 	if (user_logic != 0)
-		need += uhash_mem_bytes(sizeof(struct lb_key), sizeof(struct lb_backend),
+		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(struct lb_backend),
 					c->sessions);
 	avail = xp_mem_available();
 	if (avail && need > avail)
@@ -109,7 +109,7 @@ static void lb_after_load(struct bpf_object *obj, const void *data)
 	int map_fd = -1, err;
 
 	if (user_logic != 0) {
-		err = uhash_init(&table, sizeof(struct lb_key), sizeof(struct lb_backend),
+		err = uhash_init(&table, sizeof(struct pkt_tuple), sizeof(struct lb_backend),
 				 c->sessions, 0);
 		if (err)
 			xp_die_errno(-err, "cannot allocate the table for sessions=%u (fix: lower sessions or free memory)",
@@ -117,7 +117,7 @@ static void lb_after_load(struct bpf_object *obj, const void *data)
 	}
 	if (user_logic != 1)
 		map_fd = bpf_object__find_map_fd_by_name(obj, LB_MAP);
-	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct lb_key),
+	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct pkt_tuple),
 			 sizeof(struct lb_backend), c->sessions, make_session, c);
 	if (err)
 		xp_die_errno(-err, "cannot install %u sessions (fix: lower sessions or free memory)",
