@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,14 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Padding, Raw
 from test_testbed import (
-    ANSWER_WAIT,
+    COUNTS,
     QUIET_WAIT,
+    bounce,
     dut_running,
     raw_socket_on_tester,
     receive,
     settled_stats,
     swapped,
-    xdp_pass_on_tester,
 )
 
 from pytest_xdpperf.errors import ProgramFailed
@@ -40,7 +39,6 @@ from pytest_xdpperf.nf import NfSpec, RunningNf
 pytestmark = pytest.mark.integration
 
 WRONG_CSUM = 0x1234  # what every frame is sent with: the NF must really recompute it
-COUNTS = ("rx", "tx", "drop", "pass", "aborted")
 
 
 # --- frames -----------------------------------------------------------------------------
@@ -79,21 +77,6 @@ def csum_zeroed(frame: bytes) -> bytes:
         return frame
     off = 14 + pkt[IP].ihl * 4 + (6 if UDP in pkt else 16)
     return frame[:off] + b"\0\0" + frame[off + 2:]
-
-
-def bounce(bed: Any, nf: RunningNf, frames: list[bytes], kernel: bool, tmp_path: Path
-           ) -> tuple[list[bytes], dict[str, int]]:
-    """Send frames to an NF with action=tx; what came back and the counter deltas."""
-    with ExitStack() as stack:
-        if kernel:  # XDP_TX in the DUT: frames come back as xdp_frames
-            stack.enter_context(xdp_pass_on_tester(bed, tmp_path))
-        sock = stack.enter_context(raw_socket_on_tester(bed))
-        before = nf.stats()
-        for frame in frames:
-            sock.send(frame)
-        back = receive(sock, len(frames), ANSWER_WAIT)
-        stats = settled_stats(nf, before["rx"] + len(frames))
-    return back, {k: stats[k] - before[k] for k in COUNTS}
 
 
 def bpf_map(prog_id: int, name: str) -> dict[str, Any]:

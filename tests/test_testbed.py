@@ -136,6 +136,24 @@ def settled_stats(nf: RunningNf, rx: int, timeout: float = ANSWER_WAIT) -> dict[
     return stats
 
 
+COUNTS = ("rx", "tx", "drop", "pass", "aborted")
+
+
+def bounce(bed: Any, nf: RunningNf, frames: list[bytes], kernel: bool, tmp_path: Path,
+           counts: tuple[str, ...] = COUNTS) -> tuple[list[bytes], dict[str, int]]:
+    """Send frames to an NF with action=tx; what came back and the counter deltas."""
+    with ExitStack() as stack:
+        if kernel:  # XDP_TX in the DUT: frames come back as xdp_frames
+            stack.enter_context(xdp_pass_on_tester(bed, tmp_path))
+        sock = stack.enter_context(raw_socket_on_tester(bed))
+        before = nf.stats()
+        for frame in frames:
+            sock.send(frame)
+        back = receive(sock, len(frames), ANSWER_WAIT)
+        stats = settled_stats(nf, before["rx"] + len(frames))
+    return back, {k: stats[k] - before[k] for k in counts}
+
+
 def swapped(frame: bytes) -> bytes:
     return frame[6:12] + frame[0:6] + frame[12:]
 
@@ -150,16 +168,9 @@ def test_macswap_tx_bounces_frames_with_macs_swapped(xdpperf_testbed: Any, xdppe
                                                      xdp_mode: Mode, tmp_path: Path) -> None:
     bed = xdpperf_testbed
     frames = crafted(bed, N_FRAMES)
-    with ExitStack() as stack:
-        nf = stack.enter_context(dut_running(bed, xdpperf_builder, xdp_mode, action="tx"))
-        if xdp_mode.in_kernel:  # XDP_TX in the DUT: frames come back as xdp_frames
-            stack.enter_context(xdp_pass_on_tester(bed, tmp_path))
-        sock = stack.enter_context(raw_socket_on_tester(bed))
-        before = nf.stats()
-        for frame in frames:
-            sock.send(frame)
-        back = receive(sock, len(frames), ANSWER_WAIT)
-        stats = settled_stats(nf, before["rx"] + len(frames))
+    with dut_running(bed, xdpperf_builder, xdp_mode, action="tx") as nf:
+        back, delta = bounce(bed, nf, frames, xdp_mode.in_kernel, tmp_path,
+                             (*COUNTS, "redirect"))
 
     # every frame came back exactly once, byte for byte the sent one with the MACs swapped
     assert sorted(back) == sorted(swapped(f) for f in frames)
@@ -168,10 +179,10 @@ def test_macswap_tx_bounces_frames_with_macs_swapped(xdpperf_testbed: Any, xdppe
         assert (pkt.src, pkt.dst) == (bed.dut.mac, bed.tester.mac)
         assert (pkt[IP].src, pkt[IP].dst) == (bed.tester.ip, bed.dut.ip)
         assert bytes(pkt[Raw].load).startswith(b"xdpperf frame ")
-    delta = {k: stats[k] - before[k] for k in ("rx", "tx", "drop", "pass", "aborted")}
-    assert delta == {"rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
+    assert {k: delta[k] for k in COUNTS} == {
+        "rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
     if xdp_mode.processing == "user":  # the XDP program handed every frame to the socket
-        assert stats["redirect"] - before["redirect"] == N_FRAMES
+        assert delta["redirect"] == N_FRAMES
 
 
 def test_macswap_drop_counts_and_returns_nothing(xdpperf_testbed: Any, xdpperf_builder: Any,
