@@ -7,6 +7,14 @@ Semantics are RFC 2544's conservative ones: a load counts as passing only if *ev
 measured at it met the loss goal, and the reported rate is such a tested load.  The search
 itself is FD.io's MLRsearch (``find_throughput``); ``binary_search`` is the plain RFC 2544
 algorithm, kept for comparing trial-seconds.
+
+A trial in which the tester itself failed (its own queue overflowed, it could not hold the
+rate, it sent fewer packets than asked: ``TrialResult.tester_fault``) is invalid: it says
+nothing about the DUT.  It is run again (``SearchSpec.tester_retries`` times); a load the
+tester still cannot offer becomes a ceiling the search stays below, and a figure whose only
+upper bound is such a ceiling has status ``tester_bound``, never ``found``.
+
+``confirm`` runs the final trials at the reported rates and says whether they held.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from MLRsearch import (
 
 __all__ = [
     "Clock",
+    "Confirmation",
     "ForwardingRate",
     "Progress",
     "SearchResult",
@@ -39,13 +48,17 @@ __all__ = [
     "Trial",
     "TrialResult",
     "binary_search",
+    "confirm",
     "find_throughput",
     "max_forwarding_rate",
 ]
 
 _log = logging.getLogger(__name__)
 
-Status = Literal["found", "below_min_load", "at_max_load"]
+# found: the goal's rate lies in [rate, upper bound]; below_min_load: even min_load failed;
+# at_max_load: max_load passed (the rate is a lower bound); tester_bound: the tester could
+# not offer the load above the rate (the rate is a lower bound, the tester's ceiling).
+Status = Literal["found", "below_min_load", "at_max_load", "tester_bound"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,26 @@ class TrialResult:
         return float(_measurement(self).loss_ratio)
 
     @property
+    def tester_fault(self) -> str | None:
+        """Why this trial measured the tester rather than the DUT; None when it did not.
+
+        Such a trial is invalid: its losses are not the DUT's, and the load it was asked for
+        was not (fully) offered."""
+        if self.tester_overflow:
+            return f"the tester's own queue overflowed ({self.tester_overflow} packets)"
+        if self.unsent:
+            return f"the tester sent {self.offered} of {self.offered + self.unsent} packets"
+        if self.extra.get("tester_limited"):
+            return (f"the tester offered {self.offered_rate:.0f} pps of the"
+                    f" {self.intended_load:.0f} asked for")
+        return None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the tester did its part (see ``tester_fault``)."""
+        return self.tester_fault is None
+
+    @property
     def offered_rate(self) -> float:
         """Packets/s the tester actually sent."""
         return self.offered / self.offered_duration if self.offered_duration > 0 else 0.0
@@ -129,8 +162,31 @@ Progress = Callable[[TrialResult], None]
 Clock = Callable[[], float]
 
 
+def _fails(result: TrialResult, goal: float) -> bool:
+    """Whether a trial makes its load an upper bound for ``goal`` (invalid trials do)."""
+    return not result.valid or result.search_loss_ratio > goal
+
+
+def _invalid_measurement(result: TrialResult, worst_goal: float) -> Any:
+    """An invalid trial for MLRsearch: bad for every goal, so that its load is an upper
+    bound, with the rate the tester and the DUT did manage as the forwarding-rate hint
+    MLRsearch takes its next load from."""
+    count = max(result.offered + result.unsent, 1)
+    managed = min(result.offered_rate, result.forwarding_rate) * result.intended_duration
+    bad = max(count - round(managed), math.floor(worst_goal * count) + 1)
+    return MeasurementResult(
+        intended_duration=result.intended_duration,
+        intended_load=result.intended_load,
+        offered_count=count,
+        loss_count=min(bad, count),
+        offered_duration=result.offered_duration,
+        duration_with_overheads=result.intended_duration,
+        intended_count=count,
+    )
+
+
 def _measurement(result: TrialResult) -> Any:
-    """Translate a trial into MLRsearch's MeasurementResult.
+    """Translate a (valid) trial into MLRsearch's MeasurementResult.
 
     MLRsearch judges loss_ratio = (|loss| + |intended - offered|) / max(offered, intended):
 
@@ -175,6 +231,9 @@ class SearchSpec:
     preceding_targets: int = 2  # coarser MLRsearch targets before the final one
     search_duration_max: float = 600.0
     warmup_duration: float | None = None  # one discarded trial at max_load first
+    # Times a trial the tester spoiled (TrialResult.tester_fault) is run again before its
+    # load counts as beyond the tester.
+    tester_retries: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.loss_threshold < 1.0:
@@ -209,6 +268,8 @@ class SearchSpec:
                 f" got {initial:g} < {dursum:g}"
             )
         _positive("search duration max", self.search_duration_max)
+        if self.tester_retries < 0:
+            raise ValueError(f"tester retries must be >= 0, got {self.tester_retries}")
         if self.warmup_duration is not None:
             _positive("warmup duration", self.warmup_duration)
 
@@ -290,6 +351,21 @@ class _Run:
         return self._clock() - self._start
 
     def __call__(self, rate: float, duration: float) -> TrialResult:
+        """One trial at (rate, duration), run again while the tester spoils it, at most
+        ``tester_retries`` times; every attempt is kept, the last one is returned."""
+        if self._warmup_pending:
+            self._warmup_pending = False
+            self.warmup = self._once(rate, duration)
+            return self.warmup
+        for _ in range(self._spec.tester_retries + 1):
+            result = self._once(rate, duration)
+            self.trials.append(result)
+            if result.valid:
+                break
+            _log.info("invalid trial at %g pps: %s", rate, result.tester_fault)
+        return result
+
+    def _once(self, rate: float, duration: float) -> TrialResult:
         # Checked before each trial (as MLRsearch does), so a trial may end past the limit.
         if (elapsed := self.elapsed) >= self._spec.search_duration_max:
             raise SearchTimeout(
@@ -297,11 +373,6 @@ class _Run:
             )
         result = _checked(self._trial(rate, duration), rate, duration)
         self.trial_seconds += duration
-        if self._warmup_pending:
-            self._warmup_pending = False
-            self.warmup = result
-        else:
-            self.trials.append(result)
         if self._progress is not None:
             self._progress(result)
         return result
@@ -326,11 +397,15 @@ def _checked(result: TrialResult, rate: float, duration: float) -> TrialResult:
 
 
 class _Measurer(AbstractMeasurer):  # type: ignore[misc]
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: _Run, worst_goal: float) -> None:
         self._run = run
+        self._worst_goal = worst_goal
 
     def measure(self, intended_duration: float, intended_load: float) -> Any:
-        return _measurement(self._run(intended_load, intended_duration))
+        result = self._run(intended_load, intended_duration)
+        if not result.valid:
+            return _invalid_measurement(result, self._worst_goal)
+        return _measurement(result)
 
 
 def _throughput(
@@ -342,13 +417,19 @@ def _throughput(
     trials: tuple[TrialResult, ...],
 ) -> Throughput:
     status: Status
-    if rate is None:
+    if upper is not None and not any(
+        t.valid and _fails(t, loss_ratio_goal) for t in trials if t.intended_load == upper
+    ):
+        status = "tester_bound"  # nothing the DUT did failed there: the tester gave out
+    elif rate is None:
         status = "below_min_load"
     elif upper is None:
         status = "at_max_load"
     else:
         status = "found"
-    worst = max((t.search_loss_ratio for t in trials if t.intended_load == rate), default=None)
+    # Invalid attempts at the rate (then run again, validly) say nothing about the DUT.
+    worst = max((t.search_loss_ratio for t in trials if t.intended_load == rate and t.valid),
+                default=None)
     # The guarantee this module exists for; a breach is a bug, never a result.
     if rate is not None and (worst is None or worst > loss_ratio_goal):
         raise RuntimeError(
@@ -410,7 +491,7 @@ def find_throughput(
         warmup_duration=spec.warmup_duration,
     )
     results = MultipleLossRatioSearch(config=config).search(
-        measurer=_Measurer(run), debug=_log.debug
+        measurer=_Measurer(run, spec.loss_threshold), debug=_log.debug
     )
     trials = tuple(run.trials)
 
@@ -459,11 +540,11 @@ def binary_search(
 
     def passes(load: float, goal: float) -> bool:
         done = at_load.setdefault(load, [])
-        if any(t.search_loss_ratio > goal for t in done):
+        if any(_fails(t, goal) for t in done):
             return False
         while len(done) < needed:
             done.append(result := run(load, spec.trial_duration))
-            if result.search_loss_ratio > goal:
+            if _fails(result, goal):
                 return False
         return True
 
@@ -502,6 +583,78 @@ def _conditional(rate: float | None, at_load: dict[float, list[TrialResult]]) ->
     if rate is None:
         return None
     return rate * (1.0 - max(t.search_loss_ratio for t in at_load[rate]))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Final trials at a reported rate: does the figure hold when measured again?"""
+
+    goal: str  # "NDR" or "PDR"
+    loss_ratio_goal: float
+    rate_pps: float
+    duration: float  # s of each trial
+    trials: tuple[TrialResult, ...]  # every attempt, invalid ones included
+    verified: bool  # every trial valid and within the goal
+    reason: str | None  # why not verified; None when verified
+
+
+def confirm(
+    trial: Trial,
+    search: SearchResult,
+    count: int = 1,
+    duration: float = 1.0,
+    *,
+    tester_retries: int = 1,
+    progress: Progress | None = None,
+) -> tuple[Confirmation | None, Confirmation | None]:
+    """(NDR, PDR) confirmation: ``count`` trials of ``duration`` s at each reported rate.
+
+    A figure without a rate (below_min_load) has no confirmation (None).  When NDR and PDR
+    are the same load its trials are run once and judged against each goal.  A trial the
+    tester spoiled is run again up to ``tester_retries`` times; if it stays spoiled the
+    figure is not verified, and ``reason`` says it was the tester.
+    """
+    if count < 1:
+        raise ValueError(f"confirmation count must be >= 1, got {count}")
+    _positive("confirmation duration", duration)
+    measured: dict[float, list[TrialResult]] = {}
+
+    def measure(rate: float) -> list[TrialResult]:
+        if rate not in measured:
+            attempts = measured[rate] = []
+            for _ in range(count):
+                for _ in range(tester_retries + 1):
+                    attempts.append(result := _checked(trial(rate, duration), rate, duration))
+                    if progress is not None:
+                        progress(result)
+                    if result.valid:
+                        break
+                if not result.valid:
+                    break  # the tester cannot offer this load: no use trying again
+        return measured[rate]
+
+    def judge(tp: Throughput) -> Confirmation | None:
+        if tp.rate_pps is None:
+            return None
+        trials = measure(tp.rate_pps)
+        reason = None
+        if not trials[-1].valid:  # measure() stops at an attempt that stayed invalid
+            reason = f"the tester could not offer {tp.rate_pps:.0f} pps: {trials[-1].tester_fault}"
+        elif bad := [t for t in trials if t.valid and _fails(t, tp.loss_ratio_goal)]:
+            worst = max(t.search_loss_ratio for t in bad)
+            reason = (f"{len(bad)} of {count} trials at {tp.rate_pps:.0f} pps lost more than"
+                      f" {tp.loss_ratio_goal:.4%} (worst {worst:.4%})")
+        return Confirmation(
+            goal=tp.goal,
+            loss_ratio_goal=tp.loss_ratio_goal,
+            rate_pps=tp.rate_pps,
+            duration=duration,
+            trials=tuple(trials),
+            verified=reason is None,
+            reason=reason,
+        )
+
+    return judge(search.ndr), judge(search.pdr)
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,11 @@ class SimDut:
             intended_load=rate,
             intended_duration=duration,
             offered=offered,
-            forwarded=self.forward(offered - overflow, duration),
-            offered_duration=duration * self.sending_time,
+            # the DUT sees the packets over the time the tester really took
+            forwarded=self.forward(offered - overflow, duration * self.stretch(rate)),
+            offered_duration=duration * self.sending_time * self.stretch(rate),
             tester_overflow=overflow,
+            extra={"tester_limited": self.stretch(rate) > 1.01},
         )
         self.seen.append(result)
         return result
@@ -52,6 +54,10 @@ class SimDut:
 
     def forward(self, delivered: int, duration: float) -> int:
         return delivered
+
+    def stretch(self, rate: float) -> float:
+        """How much longer than asked the tester took to send its packets."""
+        return 1.0
 
 
 @dataclass
@@ -139,3 +145,38 @@ class SlowTester(SimDut):
 
     def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
         return min(target, round(self.limit * duration)), 0
+
+
+@dataclass
+class LaggingTester(Deterministic):
+    """A tester that sends every packet but no faster than ``limit`` pps (taking longer,
+    as the built-in generator does when it falls behind), flagging it tester_limited."""
+
+    limit: float = 5e5
+
+    def stretch(self, rate: float) -> float:
+        return max(1.0, rate / self.limit)
+
+
+@dataclass
+class SpoiledTrials(Deterministic):
+    """Deterministic DUT; the tester's queue overflows in the trials numbered in ``spoil``
+    (0 = the first trial this simulator runs)."""
+
+    spoil: frozenset[int] = frozenset()
+
+    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
+        return target, (max(1, target // 100) if len(self.seen) in self.spoil else 0)
+
+
+@dataclass
+class Degrading(Deterministic):
+    """Deterministic, but its capacity drops to ``factor`` * C from trial ``after`` on
+    (a DUT that got slower between the search and the confirmation)."""
+
+    after: int = 1000
+    factor: float = 0.9
+
+    def forward(self, delivered: int, duration: float) -> int:
+        capacity = self.capacity * (self.factor if len(self.seen) >= self.after else 1.0)
+        return min(delivered, round(capacity * duration))

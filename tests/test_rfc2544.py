@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 from simdut import (
     ColdStart,
+    Degrading,
     Deterministic,
     FakeClock,
+    LaggingTester,
     LossFloor,
     LossSpikes,
     OverflowingTester,
     SimDut,
     SlowTester,
+    SpoiledTrials,
     Wobbly,
 )
 
@@ -28,12 +31,14 @@ from pytest_xdpperf.rfc2544 import (
     Throughput,
     TrialResult,
     binary_search,
+    confirm,
     find_throughput,
     max_forwarding_rate,
 )
 
 C = 1e6  # capacity of the simulated DUTs, pps
 SPEC = SearchSpec(max_load=1e7, min_load=1e4, search_duration_max=1e6)
+LOOSE = replace(SPEC, loss_threshold=0.01)  # NDR and PDR clearly apart
 SEARCHES = {"mlrsearch": find_throughput, "binary": binary_search}
 Search = Callable[..., SearchResult]
 
@@ -59,10 +64,11 @@ def check_invariants(result: SearchResult, spec: SearchSpec, dut: SimDut) -> Non
     assert result.search_seconds == pytest.approx(result.trial_seconds)  # fake clock
     for tp, goal in ((result.ndr, 0.0), (result.pdr, spec.loss_threshold)):
         assert tp.loss_ratio_goal == goal
-        at_rate = [t for t in result.trials if t.intended_load == tp.rate_pps]
+        # Attempts the tester spoiled say nothing about the DUT, and are run again.
+        at_rate = [t for t in result.trials if t.intended_load == tp.rate_pps and t.valid]
         at_upper = [t for t in result.trials if t.intended_load == tp.upper_bound_pps]
         if tp.rate_pps is None:
-            assert tp.status == "below_min_load"
+            assert tp.status in ("below_min_load", "tester_bound")
             assert tp.upper_bound_pps == spec.min_load
             assert tp.worst_loss_ratio_at_rate is None
             assert tp.conditional_throughput_pps is None
@@ -84,7 +90,15 @@ def check_invariants(result: SearchResult, spec: SearchSpec, dut: SimDut) -> Non
             assert tp.status == "at_max_load"
             assert tp.rate_pps == spec.max_load
         else:
-            assert any(t.search_loss_ratio > goal for t in at_upper)
+            assert any(not t.valid or t.search_loss_ratio > goal for t in at_upper)
+            dut_failed = any(t.valid and t.search_loss_ratio > goal for t in at_upper)
+            # tester_bound exactly when the upper bound is the tester's, not the DUT's
+            assert (tp.status == "tester_bound") == (not dut_failed)
+            # ... and that is after the retries: the last attempt there was spoiled too
+            if not dut_failed:
+                assert not [t for t in result.trials if t.intended_load == tp.upper_bound_pps][
+                    -1
+                ].valid
         if tp.status == "found":
             assert tp.rate_pps is not None and tp.upper_bound_pps is not None
             assert tp.rate_pps < tp.upper_bound_pps
@@ -95,7 +109,9 @@ def check_mlrsearch_bounds(result: SearchResult, spec: SearchSpec) -> None:
     """MLRsearch shares trials between goals: its upper bound is the lowest failing load."""
     for tp, goal in ((result.ndr, 0.0), (result.pdr, spec.loss_threshold)):
         if tp.upper_bound_pps is not None:
-            failed = [t.intended_load for t in result.trials if t.search_loss_ratio > goal]
+            failed = [
+                t.intended_load for t in result.trials if not t.valid or t.search_loss_ratio > goal
+            ]
             assert min(failed) == tp.upper_bound_pps
 
 
@@ -241,25 +257,108 @@ def test_below_min_load_is_a_result_not_an_exception() -> None:
 # --- the tester's share of the packets ----------------------------------------------------
 
 
+def attempts_at(result: SearchResult, load: float | None) -> list[TrialResult]:
+    return [t for t in result.trials if t.intended_load == load]
+
+
 @pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
 def test_tester_overflow_is_not_dut_loss(search: Search) -> None:
+    # The tester's queue overflows in every other trial: each such trial is run again,
+    # and the search ends where a clean tester's would.
     dut = OverflowingTester(capacity=C, overflow=0.003)  # 3x the PDR threshold
     result = run(search, dut)
-    assert_brackets(result.ndr, C, SPEC)
-    assert any(t.tester_overflow for t in result.trials if t.intended_load < C)
-    # The loads where the tester overflowed were judged on the DUT's packets only.
-    overflowed = [t for t in dut.seen if t.tester_overflow]
-    assert all(t.search_loss_ratio == t.loss_ratio for t in overflowed)
+    clean = run(search, Deterministic(capacity=C))
+    assert (result.ndr, result.pdr) == (clean.ndr, clean.pdr)
+    spoiled = [i for i, t in enumerate(result.trials) if not t.valid]
+    assert spoiled and len(result.trials) == len(clean.trials) + len(spoiled)
+    for i in spoiled:  # each followed by its valid retry at the same load and duration
+        retry = result.trials[i + 1]
+        assert retry.valid
+        assert (retry.intended_load, retry.intended_duration) == (
+            result.trials[i].intended_load,
+            result.trials[i].intended_duration,
+        )
+    assert "queue overflowed" in (result.trials[spoiled[0]].tester_fault or "")
 
 
 @pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
-def test_unsent_packets_count_as_loss(search: Search) -> None:
-    # A perfect DUT behind a tester capped at 5e5 pps: 5e5 is the most it can claim.
+def test_a_tester_that_sends_short_is_tester_bound(search: Search) -> None:
+    # A perfect DUT behind a tester that cannot send more than 5e5 pps: the figure is a
+    # lower bound set by the tester, and no load was held against the DUT.
     dut = SlowTester(limit=5e5)
     result = run(search, dut)
     assert all(t.loss == 0 for t in dut.seen)
-    assert_brackets(result.ndr, 5e5, SPEC)
-    assert_brackets(result.pdr, 5e5 / (1 - SPEC.loss_threshold), SPEC)
+    for tp in (result.ndr, result.pdr):
+        assert tp.status == "tester_bound", tp
+        assert tp.rate_pps is not None and tp.upper_bound_pps is not None
+        assert 5e5 * (1 - SPEC.relative_width) - tolerance(SPEC) <= tp.rate_pps <= 5e5
+        assert tp.upper_bound_pps > 5e5
+        # the ceiling was tried 1 + tester_retries times
+        ceiling = attempts_at(result, tp.upper_bound_pps)
+        assert not any(t.valid for t in ceiling)
+        assert "sent" in (ceiling[0].tester_fault or "")
+    failing = {t.intended_load for t in result.trials if not t.valid}
+    for load in failing:  # every spoiled load was retried, per run of it
+        assert len(attempts_at(result, load)) % 2 == 0
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_tester_that_lags_is_tester_bound(search: Search) -> None:
+    # Sends every packet, but slower than asked (tester_limited): not DUT loss either.
+    result = run(search, LaggingTester(capacity=C, limit=5e5))
+    for tp in (result.ndr, result.pdr):
+        assert tp.status == "tester_bound", tp
+        assert tp.rate_pps is not None
+        assert 5e5 * (1 - SPEC.relative_width) - tolerance(SPEC) <= tp.rate_pps <= 5e5 * 1.01
+    assert any("offered" in (t.tester_fault or "") for t in result.trials)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_tester_ceiling_above_the_dut_does_not_matter(search: Search) -> None:
+    # The DUT fails at 3e5 long before the tester gives out at 5e5: found, as usual.
+    result = run(search, LaggingTester(capacity=3e5, limit=5e5))
+    assert_brackets(result.ndr, 3e5, SPEC)
+    assert_brackets(result.pdr, 3e5 / (1 - SPEC.loss_threshold), SPEC)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_tester_below_min_load_is_not_a_dut_failure(search: Search) -> None:
+    result = run(search, SlowTester(limit=SPEC.min_load / 2))
+    for tp in (result.ndr, result.pdr):
+        assert (tp.status, tp.rate_pps, tp.upper_bound_pps) == (
+            "tester_bound",
+            None,
+            SPEC.min_load,
+        )
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("retries", [0, 1, 3])
+def test_tester_retries(search: Search, retries: int) -> None:
+    spec = replace(SPEC, tester_retries=retries)
+    # The very first trial (at max_load) and the next `retries` attempts are spoiled.
+    spoiled = SpoiledTrials(capacity=C, spoil=frozenset(range(retries + 1)))
+    result = run(search, spoiled, spec)
+    first = attempts_at(result, spec.max_load)
+    assert [t.valid for t in first[: retries + 1]] == [False] * (retries + 1)
+    # retries exhausted: max_load is the tester's ceiling, but the DUT fails below it
+    assert result.ndr.status == "found"
+    assert_brackets(result.ndr, C, spec)
+    # one spoiled attempt fewer: the retry saves the load, as if nothing had happened
+    if retries:
+        spoiled_once = SpoiledTrials(capacity=C, spoil=frozenset(range(retries)))
+        again = run(search, spoiled_once, spec)
+        clean = run(search, Deterministic(capacity=C), spec)
+        assert (again.ndr, again.pdr) == (clean.ndr, clean.pdr)
+        assert len(again.trials) == len(clean.trials) + retries
+
+
+def test_invalid_trial_hints_mlrsearch_at_what_the_tester_managed() -> None:
+    # MLRsearch takes its next load from the forwarding rate of the last trial: after the
+    # tester lagged at max_load it should look near the tester's 5e5, not at 0.
+    result = run(find_throughput, SlowTester(limit=5e5))
+    first_valid = next(t for t in result.trials if t.valid)
+    assert 2.5e5 <= first_valid.intended_load <= 5e5 * 1.01
 
 
 def test_trial_result_accounting() -> None:
@@ -278,6 +377,14 @@ def test_trial_result_accounting() -> None:
     assert replace(base, offered=1000, intended_count=900).unsent == 0
     assert replace(base, offered=900, forwarded=900, intended_count=905).unsent == 5
     assert replace(base, offered=0, forwarded=0, offered_duration=0.0).forwarding_rate == 0.0
+    # what makes a trial the tester's fault rather than the DUT's
+    assert (base.valid, base.tester_fault) == (True, None)
+    assert "queue overflowed (10 packets)" in (overflow.tester_fault or "")
+    assert unsent.tester_fault == "the tester sent 900 of 1000 packets"
+    lagging = replace(base, offered_duration=2.0, extra={"tester_limited": True})
+    assert lagging.tester_fault == "the tester offered 500 pps of the 1000 asked for"
+    assert not (overflow.valid or unsent.valid or lagging.valid)
+    assert replace(base, extra={"tester_limited": False}).valid
 
 
 @pytest.mark.parametrize(
@@ -494,3 +601,78 @@ def test_search_spec_preceding_targets_zero_with_equal_durations() -> None:
     check_invariants(result, spec, dut)
     assert {t.intended_duration for t in result.trials} == {1.0}
     assert_brackets(result.ndr, C, spec)
+
+
+# --- confirmation -------------------------------------------------------------------------
+
+
+def test_confirmation_verifies_a_steady_dut() -> None:
+    dut = Deterministic(capacity=C)
+    search = run(find_throughput, dut, LOOSE)
+    assert search.ndr.rate_pps != search.pdr.rate_pps
+    searched = len(dut.seen)
+    ndr, pdr = confirm(dut, search, count=2, duration=2.0)
+    assert ndr is not None and pdr is not None
+    for c, tp in ((ndr, search.ndr), (pdr, search.pdr)):
+        assert (c.goal, c.rate_pps, c.loss_ratio_goal) == (tp.goal, tp.rate_pps, tp.loss_ratio_goal)
+        assert c.verified and c.reason is None
+        asked = [(t.intended_load, t.intended_duration) for t in c.trials]
+        assert asked == [(tp.rate_pps, 2.0)] * 2
+    assert list(ndr.trials + pdr.trials) == dut.seen[searched:]  # new trials, run in order
+
+
+def test_confirmation_shares_trials_when_ndr_is_pdr() -> None:
+    dut = SimDut()  # never loses: NDR and PDR both at max_load
+    search = run(find_throughput, dut)
+    searched = len(dut.seen)
+    seen: list[TrialResult] = []
+    ndr, pdr = confirm(dut, search, progress=seen.append)
+    assert ndr is not None and pdr is not None
+    assert ndr.trials == pdr.trials == tuple(dut.seen[searched:]) == tuple(seen)
+    assert len(ndr.trials) == 1 and ndr.verified and pdr.verified
+
+
+def test_a_failed_confirmation_is_reported() -> None:
+    dut = Degrading(capacity=C, factor=0.9)
+    search = run(find_throughput, dut)
+    dut.after = len(dut.seen)  # slower from the confirmation on
+    ndr, pdr = confirm(dut, search, count=3, duration=1.0)
+    assert ndr is not None and pdr is not None
+    for c in (ndr, pdr):
+        assert not c.verified
+        assert len(c.trials) == 3  # all run: how many failed is part of the answer
+        assert c.reason is not None and c.reason.startswith("3 of 3 trials at")
+        assert "lost more than" in c.reason
+
+
+def test_confirmation_without_a_rate_is_none() -> None:
+    dut = LossFloor(capacity=C, floor=0.005)
+    search = run(find_throughput, dut)
+    before = len(dut.seen)
+    assert confirm(dut, search) == (None, None)
+    assert len(dut.seen) == before
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_confirmation_retries_a_spoiled_trial(retries: int) -> None:
+    dut = SpoiledTrials(capacity=C)
+    search = run(find_throughput, dut, LOOSE)
+    assert search.ndr.rate_pps != search.pdr.rate_pps
+    dut.spoil = frozenset({len(dut.seen)})  # the first confirmation trial
+    ndr, pdr = confirm(dut, search, count=2, tester_retries=retries)
+    assert ndr is not None and pdr is not None
+    assert not ndr.trials[0].valid
+    if retries:
+        assert ndr.verified and len(ndr.trials) == 3  # spoiled, retry, second trial
+    else:
+        assert not ndr.verified and len(ndr.trials) == 1  # no use going on
+        assert ndr.reason is not None and ndr.reason.startswith("the tester could not offer")
+    assert pdr.verified
+
+
+def test_confirmation_validation() -> None:
+    search = run(find_throughput, Deterministic(capacity=C))
+    with pytest.raises(ValueError, match="confirmation count must be >= 1, got 0"):
+        confirm(SimDut(), search, count=0)
+    with pytest.raises(ValueError, match="confirmation duration must be positive"):
+        confirm(SimDut(), search, duration=0.0)
