@@ -1,5 +1,6 @@
 """What the testbed itself can do, measured once per session before any search:
-the tester's capacity, and NDR/PDR with a no-op NF on the DUT (the loss floor).
+the tester's capacity, the loss of a no-op NF on the DUT at fixed shares of that
+capacity (the loss floor, as a table), and the no-op's NDR/PDR.
 
 On the veth testbed the path itself loses a little at most rates (kthread
 wake-up stalls in a VM), so an NF's PDR can never exceed the no-op's: a figure
@@ -8,19 +9,41 @@ close to it measures the testbed, and the record says so.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .measure import TrialMeasurer
 from .process import Program
-from .rfc2544 import SearchSpec, find_throughput
+from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
 from .trafficgen.bpfgen import BpfGenerator
 
 # Below this share of its flat-out rate the tester holds a paced rate within 1%.
 PACED_HEADROOM = 0.9
+# Shares of the tester's capacity at which the bare testbed's loss is tabled.
+LOSS_TABLE_SHARES = (0.1, 0.25, 0.5, 0.75, PACED_HEADROOM)
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    """One trial of the bare testbed (no-op NF) at a share of the tester's capacity."""
+
+    share: float            # of tester_capacity_pps
+    intended_pps: float
+    offered_pps: float      # what the tester really sent
+    loss_ratio: float       # the testbed's own loss there
+    ring_overflow: int      # of which lost in the DUT's receive ring
+    tester_fault: str | None  # the tester did not hold the rate: the loss says little
+
+    @classmethod
+    def of(cls, share: float, trial: TrialResult) -> LossPoint:
+        return cls(share=share, intended_pps=trial.intended_load,
+                   offered_pps=trial.offered_rate, loss_ratio=trial.loss_ratio,
+                   ring_overflow=int(trial.extra.get("ring_overflow") or 0),
+                   tester_fault=trial.tester_fault)
 
 
 @dataclass(frozen=True)
@@ -32,6 +55,8 @@ class Calibration:
     noop_pdr_pps: float | None
     noop_loss_at_max_load: float    # loss ratio of the no-op NF at max_load
     trial_duration: float
+    # the no-op's loss at LOSS_TABLE_SHARES of the tester's capacity, lowest first
+    loss_table: tuple[LossPoint, ...] = ()
 
     @property
     def loss_floor(self) -> float:
@@ -60,30 +85,46 @@ def calibrate(testbed: Testbed, trafficgen: Path, profile: TrafficProfile,
                 return {"rx": sink.command("stats")["rx_stamped"]}
 
             trial = TrialMeasurer(generator, testbed.tester, testbed.dut, "drop", sink_count)
-            duration = spec.trial_duration
-            trial(100_000.0, min(duration, 0.2))  # warm caches and page pools
-            flat = trial(0.0, duration)
-            capacity = flat.offered_rate
-            max_load = capacity * PACED_HEADROOM
-            at_max = trial(max_load, duration)
-            if at_max.extra["tester_limited"]:
-                max_load = at_max.offered_rate * 0.98
-                at_max = trial(max_load, duration)
-            noop = find_throughput(trial, _with_max_load(spec, max_load))
-            return Calibration(
-                tester_capacity_pps=capacity,
-                noop_forwarding_pps=flat.forwarding_rate,
-                max_load_pps=max_load,
-                noop_ndr_pps=noop.ndr.rate_pps,
-                noop_pdr_pps=noop.pdr.rate_pps,
-                noop_loss_at_max_load=at_max.loss_ratio,
-                trial_duration=duration,
-            )
+            return measure_testbed(trial, spec)
     finally:
         sink.stop()
 
 
-def _with_max_load(spec: SearchSpec, max_load: float) -> SearchSpec:
-    from dataclasses import replace
+def measure_testbed(trial: Trial, spec: SearchSpec,
+                    shares: Sequence[float] = LOSS_TABLE_SHARES) -> Calibration:
+    """The calibration trials, given a trial into a no-op NF (pure: tests simulate it).
 
+    Flat out once (capacity), then one trial at each share of it (the loss table), the
+    highest of which (PACED_HEADROOM) is where searches stop; then a search of the no-op.
+    """
+    duration = spec.trial_duration
+    trial(100_000.0, min(duration, 0.2))  # warm caches and page pools
+    flat = trial(0.0, duration)
+    capacity = flat.offered_rate
+    if capacity <= 0:
+        raise RuntimeError(f"the tester sent nothing flat out: {flat}")
+    table = [LossPoint.of(share, trial(capacity * share, duration)) for share in shares]
+    max_load = capacity * PACED_HEADROOM
+    top = next((p for p in table if p.share == PACED_HEADROOM), None)
+    if top is None:
+        top = LossPoint.of(PACED_HEADROOM, trial(max_load, duration))
+    loss_at_max = top.loss_ratio
+    if top.tester_fault is not None:
+        # the tester cannot hold 90 % of its flat-out rate: search below what it held
+        max_load = top.offered_pps * 0.98
+        loss_at_max = trial(max_load, duration).loss_ratio
+    noop = find_throughput(trial, _with_max_load(spec, max_load))
+    return Calibration(
+        tester_capacity_pps=capacity,
+        noop_forwarding_pps=flat.forwarding_rate,
+        max_load_pps=max_load,
+        noop_ndr_pps=noop.ndr.rate_pps,
+        noop_pdr_pps=noop.pdr.rate_pps,
+        noop_loss_at_max_load=loss_at_max,
+        trial_duration=duration,
+        loss_table=tuple(table),
+    )
+
+
+def _with_max_load(spec: SearchSpec, max_load: float) -> SearchSpec:
     return replace(spec, max_load=max_load, min_load=min(spec.min_load, max_load / 10))

@@ -18,8 +18,9 @@ from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
 from .modes import MODES, Mode, parse_modes
+from .progress import ProgressLine, for_pytest
 from .results import Measurement
-from .runner import RunOptions, XdpPerf, terminal_progress
+from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
 from .trafficgen.base import TrafficProfile
@@ -44,6 +45,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="search precision: final bound width relative to the rate (default 0.005)")
     group.addoption("--mfr-repetitions", type=int, default=1,
                     help="trials of the maximum forwarding rate (default 1)")
+    group.addoption("--repetitions", type=int, default=1,
+                    help="whole searches per test (NDR, PDR, MFR each time); the record "
+                         "has their mean, standard deviation and 95%% confidence interval "
+                         "(default 1)")
+    group.addoption("--confirm-trials", type=int, default=1,
+                    help="final trials at the reported NDR and PDR that must hold for the "
+                         "figure to be marked verified; 0 for none (default 1)")
+    group.addoption("--confirm-duration", type=float, default=None,
+                    help="seconds of each confirmation trial (default: --trial-duration)")
+    group.addoption("--tester-retries", type=int, default=1,
+                    help="times a trial the tester spoiled (own overflow, slow or short "
+                         "sending) is run again before its load counts as beyond the tester "
+                         "(default 1)")
     group.addoption("--frame-size", type=int, default=64,
                     help="frame size in bytes with FCS, 64 to 1518 (default 64)")
     group.addoption("--tester-cpus", default=None,
@@ -108,6 +122,10 @@ def _run_options(config: pytest.Config) -> RunOptions:
         min_load=config.getoption("--min-load"),
         relative_width=config.getoption("--relative-width"),
         mfr_repetitions=config.getoption("--mfr-repetitions"),
+        repetitions=config.getoption("--repetitions"),
+        confirm_trials=config.getoption("--confirm-trials"),
+        confirm_duration=config.getoption("--confirm-duration"),
+        tester_retries=config.getoption("--tester-retries"),
     )
 
 
@@ -172,14 +190,25 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
 
 
 @pytest.fixture
+def xdpperf_progress(request: pytest.FixtureRequest) -> Iterator[ProgressLine]:
+    """The live progress line: on the terminal pytest writes to, quiet if it is none."""
+    line = for_pytest(request.config)
+    try:
+        yield line
+    finally:
+        line.finish()
+
+
+@pytest.fixture
 def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Testbed,
             xdpperf_builder: Builder, xdpperf_calibration: Calibration,
-            xdpperf_profile: TrafficProfile, benchmark: Any) -> Iterator[XdpPerf]:
+            xdpperf_profile: TrafficProfile, xdpperf_progress: ProgressLine,
+            benchmark: Any) -> Iterator[XdpPerf]:
     markers = [m for m in TRAFFIC_MARKERS if request.node.get_closest_marker(m)]
     perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]
-                   benchmark, xdpperf_profile, terminal_progress,
+                   benchmark, xdpperf_profile, xdpperf_progress,
                    _journal(request.config), request.node.nodeid)
     original = perf.throughput
 

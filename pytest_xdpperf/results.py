@@ -1,39 +1,40 @@
 """A measurement, and how it becomes one pytest-benchmark record.
 
 The stats pytest-benchmark compares are seconds per packet at the headline
-rate (so `ops` reads as packets per second and --benchmark-compare-fail
-works unchanged); everything else goes into extra_info.
+rate, one round per repetition (so `ops` reads as packets per second and
+--benchmark-compare-fail works unchanged); everything else goes into extra_info.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .calibration import Calibration
 from .modes import Mode
 from .nf import NfSpec
-from .rfc2544 import ForwardingRate, SearchResult, Throughput, TrialResult
+from .rfc2544 import Confirmation, ForwardingRate, SearchResult, Throughput, TrialResult
+from .stats import summary
 from .trafficgen.base import TrafficProfile
 
 # Within this share of the tester's capacity a figure measures the tester too.
 TESTER_BOUND_MARGIN = 0.10
-RECORD_VERSION = 1
+# 1: first records.  2: `repetitions` and `metric_samples_pps`; ndr/pdr carry `verified`
+# and `confirmation`; status may be "tester_bound"; trials carry `valid`/`tester_fault`;
+# metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
+# those of the representative repetition (`representative_repetition`, the median one).
+RECORD_VERSION = 2
 
 
 @dataclass
-class Measurement:
-    nf: NfSpec
-    mode: Mode
-    traffic_class: str
-    profile: TrafficProfile
-    loss_threshold: float
+class Repetition:
+    """One full search of the DUT: NDR/PDR, their confirmation, the max forwarding rate."""
+
     search: SearchResult
     max_forwarding: ForwardingRate | None
-    calibration: Calibration
-    notes: list[str] = field(default_factory=list)
-    # share of XDP runs done in the NF's own task (busy poll from its syscalls)
-    driver_by_syscall_share: float | None = None
+    ndr_confirmation: Confirmation | None = None
+    pdr_confirmation: Confirmation | None = None
 
     @property
     def ndr(self) -> Throughput:
@@ -44,23 +45,95 @@ class Measurement:
         return self.search.pdr
 
     @property
+    def mfr_pps(self) -> float | None:
+        return self.max_forwarding.mean_pps if self.max_forwarding else None
+
+    def confirmations(self) -> list[Confirmation]:
+        return [c for c in (self.ndr_confirmation, self.pdr_confirmation) if c is not None]
+
+
+@dataclass
+class Measurement:
+    nf: NfSpec
+    mode: Mode
+    traffic_class: str
+    profile: TrafficProfile
+    loss_threshold: float
+    repetitions: list[Repetition]
+    calibration: Calibration
+    notes: list[str] = field(default_factory=list)
+    # share of XDP runs done in the NF's own task (busy poll from its syscalls)
+    driver_by_syscall_share: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.repetitions:
+            raise ValueError("a measurement needs at least one repetition")
+
+    # --- the headline figure, over repetitions -------------------------------------------
+
+    @property
+    def metric_samples(self) -> tuple[str, list[float]]:
+        """The figure records compare, once per repetition: the PDR when every repetition
+        found one, else the max forwarding rate when every repetition has one."""
+        pdrs = [r.pdr.rate_pps for r in self.repetitions]
+        if all(pdrs):
+            return "pdr", [p for p in pdrs if p]
+        mfrs = [r.mfr_pps for r in self.repetitions]
+        if all(m is not None and m > 0 for m in mfrs):
+            return "max_forwarding_rate", [m for m in mfrs if m]
+        return "none", []
+
+    @property
     def headline(self) -> tuple[str, float | None]:
-        """The figure a record compares: PDR when found, else the max forwarding rate."""
-        if self.pdr.rate_pps:
-            return "pdr", self.pdr.rate_pps
-        if self.max_forwarding and self.max_forwarding.mean_pps > 0:
-            return "max_forwarding_rate", self.max_forwarding.mean_pps
-        return "none", None
+        """The compared figure: its mean over repetitions."""
+        metric, samples = self.metric_samples
+        return metric, statistics.fmean(samples) if samples else None
+
+    @property
+    def representative_index(self) -> int:
+        """The repetition whose headline sample is the (lower) median; 0 without one."""
+        _, samples = self.metric_samples
+        if len(samples) != len(self.repetitions):
+            return 0
+        order = sorted(range(len(samples)), key=lambda i: samples[i])
+        return order[(len(order) - 1) // 2]
+
+    @property
+    def representative(self) -> Repetition:
+        return self.repetitions[self.representative_index]
+
+    @property
+    def search(self) -> SearchResult:
+        return self.representative.search
+
+    @property
+    def max_forwarding(self) -> ForwardingRate | None:
+        return self.representative.max_forwarding
+
+    @property
+    def ndr(self) -> Throughput:
+        return self.search.ndr
+
+    @property
+    def pdr(self) -> Throughput:
+        return self.search.pdr
+
+    # --- flags ---------------------------------------------------------------------------
 
     @property
     def tester_bound(self) -> bool:
+        """Some figure measured the tester: within 10% of its capacity, never a loss up to
+        the highest load, or capped by the tester giving out (in any repetition)."""
         limit = self.calibration.tester_capacity_pps * (1 - TESTER_BOUND_MARGIN)
-        figures = [self.pdr.rate_pps, self.ndr.rate_pps]
-        if self.max_forwarding:
-            figures.append(self.max_forwarding.mean_pps)
-        return (self.pdr.status == "at_max_load"
-                or any(f is not None and f >= limit for f in figures)
-                or any(t.extra.get("tester_limited") for t in self._trials_at(self.pdr.rate_pps)))
+        for rep in self.repetitions:
+            figures = [rep.pdr.rate_pps, rep.ndr.rate_pps, rep.mfr_pps]
+            if (rep.pdr.status in ("at_max_load", "tester_bound")
+                    or rep.ndr.status == "tester_bound"
+                    or any(f is not None and f >= limit for f in figures)
+                    or any(t.extra.get("tester_limited")
+                           for t in _trials_at(rep.search, rep.pdr.rate_pps))):
+                return True
+        return False
 
     @property
     def testbed_bound(self) -> bool:
@@ -69,28 +142,43 @@ class Measurement:
         pdr = self.pdr.rate_pps
         return bool(noop and pdr and pdr >= noop * (1 - TESTER_BOUND_MARGIN))
 
-    def _trials_at(self, rate: float | None) -> list[TrialResult]:
-        return [t for t in self.search.trials if rate is not None and t.intended_load == rate]
+    def unverified(self) -> list[str]:
+        """Figures ("NDR", "PDR") whose confirmation failed in some repetition."""
+        return sorted({c.goal for r in self.repetitions for c in r.confirmations()
+                       if not c.verified})
+
+    def confirmation_notes(self) -> list[str]:
+        """One note per failed confirmation: which figure, which repetition, why."""
+        many = len(self.repetitions) > 1
+        return [f"{c.goal} {c.rate_pps / 1e6:.3f} Mpps not verified"
+                + (f" (repetition {i + 1})" if many else "") + f": {c.reason}"
+                for i, r in enumerate(self.repetitions) for c in r.confirmations()
+                if not c.verified]
+
+    # --- the record ----------------------------------------------------------------------
 
     def extra_info(self) -> dict[str, Any]:
         bits = (self.profile.frame_size + 20) * 8  # with preamble and inter-frame gap
         metric, value = self.headline
+        rep = self.representative
 
-        def throughput(t: Throughput) -> dict[str, Any]:
+        def throughput(t: Throughput, confirmation: Confirmation | None) -> dict[str, Any]:
             d = asdict(t)
             d["mpps"] = t.rate_pps / 1e6 if t.rate_pps else None
             d["gbps"] = t.rate_pps * bits / 1e9 if t.rate_pps else None
+            d["verified"] = confirmation.verified if confirmation else None
+            d["confirmation"] = confirmation_dict(confirmation) if confirmation else None
             return d
 
         mfr = None
-        if self.max_forwarding:
+        if rep.max_forwarding:
             mfr = {
-                "offered_pps": self.max_forwarding.offered_load,
-                "mean_pps": self.max_forwarding.mean_pps,
-                "stdev_pps": self.max_forwarding.stdev_pps,
-                "rates_pps": list(self.max_forwarding.rates_pps),
-                "mpps": self.max_forwarding.mean_pps / 1e6,
-                "gbps": self.max_forwarding.mean_pps * bits / 1e9,
+                "offered_pps": rep.max_forwarding.offered_load,
+                "mean_pps": rep.max_forwarding.mean_pps,
+                "stdev_pps": rep.max_forwarding.stdev_pps,
+                "rates_pps": list(rep.max_forwarding.rates_pps),
+                "mpps": rep.max_forwarding.mean_pps / 1e6,
+                "gbps": rep.max_forwarding.mean_pps * bits / 1e9,
             }
         return {
             "xdpperf_record": RECORD_VERSION,
@@ -105,22 +193,52 @@ class Measurement:
             "loss_threshold": self.loss_threshold,
             "metric": metric,
             "metric_pps": value,
-            "ndr": throughput(self.ndr),
-            "pdr": throughput(self.pdr),
+            "metric_samples_pps": self.metric_samples[1],
+            "repetitions": self.repetitions_dict(),
+            "representative_repetition": self.representative_index,
+            "ndr": throughput(rep.ndr, rep.ndr_confirmation),
+            "pdr": throughput(rep.pdr, rep.pdr_confirmation),
             "max_forwarding_rate": mfr,
             "loss_floor": self.calibration.loss_floor,
             "calibration": self.calibration.as_dict(),
             "tester_bound": self.tester_bound,
             "testbed_bound": self.testbed_bound,
+            "unverified": self.unverified(),
             "driver_by_syscall_share": self.driver_by_syscall_share,
             "search": {
-                "trials": len(self.search.trials),
-                "trial_seconds": self.search.trial_seconds,
-                "search_seconds": self.search.search_seconds,
+                "trials": len(rep.search.trials),
+                "trial_seconds": rep.search.trial_seconds,
+                "search_seconds": rep.search.search_seconds,
+                "invalid_trials": sum(not t.valid for t in rep.search.trials),
             },
-            "trials": [trial_dict(t) for t in self.search.trials],
+            "trials": [trial_dict(t) for t in rep.search.trials],
             "notes": self.notes,
         }
+
+    def repetitions_dict(self) -> dict[str, Any]:
+        ndr = [r.ndr.rate_pps for r in self.repetitions]
+        pdr = [r.pdr.rate_pps for r in self.repetitions]
+        mfr = [r.mfr_pps for r in self.repetitions]
+        return {
+            "count": len(self.repetitions),
+            "ndr_pps": ndr,
+            "pdr_pps": pdr,
+            "mfr_pps": mfr,
+            "ndr": summary(ndr),
+            "pdr": summary(pdr),
+            "mfr": summary(mfr),
+            "ndr_status": [r.ndr.status for r in self.repetitions],
+            "pdr_status": [r.pdr.status for r in self.repetitions],
+            "ndr_verified": [c.verified if (c := r.ndr_confirmation) else None
+                             for r in self.repetitions],
+            "pdr_verified": [c.verified if (c := r.pdr_confirmation) else None
+                             for r in self.repetitions],
+            "trial_seconds": [r.search.trial_seconds for r in self.repetitions],
+        }
+
+
+def _trials_at(search: SearchResult, rate: float | None) -> list[TrialResult]:
+    return [t for t in search.trials if rate is not None and t.intended_load == rate]
 
 
 def trial_dict(t: TrialResult) -> dict[str, Any]:
@@ -131,9 +249,22 @@ def trial_dict(t: TrialResult) -> dict[str, Any]:
         "forwarded": t.forwarded,
         "loss_ratio": t.loss_ratio,
         "offered_pps": t.offered_rate,
+        "valid": t.valid,
+        "tester_fault": t.tester_fault,
         "ring_overflow": t.extra.get("ring_overflow"),
         "tester_limited": t.extra.get("tester_limited"),
         "counters_agree": t.extra.get("counters_agree"),
+    }
+
+
+def confirmation_dict(c: Confirmation) -> dict[str, Any]:
+    return {
+        "rate_pps": c.rate_pps,
+        "duration": c.duration,
+        "count": sum(t.valid for t in c.trials),
+        "verified": c.verified,
+        "reason": c.reason,
+        "trials": [trial_dict(t) for t in c.trials],
     }
 
 
@@ -141,11 +272,13 @@ def record(benchmark: Any, measurement: Measurement) -> None:
     """Store a measurement in the pytest-benchmark fixture as one record.
 
     pytest-benchmark has no public call for externally measured values, so this
-    uses its own stats object (BenchmarkFixture._make_stats), as a timing run would."""
+    uses its own stats object (BenchmarkFixture._make_stats), as a timing run
+    would: one round per repetition, of seconds per packet of the headline metric."""
     benchmark.extra_info.update(measurement.extra_info())
-    metric, value = measurement.headline
-    if value is None:
+    _, samples = measurement.metric_samples
+    if not samples:
         return  # no rate at all: extra_info says why; nothing to compare
     benchmark._mode = "xdpperf"  # the fixture is used once, like benchmark(...) would
     stats = benchmark._make_stats(1)
-    stats.update(1.0 / value)
+    for value in samples:
+        stats.update(1.0 / value)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,16 @@ from .journal import Journal
 from .measure import TrialMeasurer
 from .modes import Mode, applied
 from .nf import NfSpec, RunningNf, busy_poll_note, syscall_share, unsupported_reason
-from .results import Measurement, record, trial_dict
-from .rfc2544 import SearchSpec, TrialResult, find_throughput, max_forwarding_rate
+from .progress import ProgressLine
+from .results import Measurement, Repetition, record, trial_dict
+from .rfc2544 import (
+    SearchSpec,
+    Trial,
+    TrialResult,
+    confirm,
+    find_throughput,
+    max_forwarding_rate,
+)
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
 from .trafficgen.bpfgen import BpfGenerator
@@ -38,6 +45,28 @@ class RunOptions:
     relative_width: float = 0.005
     mfr_repetitions: int = 1
     search_duration_max: float = 900.0
+    repetitions: int = 1  # whole searches (with confirmation and MFR) per measurement
+    confirm_trials: int = 1  # final trials at the NDR and at the PDR; 0: none
+    confirm_duration: float | None = None  # s of each; None: trial_duration
+    tester_retries: int = 1  # runs of a trial the tester spoiled before its load is a ceiling
+
+    def __post_init__(self) -> None:
+        if self.repetitions < 1:
+            raise XdpperfError(f"--repetitions {self.repetitions} is below 1",
+                               "give the number of whole searches, e.g. 10")
+        if self.confirm_trials < 0:
+            raise XdpperfError(f"--confirm-trials {self.confirm_trials} is negative",
+                               "give 0 (no confirmation) or more")
+        if self.tester_retries < 0:
+            raise XdpperfError(f"--tester-retries {self.tester_retries} is negative",
+                               "give 0 (no retry) or more")
+        if self.confirm_duration is not None and not self.confirm_duration > 0:
+            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not positive",
+                               "give seconds, e.g. 10, or leave it to --trial-duration")
+
+    @property
+    def effective_confirm_duration(self) -> float:
+        return self.trial_duration if self.confirm_duration is None else self.confirm_duration
 
     def search_spec(self, max_load: float) -> SearchSpec:
         return SearchSpec(
@@ -47,6 +76,7 @@ class RunOptions:
             relative_width=self.relative_width,
             trial_duration=self.trial_duration,
             search_duration_max=self.search_duration_max,
+            tester_retries=self.tester_retries,
         )
 
 
@@ -54,7 +84,7 @@ class XdpPerf:
     def __init__(self, testbed: Testbed, builder: Builder, calibration: Calibration,
                  mode: Mode, traffic_class: str | None, options: RunOptions,
                  benchmark: Any, profile: TrafficProfile,
-                 progress: Callable[[str], None] | None = None,
+                 progress: ProgressLine | None = None,
                  journal: Journal | None = None, test_id: str = ""):
         self.testbed = testbed
         self.builder = builder
@@ -64,7 +94,7 @@ class XdpPerf:
         self.options = options
         self.benchmark = benchmark
         self.profile = profile
-        self.progress = progress
+        self.progress = progress or ProgressLine(None)
         self.journal = journal or Journal(None)
         self.test_id = test_id
 
@@ -114,10 +144,13 @@ class XdpPerf:
             try:
                 measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up
                 measurer.history.clear()
-                search_spec = opts.search_spec(self.calibration.max_load_pps)
-                search = find_throughput(measurer, search_spec, progress=self._progress)
-                mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
-                                          opts.trial_duration, opts.mfr_repetitions)
+                repetitions = []
+                for index in range(opts.repetitions):
+                    repetitions.append(rep := self._repetition(measurer, spec, index))
+                    self.journal.write("repetition", self.test_id, {
+                        "nf": spec.label(), "mode": self.mode.name, "repetition": index,
+                        "ndr_pps": rep.ndr.rate_pps, "pdr_pps": rep.pdr.rate_pps,
+                        "mfr_pps": rep.mfr_pps})
                 # did the NF's syscalls really run the driver (busy poll) in *-sysc?
                 stats_after = running.stats()
                 busy_poll = busy_poll_note(self.mode, stats_before, stats_after)
@@ -138,23 +171,64 @@ class XdpPerf:
                          f"{self.calibration.max_load_pps / 1e6:.2f} Mpps, more than the "
                          f"{opts.loss_threshold:.3%} threshold: PDRs near the no-op's "
                          "measure the testbed, see testbed_bound")
-        if not all(t.extra.get("counters_agree", True) for t in search.trials):
+        trials = [t for r in repetitions for t in r.search.trials]
+        if not all(t.extra.get("counters_agree", True) for t in trials):
             notes.append("kernel counters did not account for every frame sent in some trials")
+        notes.extend(notes_on_the_tester(repetitions))
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
-                                  opts.loss_threshold, search, mfr, self.calibration, notes,
+                                  opts.loss_threshold, repetitions, self.calibration, notes,
                                   driver_by_syscall_share=by_syscall)
+        notes.extend(measurement.confirmation_notes())
         record(self.benchmark, measurement)
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
 
-    def _progress(self, trial: TrialResult) -> None:
-        if self.progress:
-            self.progress(f"{self.mode.name}: {trial.intended_load / 1e6:8.3f} Mpps "
-                          f"{trial.intended_duration:5.2f} s loss {trial.loss_ratio:8.4%}")
+    def _repetition(self, measurer: Trial, spec: NfSpec, index: int) -> Repetition:
+        """One whole search: NDR/PDR, the final trials confirming them, then the MFR."""
+        opts = self.options
+        label = f"{self.mode.name} {spec.label()}"
+        if opts.repetitions > 1:
+            label += f" rep {index + 1}/{opts.repetitions}"
+        max_load = self.calibration.max_load_pps
+        with self.progress.running(label):
+            search = find_throughput(self._shown(measurer, "search"),
+                                     opts.search_spec(max_load))
+            ndr_confirmation = pdr_confirmation = None
+            if opts.confirm_trials:
+                with self._final_trials():
+                    ndr_confirmation, pdr_confirmation = confirm(
+                        self._shown(measurer, "confirm"), search, opts.confirm_trials,
+                        opts.effective_confirm_duration, tester_retries=opts.tester_retries)
+            mfr = max_forwarding_rate(self._shown(measurer, "mfr"), max_load,
+                                      opts.trial_duration, opts.mfr_repetitions)
+        return Repetition(search, mfr, ndr_confirmation, pdr_confirmation)
+
+    def _final_trials(self) -> AbstractContextManager[Any]:
+        """The context the final trials of a search (its confirmation at the NDR and the
+        PDR) run in, once per repetition: where CPU and LLC samplers go.  None yet."""
+        return nullcontext()
+
+    def _shown(self, trial: Trial, phase: str) -> Trial:
+        """`trial`, with every result shown on the progress line."""
+        def shown(rate: float, duration: float) -> TrialResult:
+            result = trial(rate, duration)
+            self.progress.trial(phase, result)
+            return result
+        return shown
 
 
-def terminal_progress(line: str) -> None:
-    """One self-overwriting line on a terminal; nothing when output is not one."""
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K" + line)
-        sys.stderr.flush()
+def notes_on_the_tester(repetitions: list[Repetition]) -> list[str]:
+    """Say so when the tester, not the DUT, capped a figure or spoiled trials."""
+    notes = []
+    for goal in ("ndr", "pdr"):
+        capped = [getattr(r, goal) for r in repetitions
+                  if getattr(r, goal).status == "tester_bound"]
+        if capped:
+            bound = capped[0].upper_bound_pps or 0.0
+            notes.append(f"{goal.upper()}: the tester could not offer {bound / 1e6:.3f} Mpps "
+                         "(trials retried); the figure is a lower bound set by the tester")
+    spoiled = sum(not t.valid for r in repetitions for t in r.search.trials)
+    if spoiled:
+        notes.append(f"{spoiled} search trials were spoiled by the tester (own overflow, short "
+                     "or slow sending) and run again; they do not count as DUT loss")
+    return notes

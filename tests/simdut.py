@@ -180,3 +180,33 @@ class Degrading(Deterministic):
     def forward(self, delivered: int, duration: float) -> int:
         capacity = self.capacity * (self.factor if len(self.seen) >= self.after else 1.0)
         return min(delivered, round(capacity * duration))
+
+
+@dataclass
+class SimTestbed(LossFloor):
+    """The calibration's view: a tester that sends ``tester`` pps flat out (rate 0) and
+    no more than ``paced_limit`` pps paced (None: as fast as asked), into a no-op NF that
+    loses ``floor`` of what it takes and takes at most C."""
+
+    tester: float = 2e6
+    paced_limit: float | None = None
+    floor: float = 0.0
+
+    def __call__(self, rate: float, duration: float) -> TrialResult:
+        if rate > 0:
+            return super().__call__(rate, duration)
+        self.clock.now += duration
+        sent = round(self.tester * duration)
+        result = TrialResult(
+            intended_load=0.0,
+            intended_duration=duration,
+            offered=sent,
+            forwarded=self.forward(sent, duration),
+            offered_duration=duration,
+            intended_count=sent,
+        )
+        self.seen.append(result)
+        return result
+
+    def stretch(self, rate: float) -> float:
+        return 1.0 if self.paced_limit is None else max(1.0, rate / self.paced_limit)

@@ -29,7 +29,9 @@ FAKE = {"tester_capacity_pps": 2e6, "noop_forwarding_pps": 2e6, "max_load_pps": 
 @pytest.fixture(scope="session")
 def xdpperf_calibration() -> Calibration:
     fields = dataclasses.fields(Calibration)
-    return Calibration(**{f.name: FAKE.get(f.name, 0.0) for f in fields if f.init})
+    required = [f for f in fields if f.init and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    return Calibration(**{f.name: FAKE.get(f.name, 0.0) for f in required})
 
 
 @pytest.fixture

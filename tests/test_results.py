@@ -1,0 +1,282 @@
+"""Records, repetitions, confirmation, calibration and the results table, from simulated
+searches (tests/simdut.py): no root, no real time."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from pytest_benchmark.stats import Stats
+from scipy.stats import t as student_t
+from simdut import Degrading, Deterministic, LossFloor, SimDut, SimTestbed, SlowTester, Wobbly
+
+from pytest_xdpperf.calibration import LOSS_TABLE_SHARES, Calibration, measure_testbed
+from pytest_xdpperf.modes import MODES
+from pytest_xdpperf.nf import NfSpec
+from pytest_xdpperf.report import table
+from pytest_xdpperf.results import RECORD_VERSION, Measurement, Repetition, record
+from pytest_xdpperf.rfc2544 import SearchSpec, confirm, find_throughput, max_forwarding_rate
+from pytest_xdpperf.runner import RunOptions, notes_on_the_tester
+from pytest_xdpperf.stats import summary
+from pytest_xdpperf.trafficgen.base import TrafficProfile
+
+C = 1e6
+SPEC = SearchSpec(max_load=4e6, min_load=1e4, search_duration_max=1e6)
+CAL = Calibration(tester_capacity_pps=5e6, noop_forwarding_pps=5e6, max_load_pps=4.5e6,
+                  noop_ndr_pps=3e6, noop_pdr_pps=3e6, noop_loss_at_max_load=0.0,
+                  trial_duration=1.0)
+
+
+def repetition(dut: SimDut, spec: SearchSpec = SPEC, confirm_after: bool = True) -> Repetition:
+    search = find_throughput(dut, spec, clock=dut.clock)
+    ndr, pdr = confirm(dut, search) if confirm_after else (None, None)
+    return Repetition(search, max_forwarding_rate(dut, spec.max_load, 1.0), ndr, pdr)
+
+
+def measurement(reps: list[Repetition], cal: Calibration = CAL) -> Measurement:
+    return Measurement(NfSpec("macswap", {"action": "drop"}), MODES["xdp"], "drop",
+                       TrafficProfile(), 0.001, reps, cal)
+
+
+class FakeBenchmark:
+    """What record() uses of pytest-benchmark's fixture, with its real Stats."""
+
+    def __init__(self) -> None:
+        self.extra_info: dict[str, Any] = {}
+        self.stats = Stats()
+
+    def _make_stats(self, iterations: int) -> Stats:
+        assert iterations == 1
+        return self.stats
+
+
+# --- repetitions --------------------------------------------------------------------------
+
+
+def test_summary_is_mean_stdev_and_student_t_interval() -> None:
+    values = [1.0e6, 1.1e6, 0.9e6, 1.05e6]
+    s = summary(values)
+    half = student_t.ppf(0.975, 3) * statistics.stdev(values) / 2
+    assert s["n"] == 4
+    assert s["mean"] == pytest.approx(statistics.fmean(values))
+    assert s["stdev"] == pytest.approx(statistics.stdev(values))
+    assert s["ci95"] == pytest.approx([s["mean"] - half, s["mean"] + half])
+    assert student_t.ppf(0.975, 3) == pytest.approx(3.182, abs=1e-3)  # the textbook value
+    assert summary([2.0, None]) == {"n": 1, "mean": 2.0, "stdev": None, "ci95": None}
+    assert summary([None]) == {"n": 0, "mean": None, "stdev": None, "ci95": None}
+
+
+def test_repetitions_record() -> None:
+    reps = [repetition(Wobbly(capacity=C, wobble=0.05, seed=seed)) for seed in range(5)]
+    m = measurement(reps)
+    bench = FakeBenchmark()
+    record(bench, m)
+    info = bench.extra_info
+    assert info["xdpperf_record"] == RECORD_VERSION == 2
+    r = info["repetitions"]
+    assert r["count"] == 5
+    assert r["ndr_pps"] == [x.ndr.rate_pps for x in reps]
+    assert r["pdr_pps"] == [x.pdr.rate_pps for x in reps]
+    assert r["mfr_pps"] == [x.max_forwarding.mean_pps for x in reps if x.max_forwarding]
+    for key in ("ndr", "pdr", "mfr"):
+        assert r[key] == summary(r[f"{key}_pps"])
+        assert set(r[key]) >= {"mean", "stdev", "ci95"}
+        lo, hi = r[key]["ci95"]
+        assert lo < r[key]["mean"] < hi
+    assert len(set(r["pdr_pps"])) > 1, "the wobble should make repetitions differ"
+    # the headline: PDR once per repetition, its mean, and one stats round each
+    assert info["metric"] == "pdr"
+    assert info["metric_samples_pps"] == r["pdr_pps"]
+    assert info["metric_pps"] == pytest.approx(statistics.fmean(r["pdr_pps"]))
+    assert bench.stats.rounds == 5
+    assert bench.stats.min == pytest.approx(1 / max(r["pdr_pps"]))
+    assert bench.stats.max == pytest.approx(1 / min(r["pdr_pps"]))
+    assert bench.stats.mean == pytest.approx(statistics.fmean(1 / p for p in r["pdr_pps"]))
+    # ndr/pdr/trials are the median repetition's, consistently
+    i = info["representative_repetition"]
+    assert sorted(r["pdr_pps"])[2] == r["pdr_pps"][i] == info["pdr"]["rate_pps"]
+    assert info["ndr"]["rate_pps"] == r["ndr_pps"][i]
+    assert info["search"]["trials"] == len(reps[i].search.trials) == len(info["trials"])
+
+
+def test_one_repetition_record() -> None:
+    m = measurement([repetition(Deterministic(capacity=C))])
+    bench = FakeBenchmark()
+    record(bench, m)
+    info = bench.extra_info
+    assert info["repetitions"]["count"] == 1
+    assert info["repetitions"]["pdr"]["stdev"] is None
+    assert info["metric_samples_pps"] == [info["pdr"]["rate_pps"]] == [info["metric_pps"]]
+    assert bench.stats.rounds == 1 and bench.stats.mean == pytest.approx(1 / info["metric_pps"])
+
+
+def test_headline_falls_back_to_mfr_only_when_every_repetition_lacks_a_pdr() -> None:
+    floor = LossFloor(capacity=C, floor=0.5)  # no PDR at all
+    reps = [repetition(floor), repetition(Deterministic(capacity=C))]
+    metric, samples = measurement(reps).metric_samples
+    assert metric == "max_forwarding_rate"
+    assert samples == [r.max_forwarding.mean_pps for r in reps if r.max_forwarding]
+    bench = FakeBenchmark()
+    record(bench, measurement(reps))
+    assert bench.extra_info["repetitions"]["pdr_pps"][0] is None
+    assert bench.extra_info["repetitions"]["pdr"]["n"] == 1
+    assert bench.stats.rounds == 2
+
+
+def test_no_figure_no_stats() -> None:
+    rep = repetition(LossFloor(capacity=C, floor=0.5))
+    m = measurement([replace(rep, max_forwarding=None)])
+    bench = FakeBenchmark()
+    record(bench, m)
+    assert bench.extra_info["metric"] == "none" and bench.extra_info["metric_samples_pps"] == []
+    assert bench.stats.rounds == 0
+
+
+def test_a_measurement_needs_a_repetition() -> None:
+    with pytest.raises(ValueError, match="at least one repetition"):
+        measurement([])
+
+
+# --- confirmation in the record -----------------------------------------------------------
+
+
+def test_verified_figures_in_the_record() -> None:
+    bench = FakeBenchmark()
+    record(bench, measurement([repetition(Deterministic(capacity=C))]))
+    info = bench.extra_info
+    for goal in ("ndr", "pdr"):
+        assert info[goal]["verified"] is True
+        conf = info[goal]["confirmation"]
+        assert conf["verified"] is True and conf["reason"] is None and conf["count"] == 1
+        assert [t["intended_pps"] for t in conf["trials"]] == [info[goal]["rate_pps"]]
+    assert info["unverified"] == []
+    assert info["repetitions"]["pdr_verified"] == [True]
+
+
+def test_a_failed_confirmation_is_flagged_and_noted() -> None:
+    dut = Degrading(capacity=C, factor=0.8)
+    search = find_throughput(dut, SPEC, clock=dut.clock)
+    dut.after = len(dut.seen)
+    ndr, pdr = confirm(dut, search)
+    m = measurement([Repetition(search, None, ndr, pdr)])
+    m.notes.extend(m.confirmation_notes())
+    bench = FakeBenchmark()
+    record(bench, m)
+    info = bench.extra_info
+    assert info["pdr"]["verified"] is False and info["unverified"] == ["NDR", "PDR"]
+    assert info["pdr"]["rate_pps"] == search.pdr.rate_pps  # reported, not hidden
+    assert any(n.startswith("PDR ") and "not verified" in n for n in info["notes"])
+    assert "ndr:unverified pdr:unverified" in table([("t::test_x[xdp]", m)])
+
+
+def test_no_confirmation_is_none_not_true() -> None:
+    bench = FakeBenchmark()
+    record(bench, measurement([repetition(Deterministic(capacity=C), confirm_after=False)]))
+    assert bench.extra_info["pdr"]["verified"] is None
+    assert bench.extra_info["pdr"]["confirmation"] is None
+
+
+# --- tester_bound -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("capacity", "bound"),
+    [(3e6, False), (4.4e6, False), (4.6e6, True), (4.8e6, True)],
+)
+def test_tester_bound_within_10_percent_of_tester_capacity(capacity: float, bound: bool) -> None:
+    # tester capacity 5e6: figures from 4.5e6 up measured the tester as much as the DUT
+    spec = replace(SPEC, max_load=4.9e6)
+    dut = Deterministic(capacity=capacity)
+    search = find_throughput(dut, spec, clock=dut.clock)
+    m = measurement([Repetition(search, None)])
+    assert search.pdr.status == "found"
+    assert m.tester_bound is bound
+
+
+def test_tester_bound_by_the_mfr_or_by_never_losing() -> None:
+    det = Deterministic(capacity=1e6)
+    search = find_throughput(det, SPEC, clock=det.clock)
+    fast_mfr = max_forwarding_rate(SimDut(), 4.8e6, 1.0)
+    assert measurement([Repetition(search, fast_mfr)]).tester_bound
+    never = SimDut()
+    assert measurement([Repetition(find_throughput(never, SPEC, clock=never.clock),
+                                   None)]).tester_bound
+
+
+def test_tester_bound_status_is_flagged_and_noted() -> None:
+    slow = SlowTester(limit=5e5)
+    rep = Repetition(find_throughput(slow, SPEC, clock=slow.clock), None)
+    assert rep.pdr.status == "tester_bound"
+    m = measurement([rep])
+    assert m.tester_bound
+    notes = notes_on_the_tester([rep])
+    assert any(n.startswith("PDR: the tester could not offer") for n in notes)
+    assert any("spoiled by the tester" in n for n in notes)
+    assert "0.498+" in table([("t::test_x[xdp]", m)])  # a lower bound, marked as such
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def test_calibration_measures_capacity_and_a_loss_table() -> None:
+    bed = SimTestbed(capacity=3e6, tester=2e6, floor=0.0005)
+    # min_load such that the shortest trial has packets enough to show a 0.05 % loss
+    spec = replace(SPEC, max_load=1e9, min_load=1e5, trial_duration=0.2)
+    cal = measure_testbed(bed, spec)
+    assert cal.tester_capacity_pps == pytest.approx(2e6)
+    assert cal.max_load_pps == pytest.approx(0.9 * 2e6)
+    assert [p.share for p in cal.loss_table] == list(LOSS_TABLE_SHARES)
+    assert [p.intended_pps for p in cal.loss_table] == pytest.approx(
+        [s * 2e6 for s in LOSS_TABLE_SHARES])
+    for p in cal.loss_table:
+        assert p.loss_ratio == pytest.approx(0.0005, abs=1e-5)  # the floor, at every rate
+        assert p.tester_fault is None
+    assert cal.loss_floor == cal.loss_table[-1].loss_ratio
+    assert cal.noop_ndr_pps is None  # the floor loses at every rate
+    assert cal.noop_pdr_pps is not None
+    assert cal.as_dict()["loss_table"][0]["share"] == 0.1
+    # cheap enough for CI: flat out, five table points, then one search of the no-op
+    before_search = 1 + 1 + len(LOSS_TABLE_SHARES)
+    assert len(bed.seen) <= before_search + 20
+    assert "testbed loss floor" in table([("t::x", measurement(
+        [repetition(Deterministic(capacity=C))], cal))])
+
+
+def test_calibration_below_what_a_lagging_tester_holds() -> None:
+    # flat out 2e6, but paced it cannot hold more than 1.5e6: searches stay below that
+    bed = SimTestbed(capacity=3e6, tester=2e6, paced_limit=1.5e6)
+    cal = measure_testbed(bed, replace(SPEC, max_load=1e9, trial_duration=0.2))
+    top = cal.loss_table[-1]
+    assert top.tester_fault is not None and "offered" in top.tester_fault
+    assert cal.max_load_pps == pytest.approx(top.offered_pps * 0.98)
+    assert cal.max_load_pps <= 1.5e6
+    assert all(p.tester_fault is None for p in cal.loss_table[:-1])
+
+
+# --- options ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"repetitions": 0}, "--repetitions 0 is below 1"),
+        ({"confirm_trials": -1}, "--confirm-trials -1 is negative"),
+        ({"confirm_duration": 0.0}, "--confirm-duration 0.0 is not positive"),
+        ({"tester_retries": -1}, "--tester-retries -1 is negative"),
+    ],
+)
+def test_run_options_validation(kwargs: dict[str, Any], message: str) -> None:
+    from pytest_xdpperf.errors import XdpperfError
+
+    with pytest.raises(XdpperfError, match=message):
+        RunOptions(**kwargs)
+
+
+def test_confirm_duration_defaults_to_trial_duration() -> None:
+    assert RunOptions(trial_duration=0.5).effective_confirm_duration == 0.5
+    assert RunOptions(confirm_duration=10.0).effective_confirm_duration == 10.0
+    assert RunOptions(tester_retries=3).search_spec(1e6).tester_retries == 3
+    assert math.isfinite(RunOptions().search_spec(1e6).search_duration_max)
