@@ -42,8 +42,35 @@ def test_one_complete_record_per_test_and_mode(records: dict) -> None:
         for key in ("ndr", "pdr", "max_forwarding_rate", "loss_floor", "calibration",
                     "tester_bound", "testbed_bound", "trials", "traffic", "loss_threshold"):
             assert key in info, key
-        assert info["pdr"]["status"] in ("found", "below_min_load", "at_max_load")
+        assert info["pdr"]["status"] in ("found", "below_min_load", "at_max_load",
+                                         "tester_bound")
         assert info["max_forwarding_rate"]["mean_pps"] > 0
+        assert info["repetitions"]["count"] == 1
+        assert info["metric_samples_pps"] == [info["metric_pps"]]
+        assert [p["share"] for p in info["calibration"]["loss_table"]] == [
+            0.1, 0.25, 0.5, 0.75, 0.9]
+
+
+def test_reported_rates_were_confirmed(records: dict) -> None:
+    """One final trial at each reported rate, and a verified flag that says how it went."""
+    for bench in records["json"]["benchmarks"]:
+        info = bench["extra_info"]
+        for goal in ("ndr", "pdr"):
+            figure = info[goal]
+            if figure["rate_pps"] is None:
+                assert figure["verified"] is None and figure["confirmation"] is None
+                continue
+            conf = figure["confirmation"]
+            valid = [t for t in conf["trials"] if t["valid"]]
+            assert conf["count"] == len(valid) == 1 or not conf["verified"]
+            assert all(t["intended_pps"] == figure["rate_pps"] for t in conf["trials"])
+            assert all(t["duration"] == 0.2 for t in conf["trials"])
+            held = all(t["loss_ratio"] <= figure["loss_ratio_goal"] for t in valid)
+            assert figure["verified"] is (held and bool(valid)
+                                          and conf["trials"][-1]["valid"])
+            if not figure["verified"]:  # reported, with the reason, not hidden
+                assert goal.upper() in info["unverified"]
+                assert any("not verified" in n for n in info["notes"])
 
 
 def test_reported_rates_met_the_goal(records: dict) -> None:
@@ -76,3 +103,43 @@ def test_pytest_benchmark_compare_reads_records(records: dict) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "test_macswap_drop[xdp]" in run.stdout
+
+
+@pytest.fixture(scope="module")
+def repeated(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("repeated") / "run.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "testsuites"), "-k", "drop",
+         "-p", "no:cacheprovider", "--xdp-mode", "xdp", "--trial-duration", "0.2",
+         "--relative-width", "0.02", "--repetitions", "3", "--confirm-duration", "0.3",
+         f"--benchmark-json={out}", "-q"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return {"json": json.loads(out.read_text()), "stdout": run.stdout}
+
+
+def test_repetitions_give_mean_stdev_and_interval(repeated: dict) -> None:
+    (bench,) = repeated["json"]["benchmarks"]
+    info = bench["extra_info"]
+    reps = info["repetitions"]
+    assert reps["count"] == 3
+    for key in ("ndr", "pdr", "mfr"):
+        assert len(reps[f"{key}_pps"]) == 3
+        values = [v for v in reps[f"{key}_pps"] if v is not None]
+        assert reps[key]["n"] == len(values)
+        if len(values) >= 2:
+            lo, hi = reps[key]["ci95"]
+            assert lo <= reps[key]["mean"] <= hi and reps[key]["stdev"] >= 0
+    samples = info["metric_samples_pps"]
+    assert len(samples) == 3 and all(s > 0 for s in samples)
+    # pytest-benchmark's own statistics are over the repetitions: one round each
+    assert bench["stats"]["rounds"] == 3
+    assert bench["stats"]["min"] == pytest.approx(1 / max(samples))
+    assert bench["stats"]["max"] == pytest.approx(1 / min(samples))
+    # each repetition confirmed its figures with trials of --confirm-duration
+    assert len(reps["pdr_verified"]) == 3
+    conf = info["pdr"]["confirmation"]
+    if conf is not None:
+        assert all(t["duration"] == 0.3 for t in conf["trials"])
+    assert "mean ± standard deviation" in repeated["stdout"]
