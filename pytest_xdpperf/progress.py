@@ -25,13 +25,16 @@ class ProgressLine:
     ``column`` says where on its line the terminal's cursor was when the line was opened
     (restored by ``finish``); ``width`` is the terminal's, lines are cut to fit it.
     ``suspend`` is entered around every write (pytest's output capture is lifted there).
+    ``callback``, if given, gets every line's text as well (tests, other front ends).
     """
 
     def __init__(self, stream: TextIO | None, *, width: int = 80,
                  column: Callable[[], int] = lambda: 0,
                  suspend: Callable[[], AbstractContextManager[Any]] = nullcontext,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 callback: Callable[[str], None] | None = None):
         self._stream = stream
+        self._callback = callback  # instead of a terminal: each line goes here, as is
         self._width = max(width, 20)
         self._column = column
         self._suspend = suspend
@@ -43,7 +46,7 @@ class ProgressLine:
 
     @property
     def enabled(self) -> bool:
-        return self._stream is not None
+        return self._stream is not None or self._callback is not None
 
     def start(self, label: str) -> None:
         """A new search (or phase of one): resets the trial count and the elapsed time."""
@@ -63,6 +66,8 @@ class ProgressLine:
                   f"[{self._clock() - self._started:.0f} s]")
 
     def show(self, text: str) -> None:
+        if self._callback is not None:
+            self._callback(text)
         if self._stream is None:
             return
         text = text[: self._width - 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,7 @@ class XdpPerf:
     def __init__(self, testbed: Testbed, builder: Builder, calibration: Calibration,
                  mode: Mode, traffic_class: str | None, options: RunOptions,
                  benchmark: Any, profile: TrafficProfile,
-                 progress: ProgressLine | None = None,
+                 progress: ProgressLine | Callable[[str], None] | None = None,
                  journal: Journal | None = None, test_id: str = ""):
         self.testbed = testbed
         self.builder = builder
@@ -94,7 +95,8 @@ class XdpPerf:
         self.options = options
         self.benchmark = benchmark
         self.profile = profile
-        self.progress = progress or ProgressLine(None)
+        # the live progress line; a plain callable gets each line's text instead
+        self.progress = progress
         self.journal = journal or Journal(None)
         self.test_id = test_id
 
@@ -147,10 +149,11 @@ class XdpPerf:
                 repetitions = []
                 for index in range(opts.repetitions):
                     repetitions.append(rep := self._repetition(measurer, spec, index))
-                    self.journal.write("repetition", self.test_id, {
-                        "nf": spec.label(), "mode": self.mode.name, "repetition": index,
-                        "ndr_pps": rep.ndr.rate_pps, "pdr_pps": rep.pdr.rate_pps,
-                        "mfr_pps": rep.mfr_pps})
+                    if opts.repetitions > 1:  # each one kept as soon as it is done
+                        self.journal.write("repetition", self.test_id, {
+                            "nf": spec.label(), "mode": self.mode.name,
+                            "repetition": index, "ndr_pps": rep.ndr.rate_pps,
+                            "pdr_pps": rep.pdr.rate_pps, "mfr_pps": rep.mfr_pps})
                 # did the NF's syscalls really run the driver (busy poll) in *-sysc?
                 stats_after = running.stats()
                 busy_poll = busy_poll_note(self.mode, stats_before, stats_after)
@@ -190,31 +193,39 @@ class XdpPerf:
         if opts.repetitions > 1:
             label += f" rep {index + 1}/{opts.repetitions}"
         max_load = self.calibration.max_load_pps
-        with self.progress.running(label):
-            search = find_throughput(self._shown(measurer, "search"),
+        line = self._progress_line()
+        with line.running(label):
+            search = find_throughput(_shown(measurer, line, "search"),
                                      opts.search_spec(max_load))
             ndr_confirmation = pdr_confirmation = None
             if opts.confirm_trials:
                 with self._final_trials():
                     ndr_confirmation, pdr_confirmation = confirm(
-                        self._shown(measurer, "confirm"), search, opts.confirm_trials,
+                        _shown(measurer, line, "confirm"), search, opts.confirm_trials,
                         opts.effective_confirm_duration, tester_retries=opts.tester_retries)
-            mfr = max_forwarding_rate(self._shown(measurer, "mfr"), max_load,
+            mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
                                       opts.trial_duration, opts.mfr_repetitions)
         return Repetition(search, mfr, ndr_confirmation, pdr_confirmation)
+
+    def _progress_line(self) -> ProgressLine:
+        if isinstance(self.progress, ProgressLine):
+            return self.progress
+        return ProgressLine(None, callback=self.progress)
 
     def _final_trials(self) -> AbstractContextManager[Any]:
         """The context the final trials of a search (its confirmation at the NDR and the
         PDR) run in, once per repetition: where CPU and LLC samplers go.  None yet."""
         return nullcontext()
 
-    def _shown(self, trial: Trial, phase: str) -> Trial:
-        """`trial`, with every result shown on the progress line."""
-        def shown(rate: float, duration: float) -> TrialResult:
-            result = trial(rate, duration)
-            self.progress.trial(phase, result)
-            return result
-        return shown
+
+
+def _shown(trial: Trial, line: ProgressLine, phase: str) -> Trial:
+    """`trial`, with every result shown on the progress line."""
+    def shown(rate: float, duration: float) -> TrialResult:
+        result = trial(rate, duration)
+        line.trial(phase, result)
+        return result
+    return shown
 
 
 def notes_on_the_tester(repetitions: list[Repetition]) -> list[str]:

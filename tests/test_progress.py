@@ -129,3 +129,14 @@ def test_pytest_without_a_terminal_is_quiet(tmp_path: Path) -> None:
     out = run_suite(tmp_path, tty=False)
     assert "PASSED" in out
     assert "step" not in out and "\033[" not in out
+
+
+def test_a_callback_gets_every_line() -> None:
+    seen: list[str] = []
+    line = ProgressLine(None, callback=seen.append)
+    assert line.enabled
+    with line.running("xdp macswap"):
+        line.trial("search", TRIAL)
+        line.trial("mfr", TRIAL)
+    assert [s.split(":")[0] for s in seen] == [
+        "xdp macswap search trial 1", "xdp macswap mfr trial 2"]
