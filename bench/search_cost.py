@@ -95,7 +95,8 @@ class Cost:
 def spec_for(max_load: float, args: argparse.Namespace) -> SearchSpec:
     return SearchSpec(max_load=max_load, min_load=args.min_load, loss_threshold=0.001,
                       relative_width=args.relative_width, trial_duration=args.trial_duration,
-                      search_duration_max=args.search_duration_max)
+                      search_duration_max=args.search_duration_max,
+                      tester_retries=args.tester_retries)
 
 
 def simulated(args: argparse.Namespace) -> list[Cost]:
@@ -180,6 +181,8 @@ def main() -> int:
     parser.add_argument("--real-runs", type=int, default=3,
                         help="searches of each kind on the real testbed (default 3)")
     parser.add_argument("--search-duration-max", type=float, default=600.0)
+    parser.add_argument("--tester-retries", type=int, default=1,
+                        help="re-runs of a trial the tester spoiled (default 1, as pytest)")
     parser.add_argument("--nf", default="macswap")
     parser.add_argument("--mode", default="xdp")
     parser.add_argument("--sim-only", action="store_true")
