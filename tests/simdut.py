@@ -210,3 +210,11 @@ class SimTestbed(LossFloor):
 
     def stretch(self, rate: float) -> float:
         return 1.0 if self.paced_limit is None else max(1.0, rate / self.paced_limit)
+
+
+@dataclass
+class BlackHole(SimDut):
+    """A DUT that forwards nothing at all."""
+
+    def forward(self, delivered: int, duration: float) -> int:
+        return 0

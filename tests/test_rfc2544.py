@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from simdut import (
+    BlackHole,
     ColdStart,
     Degrading,
     Deterministic,
@@ -676,3 +677,15 @@ def test_confirmation_validation() -> None:
         confirm(SimDut(), search, count=0)
     with pytest.raises(ValueError, match="confirmation duration must be positive"):
         confirm(SimDut(), search, duration=0.0)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_dut_that_forwards_nothing_is_labelled(search: Search) -> None:
+    dut = BlackHole()
+    result = run(search, dut)
+    for tp in (result.ndr, result.pdr):
+        assert (tp.status, tp.rate_pps, tp.upper_bound_pps) == ("below_min_load", None, 1e4)
+    assert all(t.valid for t in result.trials)  # the DUT's failure, not the tester's
+    assert confirm(dut, result) == (None, None)
+    mfr = max_forwarding_rate(dut, 1e6, 1.0)
+    assert mfr.mean_pps == 0.0 and mfr.saturated
