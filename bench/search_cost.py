@@ -64,8 +64,10 @@ class Cost:
     ndr_pps: list[float | None] = field(default_factory=list)
     pdr_pps: list[float | None] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    spoiled: list[int] = field(default_factory=list)  # trials the tester spoiled
 
     def add(self, result: SearchResult, wall: float) -> None:
+        self.spoiled.append(sum(not t.valid for t in result.trials))
         self.trial_seconds.append(result.trial_seconds)
         self.trials.append(len(result.trials))
         self.wall_seconds.append(wall)
@@ -86,7 +88,9 @@ class Cost:
 
         ratio = ("" if baseline is None
                  else f"{mean(self.trial_seconds) / mean(baseline.trial_seconds):.2f}")
-        return [self.dut, self.search, str(len(self.trials)), f"{mean(self.trials):.1f}",
+        found = sum(s == "found/found" for s in self.statuses)
+        return [self.dut, self.search, str(len(self.trials)), f"{found}",
+                f"{mean(self.trials):.1f}", f"{mean(self.spoiled):.1f}",
                 f"{mean(self.trial_seconds):.2f}", ratio,
                 f"{mean(self.wall_seconds):.1f}" if real else "-",
                 mpps(self.ndr_pps), mpps(self.pdr_pps)]
@@ -158,7 +162,8 @@ def real(args: argparse.Namespace) -> list[Cost]:
 
 
 def table(costs: list[Cost]) -> str:
-    header = ["DUT", "search", "runs", "trials", "trial-s", "vs binary", "wall s",
+    header = ["DUT", "search", "runs", "found", "trials", "spoiled", "trial-s", "vs binary",
+              "wall s",
               "NDR Mpps", "PDR Mpps"]
     rows = [header]
     for cost in costs:
@@ -194,7 +199,9 @@ def main() -> int:
     if not args.sim_only:
         costs += real(args)
     print(f"NDR and PDR (0.1 %) at {args.relative_width:.1%} relative width, final trials "
-          f"{args.trial_duration:g} s; trial-s and trials are means per search")
+          f"{args.trial_duration:g} s; trials, spoiled (by the tester), trial-s and wall s "
+          "are means per search; found: searches where both NDR and PDR were bracketed "
+          "(not tester_bound / below_min_load)")
     print(table(costs))
     if args.json:
         args.json.write_text(json.dumps([vars(c) for c in costs], indent=1))
