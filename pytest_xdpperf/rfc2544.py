@@ -475,6 +475,10 @@ def find_throughput(
     ``progress`` is called after every trial (the warmup one too).  ``clock`` measures
     ``search_duration_max`` and ``search_seconds``; tests pass a simulated one.
     Raises ``SearchTimeout`` (with the trials so far) past ``search_duration_max``.
+
+    A trial the tester spoiled is run again (``spec.tester_retries``); if it stays
+    spoiled, MLRsearch is told the load failed every goal, with what the tester did
+    manage as its hint for the next load, and the figure it bounds is ``tester_bound``.
     """
     run = _Run(trial, spec, progress, clock)
     ndr_goal = _goal(spec, 0.0)
@@ -531,7 +535,8 @@ def binary_search(
     upper - lower <= relative_width * upper.  A load passes when
     ceil(duration_sum / trial_duration) trials of trial_duration all meet the goal
     (stopping at the first that does not); trials already run at a load are reused.
-    Preceding targets and initial_trial_duration do not apply.
+    Preceding targets and initial_trial_duration do not apply.  A trial the tester spoiled
+    is handled as in ``find_throughput``: retried, then the load fails every goal.
     """
     run = _Run(trial, spec, progress, clock)
     run.warmup_trial()
