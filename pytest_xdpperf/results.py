@@ -127,11 +127,10 @@ class Measurement:
         limit = self.calibration.tester_capacity_pps * (1 - TESTER_BOUND_MARGIN)
         for rep in self.repetitions:
             figures = [rep.pdr.rate_pps, rep.ndr.rate_pps, rep.mfr_pps]
+            # (a tester-limited trial never establishes a rate: it is invalid, run again)
             if (rep.pdr.status in ("at_max_load", "tester_bound")
                     or rep.ndr.status == "tester_bound"
-                    or any(f is not None and f >= limit for f in figures)
-                    or any(t.extra.get("tester_limited")
-                           for t in _trials_at(rep.search, rep.pdr.rate_pps))):
+                    or any(f is not None and f >= limit for f in figures)):
                 return True
         return False
 
@@ -235,10 +234,6 @@ class Measurement:
                              for r in self.repetitions],
             "trial_seconds": [r.search.trial_seconds for r in self.repetitions],
         }
-
-
-def _trials_at(search: SearchResult, rate: float | None) -> list[TrialResult]:
-    return [t for t in search.trials if rate is not None and t.intended_load == rate]
 
 
 def trial_dict(t: TrialResult) -> dict[str, Any]:
