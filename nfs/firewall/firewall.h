@@ -56,40 +56,23 @@ static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, str
  * (a BPF map lookup in XDP, a uhash lookup in user space). */
 static __always_inline bool firewall_match(const struct pkt_tuple *key);
 
-/* The 5-tuple of a UDP or TCP frame; false for anything else, including
- * fragments after the first (they carry no ports). */
-static __always_inline bool fw_key_of(struct iphdr *ip, void *data_end, struct pkt_tuple *key)
-{
-	__be16 *ports = (void *)ip + ip->ihl * 4;
-
-	if (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP)
-		return false;
-	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
-		return false;
-	if ((void *)(ports + 2) > data_end)
-		return false;
-	key->saddr = ip->saddr;
-	key->daddr = ip->daddr;
-	key->sport = ports[0];
-	key->dport = ports[1];
-	key->proto = ip->protocol;
-	key->pad[0] = key->pad[1] = key->pad[2] = 0;
-	return true;
-}
-
 static __always_inline int firewall_process(void *data, void *data_end,
 					    const struct firewall_cfg *cfg)
 {
 	struct ethhdr *eth = pkt_eth(data, data_end);
 	struct pkt_tuple key;
+	struct pkt_l4 l4;
 	struct iphdr *ip;
 
 	/* A runt frame is an error of the test setup: make it visible. */
 	if (!eth)
 		return XDP_ABORTED;
 	ip = pkt_ipv4(eth, data_end);
-	if (ip && fw_key_of(ip, data_end, &key) && firewall_match(&key))
-		return XDP_DROP;
+	if (ip && pkt_l4(ip, data_end, &l4)) {
+		pkt_tuple_of(ip, &l4, &key);
+		if (firewall_match(&key))
+			return XDP_DROP;
+	}
 	if (cfg->action == XDP_TX)
 		pkt_swap_macs(eth);
 	return cfg->action;
