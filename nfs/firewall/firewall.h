@@ -29,6 +29,9 @@
 #define FW_RULE_SADDR 0xc6120001 /* 198.18.0.1, the tester (host order) */
 #define FW_RULE_DADDR 0xc6120002 /* 198.18.0.2, the DUT */
 #define FW_RULE_DPORT 9          /* discard; +1 for each block of P rules */
+/* (dport and proto are fields of the config so that an NF in front of
+ * another can target that one's flows, see nfs/chain/chain.h; the firewall
+ * NF itself always uses FW_RULE_DPORT and UDP.) */
 #define FW_DEFAULT_BASE_SPORT 1024
 #define FW_MAX_RULES (1u << 24)  /* 16M */
 
@@ -37,6 +40,8 @@ struct firewall_cfg {
 	__u32 action;     /* for frames that match no rule: XDP_DROP, XDP_TX or XDP_PASS */
 	__u32 rules;      /* number of rules */
 	__u32 base_sport; /* source port of rule 0 */
+	__u32 dport;      /* destination port of the first block (FW_RULE_DPORT) */
+	__u32 proto;      /* protocol of the rules (IPPROTO_UDP) */
 };
 
 /* Rule i of the set described above, in host byte order except the key. */
@@ -48,8 +53,8 @@ static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, str
 	key->saddr = bpf_htonl(FW_RULE_SADDR);
 	key->daddr = bpf_htonl(FW_RULE_DADDR);
 	key->sport = bpf_htons(cfg->base_sport + i % per_block);
-	key->dport = bpf_htons(FW_RULE_DPORT + i / per_block);
-	key->proto = IPPROTO_UDP;
+	key->dport = bpf_htons(cfg->dport + i / per_block);
+	key->proto = cfg->proto;
 }
 
 /* Defined by the includer before use: true if key is a rule of its table
