@@ -309,3 +309,83 @@ def memaslap(tester: Host, server: str, port: int, duration: float, threads: int
         raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
                            "is the DUT answering? try a shorter duration") from None
     return parse_memaslap(result.stdout + result.stderr)
+
+
+# --- transactions: an application behind the NF -------------------------------------------
+
+APPS = ("memcached",)
+APP_RECORD_VERSION = 1
+
+
+@dataclass
+class AppMeasurement:
+    """Transactions/s of an application on the DUT with an NF in front of it."""
+
+    nf: NfSpec
+    mode: Mode
+    app: str
+    load: dict[str, Any]
+    result: Transactions
+    nf_stats: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tps(self) -> float:
+        return self.result.tps
+
+    @property
+    def errors(self) -> int:
+        return self.result.errors
+
+    def extra_info(self) -> dict[str, Any]:
+        return {
+            "xdpperf_record": APP_RECORD_VERSION,
+            "kind": "transactions",
+            "nf": self.nf.name,
+            "nf_params": dict(self.nf.params),
+            "attach": self.nf.attach,
+            "bind": self.nf.bind,
+            "mode": self.mode.name,
+            "processing": self.mode.processing,
+            "traffic_class": "local",
+            "app": self.app,
+            "load": self.load,
+            "metric": "transactions_per_second",
+            "tps": self.result.tps,
+            "operations": self.result.operations,
+            "seconds": self.result.seconds,
+            "errors": self.result.errors,
+            "get_misses": self.result.get_misses,
+            "nf_counters": self.nf_stats,
+            "notes": self.notes,
+        }
+
+
+def check_app(app: str) -> None:
+    if app not in APPS:
+        raise XdpperfError(f"unknown application '{app}'", f"use one of {', '.join(APPS)}")
+
+
+def measure_memcached(testbed: Any, running: RunningNf, mode: Mode, duration: float,
+                      threads: int, concurrency: int) -> tuple[Transactions, dict[str, Any]]:
+    """memcached on the DUT behind `running`, memaslap on the tester; the NF's counter
+    deltas over the run come back with the result."""
+    with memcached(testbed.dut):
+        before = running.stats()
+        result = memaslap(testbed.tester, testbed.dut.ip, MEMCACHED_PORT, duration,
+                          threads=threads, concurrency=concurrency)
+        after = running.stats()
+    counts = {k: after[k] - before[k] for k in ("rx", "drop", "tx", "pass", "redirect",
+                                                 "aborted", "reinjected", "reinject_failed")}
+    return result, counts
+
+
+def record_transactions(benchmark: Any, measurement: AppMeasurement) -> None:
+    """One pytest-benchmark record: seconds per transaction (so `ops` reads as
+    transactions/s), everything else in extra_info; as results.record does."""
+    benchmark.extra_info.update(measurement.extra_info())
+    if measurement.tps <= 0:
+        return
+    benchmark._mode = "xdpperf"
+    stats = benchmark._make_stats(1)
+    stats.update(1.0 / measurement.tps)

@@ -133,6 +133,11 @@ class VethTestbed:
                     ipr.link("set", index=index, address=host.mac, state="up")
                     features = ethtool.get_features(host.ifname)
                     features.features["rx-gro"].enable = True
+                    # complete checksums in every frame, as on a wire: with the
+                    # offload a veth carries TCP/UDP frames with only the pseudo-
+                    # header summed, and a frame an AF_XDP NF copies out and
+                    # re-injects into the stack would then fail its checksum
+                    features.features["tx-checksum-ip-generic"].enable = False
                     ethtool.set_features(host.ifname, features)
                     # threaded NAPI survives the move into the namespace, and here
                     # (before the move) the root namespace's sysfs can reach it
