@@ -22,7 +22,9 @@ from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
 pytestmark = pytest.mark.integration
 
 RATE, DURATION = 50_000.0, 0.2   # well below any mode's capacity here
-MAX_LOSS = 0.01                  # the veth path drops a frame now and then
+# the veth path drops frames now and then, more while other runs load the machine
+# (2-4% seen); a drop NF loses all, so "almost none" vs "all" stays unambiguous
+MAX_LOSS = 0.10
 
 
 def trial(bed: Any, builder: Any, mode: Mode, nf: str, **params: Any) -> Any:
