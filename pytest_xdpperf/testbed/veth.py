@@ -115,8 +115,14 @@ class VethTestbed:
     def _register(self) -> None:
         """Leave a note for `xdpperf cleanup` in case this process is killed."""
         os.makedirs(naming.run_dir(), exist_ok=True)
-        with open(self._note_path(), "w") as f:
-            json.dump({"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns]}, f)
+        note = {"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns],
+                # root-namespace names exist briefly while the pair is built
+                "ifnames": [self.tester.ifname, self.dut.ifname]}
+        # written whole or not at all: a half-written note would read as a dead run
+        tmp = self._note_path() + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(note, f)
+        os.replace(tmp, self._note_path())
 
     def _note_path(self) -> str:
         return os.path.join(naming.run_dir(), f"{self.run_id}.json")
