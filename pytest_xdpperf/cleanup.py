@@ -28,12 +28,15 @@ class Removed:
 
 
 def _live_runs() -> set[str]:
-    """Namespaces of runs whose pytest process is still alive: never touch those."""
+    """Namespaces and interfaces of runs whose pytest process is still alive:
+    never touch those."""
     live: set[str] = set()
     directory = naming.run_dir()
     if not os.path.isdir(directory):
         return live
     for name in os.listdir(directory):
+        if not name.endswith(".json"):
+            continue
         try:
             with open(os.path.join(directory, name)) as f:
                 note = json.load(f)
@@ -41,6 +44,7 @@ def _live_runs() -> set[str]:
             continue
         if psutil.pid_exists(int(note.get("pid", 0))):
             live.update(note.get("netns", []))
+            live.update(note.get("ifnames", []))
     return live
 
 
@@ -69,13 +73,15 @@ def cleanup(include_live: bool = False) -> Removed:
     with IPRoute() as ipr:
         for link in ipr.get_links():
             ifname = link.get_attr("IFLA_IFNAME")
-            if ifname and naming.is_ours(ifname):
+            if ifname and naming.is_ours(ifname) and ifname not in keep:
                 ipr.link("del", index=link["index"])
                 removed.interfaces.append(ifname)
     directory = naming.run_dir()
     if os.path.isdir(directory):
         for name in os.listdir(directory):
             path = os.path.join(directory, name)
+            if not name.endswith(".json"):
+                continue  # a note being written (see VethTestbed._register)
             try:
                 with open(path) as f:
                     note = json.load(f)

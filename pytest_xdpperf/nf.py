@@ -123,7 +123,11 @@ class NfSpec:
 class RunningNf:
     """An NF process on the DUT; stop() (or the context manager) detaches it."""
 
-    def __init__(self, binary: Path, spec: NfSpec, mode: Mode, host: Host):
+    def __init__(self, binary: Path, spec: NfSpec, mode: Mode, host: Host,
+                 pass_ifname: str | None = None):
+        """pass_ifname: in AF_XDP modes, the interface through which the NF hands
+        XDP_PASS frames to the stack (see VethTestbed.reinjection); without it they
+        are counted and dropped."""
         self.spec = spec
         self.mode = mode
         self.host = host
@@ -132,6 +136,8 @@ class RunningNf:
             "--mode", mode.name, "--cpu", str(host.cpu),
             "--attach", spec.attach, "--bind", spec.bind,
         ]
+        if pass_ifname:
+            argv += ["--pass-ifname", pass_ifname]
         for key, value in spec.params.items():
             argv += ["--param", f"{key}={value}"]
         self.program = Program(spec.name, argv)

@@ -9,13 +9,21 @@ from typing import Any
 
 import pytest
 
+from . import local
 from .build import Builder
 from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
 from .modes import Mode, applied
-from .nf import NfSpec, RunningNf, busy_poll_note, syscall_share, unsupported_reason
+from .nf import (
+    NfSpec,
+    RunningNf,
+    busy_poll_note,
+    describe,
+    syscall_share,
+    unsupported_reason,
+)
 from .progress import ProgressLine
 from .results import Measurement, Repetition, record, trial_dict
 from .rfc2544 import (
@@ -104,9 +112,6 @@ class XdpPerf:
         if self.traffic_class is None:
             raise XdpperfError("this test has no traffic class marker",
                                "mark it @pytest.mark.drop, passthrough or local")
-        if self.traffic_class == "local":
-            raise XdpperfError("the local traffic class is not built yet",
-                               "use drop or passthrough")
         return self.traffic_class
 
     def start(self, nf: str, **params: Any) -> RunningNf:
@@ -130,18 +135,24 @@ class XdpPerf:
                    **params: Any) -> Measurement:
         """RFC 2544 NDR/PDR and the maximum forwarding rate of `nf`, recorded."""
         traffic_class = self._class()
-        params.setdefault("action", CLASS_ACTION[traffic_class])
-        spec = NfSpec(nf, params, attach=attach, bind=bind)
         binary = self.builder.program(nf)
+        if "action=" in describe(binary)["params"]:  # NFs without one (e.g. chain) decide alone
+            params.setdefault("action", CLASS_ACTION[traffic_class])
+        spec = NfSpec(nf, params, attach=attach, bind=bind)
         self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
+        local_class = traffic_class == "local"
         with applied(self.mode, self.testbed.dut), \
-                RunningNf(binary, spec, self.mode, self.testbed.dut) as running, \
+                (local.passing_nf(self.testbed, binary, spec, self.mode) if local_class else
+                 RunningNf(binary, spec, self.mode, self.testbed.dut)) as running, \
                 self.generator() as generator:
             self.testbed.prepare_dut_napi()
-            measurer = TrialMeasurer(generator, self.testbed.tester, self.testbed.dut,
-                                     traffic_class, running.stats)
+            measurer: TrialMeasurer | local.LocalMeasurer = (
+                local.LocalMeasurer(generator, local.StackCounters(self.testbed, self.mode),
+                                    running.stats) if local_class else
+                TrialMeasurer(generator, self.testbed.tester, self.testbed.dut, traffic_class,
+                              running.stats))
             stats_before = running.stats()
             try:
                 measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up
@@ -216,6 +227,31 @@ class XdpPerf:
         """The context the final trials of a search (its confirmation at the NDR and the
         PDR) run in, once per repetition: where CPU and LLC samplers go.  None yet."""
         return nullcontext()
+
+    def transactions(self, nf: str, app: str = "memcached", duration: float = 5.0,
+                     threads: int = 1, concurrency: int = 16, attach: str = "native",
+                     bind: str = "copy", **params: Any) -> local.AppMeasurement:
+        """Transactions/s of `app` on the DUT with `nf` in front of it (local class), recorded."""
+        if self._class() != "local":
+            raise XdpperfError("transactions() measures an application on the DUT",
+                               "mark the test @pytest.mark.local")
+        local.check_app(app)
+        binary = self.builder.program(nf)
+        if "action=" in describe(binary)["params"]:
+            params.setdefault("action", "pass")
+        spec = NfSpec(nf, params, attach=attach, bind=bind)
+        self.skip_unsupported(nf, binary)
+        with applied(self.mode, self.testbed.dut), \
+                local.passing_nf(self.testbed, binary, spec, self.mode) as running:
+            self.testbed.prepare_dut_napi()
+            result, counts = local.measure_memcached(self.testbed, running, self.mode, duration,
+                                                     threads, concurrency)
+        load = {"tool": "memaslap", "threads": threads, "concurrency": concurrency,
+                "duration": duration}
+        measurement = local.AppMeasurement(spec, self.mode, app, load, result, counts)
+        local.record_transactions(self.benchmark, measurement)
+        self.journal.write("measurement", self.test_id, measurement.extra_info())
+        return measurement
 
 
 

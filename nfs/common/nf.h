@@ -36,6 +36,10 @@ typedef void (*nf_batch_fn)(struct nf_pkt *pkt, unsigned int n, const void *cfg)
  * read by the control thread: relaxed atomics, no locks on the hot path. */
 struct nf_counters {
 	_Atomic __u64 cnt[NF_COUNTERS];
+	/* XDP_PASS in user space: frames written into the stack through the
+	 * re-injection interface (--pass-ifname), and those it refused. */
+	_Atomic __u64 reinjected;
+	_Atomic __u64 reinject_failed;
 };
 
 /* The DUT modes, as bits of nf_ops.modes (names as in pytest_xdpperf/modes.py). */
@@ -99,12 +103,16 @@ int nf_parse_action(const char *what, const char *text);
 /* Set a rodata variable (const volatile global) of obj before load. */
 void nf_set_rodata(struct bpf_object *obj, const char *var, const void *value, size_t size);
 
+/* Single writer: load + store, no locked instruction. */
+static inline void nf_add(_Atomic __u64 *counter, __u64 n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 static inline void nf_count(struct nf_counters *c, enum nf_counter i, __u64 n)
 {
-	/* Single writer: load + store, no locked instruction. */
-	atomic_store_explicit(&c->cnt[i],
-			      atomic_load_explicit(&c->cnt[i], memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	nf_add(&c->cnt[i], n);
 }
 
 #endif

@@ -54,6 +54,7 @@ struct nf_args {
 	const char *netns;
 	const char *ifname;
 	const char *obj_path;
+	const char *pass_ifname;
 	const struct nf_mode *mode;
 	int cpu;
 	__u32 queue;
@@ -102,6 +103,9 @@ static void usage(const struct nf_ops *ops)
 	       "  --need-wakeup on|off     AF_XDP need_wakeup flag (default on)\n"
 	       "  --busy-poll-usecs N      SO_BUSY_POLL in *-sysc modes (default %d)\n"
 	       "  --busy-poll-budget N     SO_BUSY_POLL_BUDGET in *-sysc modes (default %d)\n"
+	       "  --pass-ifname IF         AF_XDP modes: where XDP_PASS frames go into the stack\n"
+	       "                           (one end of a veth pair in the NF's namespace; default:\n"
+	       "                           nowhere, they are counted and dropped)\n"
 	       "  --obj PATH               BPF object (default: %s_kern.o next to the program)\n"
 	       "  --param key=value        NF parameter: %s\n"
 	       "  --describe               print name, parameters and supported modes as JSON\n",
@@ -186,7 +190,7 @@ static void parse_param(const struct nf_ops *ops, char *text)
 enum {
 	OPT_NETNS = 256, OPT_IFNAME, OPT_MODE, OPT_CPU, OPT_QUEUE, OPT_ATTACH, OPT_BIND,
 	OPT_NEED_WAKEUP, OPT_BUSY_POLL_USECS, OPT_BUSY_POLL_BUDGET, OPT_OBJ, OPT_PARAM,
-	OPT_DESCRIBE,
+	OPT_DESCRIBE, OPT_PASS_IFNAME,
 };
 
 static const struct option long_options[] = {
@@ -201,6 +205,7 @@ static const struct option long_options[] = {
 	{ "busy-poll-usecs", required_argument, NULL, OPT_BUSY_POLL_USECS },
 	{ "busy-poll-budget", required_argument, NULL, OPT_BUSY_POLL_BUDGET },
 	{ "obj", required_argument, NULL, OPT_OBJ },
+	{ "pass-ifname", required_argument, NULL, OPT_PASS_IFNAME },
 	{ "param", required_argument, NULL, OPT_PARAM },
 	{ "describe", no_argument, NULL, OPT_DESCRIBE },
 	{ "help", no_argument, NULL, 'h' },
@@ -252,6 +257,9 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 			break;
 		case OPT_OBJ:
 			a->obj_path = optarg;
+			break;
+		case OPT_PASS_IFNAME:
+			a->pass_ifname = optarg;
 			break;
 		case OPT_PARAM:
 			parse_param(s->ops, optarg);
@@ -511,8 +519,20 @@ static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *b
 	free(percpu);
 }
 
+/* {"rx":..,...} of one world's verdicts, into out. */
+static void counts_json(char *out, size_t size, const __u64 *cnt)
+{
+	snprintf(out, size,
+		 "{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
+		 "\"aborted\":%llu}",
+		 cnt[NF_RX], cnt[NF_DROP], cnt[NF_TX], cnt[NF_PASS], cnt[NF_REDIRECT],
+		 cnt[NF_ABORTED]);
+}
+
 static void emit_stats(struct nf_state *s)
 {
+	char xdp_counts[256], user_counts[256];
+	__u64 user[NF_COUNTERS];
 	__u64 by_cpu[NF_MAX_CPUS_SHOWN] = { 0 };
 	char where[64 + NF_MAX_CPUS_SHOWN * 21];
 	char share[32] = "null";
@@ -534,8 +554,12 @@ static void emit_stats(struct nf_state *s)
 		o += snprintf(where + o, sizeof(where) - o, "%s%llu", i ? "," : "",
 			      (unsigned long long)by_cpu[i]);
 	snprintf(where + o, sizeof(where) - o, "]");
-	for (i = 0; i < NF_COUNTERS; i++)
-		sum.cnt[i] += atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
+	counts_json(xdp_counts, sizeof(xdp_counts), sum.cnt);
+	for (i = 0; i < NF_COUNTERS; i++) {
+		user[i] = atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
+		sum.cnt[i] += user[i];
+	}
+	counts_json(user_counts, sizeof(user_counts), user);
 	if (s->has_port)
 		napi_id = xsk_port_napi_id(&s->port);
 	if (s->has_port && xsk_port_stats(&s->port, &xs))
@@ -547,10 +571,14 @@ static void emit_stats(struct nf_state *s)
 			 xs.rx_fill_ring_empty_descs, xs.tx_ring_empty_descs);
 	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
 		"\"aborted\":%llu,\"xsk\":%s,\"xdp_in_nf_task\":%llu,\"xdp_elsewhere\":%llu,"
-		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld}",
+		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
+		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu}",
 		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
 		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk, sum.xdp_in_nf_task,
-		sum.xdp_elsewhere, where, share, napi_id);
+		sum.xdp_elsewhere, where, share, napi_id, xdp_counts, user_counts,
+		(unsigned long long)atomic_load_explicit(&s->counters.reinjected, memory_order_relaxed),
+		(unsigned long long)atomic_load_explicit(&s->counters.reinject_failed,
+							 memory_order_relaxed));
 }
 
 static void on_command(const char *line, void *ctx)
@@ -575,17 +603,26 @@ static void on_command(const char *line, void *ctx)
 static void emit_ready(struct nf_state *s)
 {
 	const struct nf_args *a = &s->args;
-	char name[NF_JSON_MAX];
+	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX];
 
 	json_string(name, sizeof(name), a->ifname);
+	/* Where XDP_PASS frames go: the stack itself (XDP), a re-injection
+	 * interface, or nowhere (AF_XDP without one: counted and dropped). */
+	if (a->mode->xdp_logic)
+		json_string(pass_to, sizeof(pass_to), "stack");
+	else if (a->pass_ifname)
+		json_string(pass_to, sizeof(pass_to), a->pass_ifname);
+	else
+		snprintf(pass_to, sizeof(pass_to), "null");
 	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
-		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld}",
+		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
 		a->generic ? "generic" : "native",
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
-		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL);
+		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
+		pass_to);
 }
 
 /* Modes without a socket loop: the XDP program does the work. */
@@ -641,6 +678,9 @@ int nf_main(int argc, char **argv, const struct nf_ops *ops)
 	load_object(s);
 	if (s->args.mode->sockets)
 		open_port(s);
+	/* Only user-space logic needs help to pass a frame; XDP has XDP_PASS. */
+	if (s->has_port && !s->args.mode->xdp_logic && s->args.pass_ifname)
+		xsk_port_reinject_to(&s->port, s->args.pass_ifname);
 	attach(s);
 
 	/* The control thread inherits our affinity: let it run anywhere, so

@@ -9,11 +9,13 @@
 #ifndef PKT_H
 #define PKT_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 #ifdef __bpf__
 #include <bpf/bpf_helpers.h>
@@ -82,6 +84,59 @@ static __always_inline struct udphdr *pkt_udp(struct iphdr *ip, void *data_end)
 	if ((void *)(udp + 1) > data_end)
 		return NULL;
 	return udp;
+}
+
+/* The ports and checksum of a UDP or TCP segment, from pkt_l4(). */
+struct pkt_l4 {
+	__be16 *ports;  /* source, destination: always in the frame */
+	__sum16 *check; /* NULL: a UDP datagram without checksum, or !whole */
+	bool udp;
+	bool whole;     /* the whole UDP (8 bytes) or TCP (20 bytes) header is in the frame */
+};
+
+/* The L4 ports of ip (from pkt_ipv4) if it is UDP or TCP: false for other
+ * protocols, for fragments after the first (they carry no ports) and when
+ * the ports are not in the frame. Only ports is valid when !l4->whole. */
+static __always_inline bool pkt_l4(struct iphdr *ip, void *data_end, struct pkt_l4 *l4)
+{
+	void *hdr = (void *)ip + ip->ihl * 4;
+	__be16 *ports = hdr;
+
+	if (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP)
+		return false;
+	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
+		return false;
+	if ((void *)(ports + 2) > data_end)
+		return false;
+	l4->ports = ports;
+	l4->check = NULL;
+	l4->udp = ip->protocol == IPPROTO_UDP;
+	if (l4->udp) {
+		struct udphdr *udp = hdr;
+
+		l4->whole = (void *)(udp + 1) <= data_end;
+		if (l4->whole && udp->check)
+			l4->check = &udp->check;
+	} else {
+		struct tcphdr *tcp = hdr;
+
+		l4->whole = (void *)(tcp + 1) <= data_end;
+		if (l4->whole)
+			l4->check = &tcp->check;
+	}
+	return true;
+}
+
+/* The packed 5-tuple of ip and its ports (from pkt_l4). */
+static __always_inline void pkt_tuple_of(const struct iphdr *ip, const struct pkt_l4 *l4,
+					 struct pkt_tuple *key)
+{
+	key->saddr = ip->saddr;
+	key->daddr = ip->daddr;
+	key->sport = l4->ports[0];
+	key->dport = l4->ports[1];
+	key->proto = ip->protocol;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
 }
 
 #endif

@@ -53,6 +53,7 @@ struct xsk_port {
 	void *area;
 	size_t area_size;
 	__u32 tx_outstanding; /* frames on the TX ring not yet completed */
+	int pass_fd; /* AF_PACKET socket on the re-injection interface, or -1 */
 	bool need_wakeup;
 	int fd;
 };
@@ -68,9 +69,16 @@ long long xsk_port_napi_id(struct xsk_port *port);
 /* XDP_STATISTICS of the socket; false if it cannot be read. */
 bool xsk_port_stats(struct xsk_port *port, struct xdp_statistics *stats);
 
+/* Send XDP_PASS frames into the stack through interface ifname: one end of
+ * a veth pair whose peer, in the same namespace, is where the stack
+ * receives them (the reference study's "re-injection through a veth").
+ * Dies with the fix if the interface is missing. */
+void xsk_port_reinject_to(struct xsk_port *port, const char *ifname);
+
 /* Run batch() on every received frame until xp_stop, then return. Its
- * action decides: XDP_TX goes back out on the TX ring; XDP_DROP, XDP_PASS
- * and anything else recycle the frame to the fill ring. */
+ * action decides: XDP_TX goes back out on the TX ring; XDP_PASS is copied
+ * into the re-injection interface (if there is one; else only counted);
+ * every frame but XDP_TX's is recycled to the fill ring. */
 void xsk_port_run(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn batch,
 		  const void *cfg, struct nf_counters *counters);
 

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "xsk.h"
@@ -94,6 +97,7 @@ static int try_open(struct xsk_port *port, const struct xsk_opts *opts)
 
 	memset(port, 0, sizeof(*port));
 	port->fd = -1;
+	port->pass_fd = -1;
 	port->need_wakeup = opts->need_wakeup;
 	port->area_size = (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE;
 	/* Page-aligned and populated now, not on the first packets. */
@@ -147,8 +151,30 @@ void xsk_port_open(struct xsk_port *port, const struct xsk_opts *opts, int xsks_
 	}
 }
 
+void xsk_port_reinject_to(struct xsk_port *port, const char *ifname)
+{
+	struct sockaddr_ll addr = { .sll_family = AF_PACKET };
+	int one = 1, fd;
+
+	addr.sll_ifindex = if_nametoindex(ifname);
+	if (!addr.sll_ifindex)
+		xp_die_errno(errno, "no re-injection interface %s in the NF's namespace (fix: create the veth pair first, or drop --pass-ifname)",
+			     ifname);
+	/* Protocol 0: this socket sends only, it never receives. */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		xp_die_errno(errno, "cannot open a packet socket for re-injection (run as root)");
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		xp_die_errno(errno, "cannot bind a packet socket to %s", ifname);
+	/* veth has no qdisc anyway; skip the lookup. Optional. */
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	port->pass_fd = fd;
+}
+
 void xsk_port_close(struct xsk_port *port)
 {
+	if (port->pass_fd >= 0)
+		close(port->pass_fd);
 	if (port->xsk)
 		xsk_socket__delete(port->xsk);
 	if (port->umem)
@@ -157,6 +183,7 @@ void xsk_port_close(struct xsk_port *port)
 		munmap(port->area, port->area_size);
 	memset(port, 0, sizeof(*port));
 	port->fd = -1;
+	port->pass_fd = -1;
 }
 
 long long xsk_port_napi_id(struct xsk_port *port)
@@ -255,6 +282,24 @@ static bool reserve_tx(struct xsk_port *port, __u32 n, __u32 *idx, enum xsk_wait
 	return true;
 }
 
+/* Write n passed frames into the stack; returns how many it took. */
+static unsigned int reinject(struct xsk_port *port, struct mmsghdr *msgs, unsigned int n)
+{
+	unsigned int done = 0;
+	int sent;
+
+	while (done < n) {
+		sent = sendmmsg(port->pass_fd, msgs + done, n - done, MSG_DONTWAIT);
+		if (sent < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* full or down: the rest is lost, and counted */
+		}
+		done += sent;
+	}
+	return done;
+}
+
 static void add_counts(struct nf_counters *counters, const __u64 *cnt)
 {
 	int i;
@@ -271,6 +316,9 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 	__u32 idx_rx, idx_tx = 0, idx_fq = 0, n, i, ntx = 0, t = 0, f = 0;
 	__u64 cnt[NF_COUNTERS] = { 0 };
 	struct nf_pkt pkt[XSK_BATCH];
+	struct mmsghdr msgs[XSK_BATCH];
+	struct iovec iov[XSK_BATCH];
+	unsigned int npass = 0, reinjected;
 	struct xdp_desc *tx;
 	__u64 addr;
 
@@ -308,15 +356,29 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 			cnt[NF_DROP]++;
 			break;
 		case XDP_PASS:
-			/* No way back into the stack yet (re-injection through
-			 * a veth comes later): count it as pass and drop it. */
+			/* Copied into the stack below, before the frame goes
+			 * back to the fill ring. */
 			cnt[NF_PASS]++;
+			if (port->pass_fd < 0)
+				break;
+			iov[npass].iov_base = pkt[i].data;
+			iov[npass].iov_len = pkt[i].len;
+			memset(&msgs[npass], 0, sizeof(msgs[npass]));
+			msgs[npass].msg_hdr.msg_iov = &iov[npass];
+			msgs[npass].msg_hdr.msg_iovlen = 1;
+			npass++;
 			break;
 		default:
 			cnt[NF_ABORTED]++;
 			break;
 		}
 		*xsk_ring_prod__fill_addr(&port->fq, idx_fq + f++) = addr & FRAME_MASK;
+	}
+	if (npass) {
+		reinjected = reinject(port, msgs, npass);
+		nf_add(&counters->reinjected, reinjected);
+		if (reinjected < npass)
+			nf_add(&counters->reinject_failed, npass - reinjected);
 	}
 	xsk_ring_cons__release(&port->rx, n);
 	if (f)

@@ -29,6 +29,9 @@
 #define FW_RULE_SADDR 0xc6120001 /* 198.18.0.1, the tester (host order) */
 #define FW_RULE_DADDR 0xc6120002 /* 198.18.0.2, the DUT */
 #define FW_RULE_DPORT 9          /* discard; +1 for each block of P rules */
+/* (dport and proto are fields of the config so that an NF in front of
+ * another can target that one's flows, see nfs/chain/chain.h; the firewall
+ * NF itself always uses FW_RULE_DPORT and UDP.) */
 #define FW_DEFAULT_BASE_SPORT 1024
 #define FW_MAX_RULES (1u << 24)  /* 16M */
 
@@ -37,6 +40,8 @@ struct firewall_cfg {
 	__u32 action;     /* for frames that match no rule: XDP_DROP, XDP_TX or XDP_PASS */
 	__u32 rules;      /* number of rules */
 	__u32 base_sport; /* source port of rule 0 */
+	__u32 dport;      /* destination port of the first block (FW_RULE_DPORT) */
+	__u32 proto;      /* protocol of the rules (IPPROTO_UDP) */
 };
 
 /* Rule i of the set described above, in host byte order except the key. */
@@ -48,48 +53,31 @@ static __always_inline void fw_rule(const struct firewall_cfg *cfg, __u32 i, str
 	key->saddr = bpf_htonl(FW_RULE_SADDR);
 	key->daddr = bpf_htonl(FW_RULE_DADDR);
 	key->sport = bpf_htons(cfg->base_sport + i % per_block);
-	key->dport = bpf_htons(FW_RULE_DPORT + i / per_block);
-	key->proto = IPPROTO_UDP;
+	key->dport = bpf_htons(cfg->dport + i / per_block);
+	key->proto = cfg->proto;
 }
 
 /* Defined by the includer before use: true if key is a rule of its table
  * (a BPF map lookup in XDP, a uhash lookup in user space). */
 static __always_inline bool firewall_match(const struct pkt_tuple *key);
 
-/* The 5-tuple of a UDP or TCP frame; false for anything else, including
- * fragments after the first (they carry no ports). */
-static __always_inline bool fw_key_of(struct iphdr *ip, void *data_end, struct pkt_tuple *key)
-{
-	__be16 *ports = (void *)ip + ip->ihl * 4;
-
-	if (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP)
-		return false;
-	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
-		return false;
-	if ((void *)(ports + 2) > data_end)
-		return false;
-	key->saddr = ip->saddr;
-	key->daddr = ip->daddr;
-	key->sport = ports[0];
-	key->dport = ports[1];
-	key->proto = ip->protocol;
-	key->pad[0] = key->pad[1] = key->pad[2] = 0;
-	return true;
-}
-
 static __always_inline int firewall_process(void *data, void *data_end,
 					    const struct firewall_cfg *cfg)
 {
 	struct ethhdr *eth = pkt_eth(data, data_end);
 	struct pkt_tuple key;
+	struct pkt_l4 l4;
 	struct iphdr *ip;
 
 	/* A runt frame is an error of the test setup: make it visible. */
 	if (!eth)
 		return XDP_ABORTED;
 	ip = pkt_ipv4(eth, data_end);
-	if (ip && fw_key_of(ip, data_end, &key) && firewall_match(&key))
-		return XDP_DROP;
+	if (ip && pkt_l4(ip, data_end, &l4)) {
+		pkt_tuple_of(ip, &l4, &key);
+		if (firewall_match(&key))
+			return XDP_DROP;
+	}
 	if (cfg->action == XDP_TX)
 		pkt_swap_macs(eth);
 	return cfg->action;

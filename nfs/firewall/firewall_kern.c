@@ -8,6 +8,8 @@ const volatile struct firewall_cfg nf_cfg = {
 	.action = XDP_TX,
 	.rules = 1,
 	.base_sport = FW_DEFAULT_BASE_SPORT,
+	.dport = FW_RULE_DPORT,
+	.proto = IPPROTO_UDP,
 };
 
 struct {

@@ -7,27 +7,20 @@
  * The rule set is described in firewall.h. XDP modes keep it in the BPF hash
  * map fw_rules; AF_XDP modes in a uhash table (uhash.h) built like it.
  */
-#include <errno.h>
 #include <string.h>
-#include <bpf/libbpf.h>
 
-#include "nf.h"
-#include "uhash.h"
-#include "firewall.h"
-
-#define FW_MAP "fw_rules"
-#define MIB (1024.0 * 1024.0)
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#include "firewall_table.h"
 
 static struct firewall_cfg cfg = {
 	.action = XDP_TX,
 	.rules = 1,
 	.base_sport = FW_DEFAULT_BASE_SPORT,
+	.dport = FW_RULE_DPORT,
+	.proto = IPPROTO_UDP,
 };
 
-/* Which world's table this run needs: set from nf_user_logic() in
- * before_load (1 = user space, 0 = the XDP program). */
-static int user_logic = -1;
+/* Which world's table this run needs (NF_TABLE_*), set in before_load. */
+static unsigned int where;
 static struct uhash table;
 
 static __always_inline bool firewall_match(const struct pkt_tuple *key)
@@ -53,59 +46,15 @@ static bool firewall_param(void *data, const char *key, const char *value)
 /* Check what the parameters need together, before anything is made. */
 static void firewall_before_load(struct bpf_object *obj, void *data)
 {
-	struct firewall_cfg *c = data;
-	__u32 per_block = 65536 - c->base_sport;
-	__u32 slots = c->rules ? c->rules : 1;
-	unsigned long long need = 0, avail;
-	struct bpf_map *map;
+	unsigned long long reserved = 0;
 
-	user_logic = nf_user_logic();
-	/* Blocks of per_block rules take dports 9, 10, ... up to 65535. */
-	if (c->rules && FW_RULE_DPORT + (c->rules - 1) / per_block > 65535)
-		xp_die("rules=%u do not fit in the ports from base_sport=%u (fix: base_sport at most %u, or fewer rules)",
-		       c->rules, c->base_sport, 65536 - DIV_ROUND_UP(c->rules, 65536 - FW_RULE_DPORT));
-	if (user_logic != 1)
-		need += uhash_bpf_htab_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots,
-					     libbpf_num_possible_cpus());
-	if (user_logic != 0)
-		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots);
-	avail = xp_mem_available();
-	if (avail && need > avail)
-		xp_die("rules=%u needs %.0f MiB for the rule table, %.0f MiB available (fix: lower rules or free memory)",
-		       c->rules, need / MIB, avail / MIB);
-
-	map = bpf_object__find_map_by_name(obj, FW_MAP);
-	if (!map)
-		xp_die("%s has no map %s (rebuild: make -C nfs firewall)", bpf_object__name(obj), FW_MAP);
-	/* An AF_XDP mode never looks at the map: keep it at one element. */
-	if (bpf_map__set_max_entries(map, user_logic == 1 ? 1 : slots))
-		xp_die("cannot size map %s to %u rules (is the object already loaded?)", FW_MAP, slots);
-}
-
-static void make_rule(__u32 i, void *key, void *value, const void *ctx)
-{
-	fw_rule(ctx, i, key);
-	*(__u32 *)value = i;
+	where = nf_user_logic() ? NF_TABLE_USER : NF_TABLE_BPF;
+	fw_table_prepare(obj, data, where, &reserved);
 }
 
 static void firewall_after_load(struct bpf_object *obj, const void *data)
 {
-	const struct firewall_cfg *c = data;
-	int map_fd = -1, err;
-
-	if (user_logic != 0) {
-		err = uhash_init(&table, sizeof(struct pkt_tuple), sizeof(__u32),
-				 c->rules ? c->rules : 1, 0);
-		if (err)
-			xp_die_errno(-err, "cannot allocate the table for rules=%u (fix: lower rules or free memory)",
-				     c->rules);
-	}
-	if (user_logic != 1)
-		map_fd = bpf_object__find_map_fd_by_name(obj, FW_MAP);
-	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct pkt_tuple),
-			 sizeof(__u32), c->rules, make_rule, c);
-	if (err)
-		xp_die_errno(-err, "cannot install %u rules (fix: lower rules or free memory)", c->rules);
+	fw_table_fill(obj, data, where, &table);
 }
 
 NF_BATCH(firewall_batch, firewall_process, struct firewall_cfg)

@@ -35,7 +35,6 @@
 #define LOADBALANCER_H
 
 #include <stdbool.h>
-#include <linux/tcp.h>
 
 #include "pkt.h"
 
@@ -95,44 +94,6 @@ static __always_inline void lb_session_of(const struct loadbalancer_cfg *cfg, __
  * (a BPF map lookup in XDP, a uhash lookup in user space). */
 static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple *key);
 
-/* The ports and checksum of a UDP or TCP segment. */
-struct lb_l4 {
-	__be16 *ports;   /* source, destination */
-	__sum16 *check;  /* NULL: a UDP datagram without checksum */
-	bool udp;
-};
-
-/* False for anything but UDP/TCP with its header in the frame, and for
- * fragments after the first. */
-static __always_inline bool lb_l4_of(struct iphdr *ip, void *data_end, struct lb_l4 *l4)
-{
-	void *hdr = (void *)ip + ip->ihl * 4;
-
-	if (ip->frag_off & bpf_htons(PKT_IP_OFFSET))
-		return false;
-	if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *udp = hdr;
-
-		if ((void *)(udp + 1) > data_end)
-			return false;
-		l4->ports = &udp->source;
-		l4->check = udp->check ? &udp->check : NULL;
-		l4->udp = true;
-		return true;
-	}
-	if (ip->protocol == IPPROTO_TCP) {
-		struct tcphdr *tcp = hdr;
-
-		if ((void *)(tcp + 1) > data_end)
-			return false;
-		l4->ports = &tcp->source;
-		l4->check = &tcp->check;
-		l4->udp = false;
-		return true;
-	}
-	return false;
-}
-
 /* RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'): the sum collects ~m + m' of
  * each changed 16-bit word. Words are taken as they lie in memory, which
  * one's complement arithmetic allows in either byte order. */
@@ -158,7 +119,7 @@ static __always_inline __u16 lb_csum_apply(__u16 check, __u32 sum)
 /* Set an address and a port of the packet (both source or both destination)
  * and fix the IPv4 header checksum and the UDP/TCP one, whose pseudo-header
  * covers the address. */
-static __always_inline void lb_rewrite(struct iphdr *ip, struct lb_l4 *l4, __be32 *addr,
+static __always_inline void lb_rewrite(struct iphdr *ip, struct pkt_l4 *l4, __be32 *addr,
 				       __be16 *port, __be32 new_addr, __be16 new_port)
 {
 	__u32 sum = lb_csum_add32(0, *addr, new_addr);
@@ -187,7 +148,7 @@ static __always_inline int loadbalancer_process(void *data, void *data_end,
 	struct ethhdr *eth = pkt_eth(data, data_end);
 	const struct lb_backend *be;
 	struct pkt_tuple key;
-	struct lb_l4 l4;
+	struct pkt_l4 l4;
 	struct iphdr *ip;
 	__u32 host;
 
@@ -195,16 +156,12 @@ static __always_inline int loadbalancer_process(void *data, void *data_end,
 	if (!eth)
 		return XDP_ABORTED;
 	ip = pkt_ipv4(eth, data_end);
-	if (!ip || !lb_l4_of(ip, data_end, &l4))
+	/* Rewrites need the whole UDP/TCP header (its checksum). */
+	if (!ip || !pkt_l4(ip, data_end, &l4) || !l4.whole)
 		return lb_miss(eth, cfg);
 
 	if (ip->daddr == bpf_htonl(LB_VIP) && l4.ports[1] == bpf_htons(LB_VIP_PORT)) {
-		key.saddr = ip->saddr;
-		key.daddr = ip->daddr;
-		key.sport = l4.ports[0];
-		key.dport = l4.ports[1];
-		key.proto = ip->protocol;
-		key.pad[0] = key.pad[1] = key.pad[2] = 0;
+		pkt_tuple_of(ip, &l4, &key);
 		be = lb_lookup(&key);
 		if (!be)
 			return lb_miss(eth, cfg);

@@ -10,16 +10,9 @@
  * keep the sessions in the BPF hash map lb_sessions; AF_XDP modes in a uhash
  * table (uhash.h) built like it.
  */
-#include <errno.h>
 #include <string.h>
-#include <bpf/libbpf.h>
 
-#include "nf.h"
-#include "uhash.h"
-#include "loadbalancer.h"
-
-#define LB_MAP "lb_sessions"
-#define MIB (1024.0 * 1024.0)
+#include "loadbalancer_table.h"
 
 static struct loadbalancer_cfg cfg = {
 	.miss = XDP_DROP,
@@ -29,9 +22,8 @@ static struct loadbalancer_cfg cfg = {
 	.base_sport = LB_DEFAULT_BASE_SPORT,
 };
 
-/* Which world's table this run needs: set from nf_user_logic() in
- * before_load (1 = user space, 0 = the XDP program). */
-static int user_logic = -1;
+/* Which world's table this run needs (NF_TABLE_*), set in before_load. */
+static unsigned int where;
 static struct uhash table;
 
 static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple *key)
@@ -67,61 +59,15 @@ static bool lb_param(void *data, const char *key, const char *value)
 /* Check what the parameters need together, before anything is made. */
 static void lb_before_load(struct bpf_object *obj, void *data)
 {
-	struct loadbalancer_cfg *c = data;
-	__u32 per_block = 65536 - c->base_sport;
-	unsigned long long need = 0, avail;
-	struct bpf_map *map;
+	unsigned long long reserved = 0;
 
-	user_logic = nf_user_logic();
-	/* Blocks of per_block sessions take clients 198.19.0.1 .. 198.19.255.255. */
-	if ((c->sessions - 1) / per_block > 0xffff)
-		xp_die("sessions=%u need more clients than 198.19.0.0/16 holds with base_sport=%u (fix: a lower base_sport, or fewer sessions)",
-		       c->sessions, c->base_sport);
-	if (user_logic != 1)
-		need += uhash_bpf_htab_bytes(sizeof(struct pkt_tuple), sizeof(struct lb_backend),
-					     c->sessions, libbpf_num_possible_cpus());
-	if (user_logic != 0)
-		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(struct lb_backend),
-					c->sessions);
-	avail = xp_mem_available();
-	if (avail && need > avail)
-		xp_die("sessions=%u needs %.0f MiB for the session table, %.0f MiB available (fix: lower sessions or free memory)",
-		       c->sessions, need / MIB, avail / MIB);
-
-	map = bpf_object__find_map_by_name(obj, LB_MAP);
-	if (!map)
-		xp_die("%s has no map %s (rebuild: make -C nfs loadbalancer)", bpf_object__name(obj),
-		       LB_MAP);
-	/* An AF_XDP mode never looks at the map: keep it at one element. */
-	if (bpf_map__set_max_entries(map, user_logic == 1 ? 1 : c->sessions))
-		xp_die("cannot size map %s to %u sessions (is the object already loaded?)", LB_MAP,
-		       c->sessions);
-}
-
-static void make_session(__u32 i, void *key, void *value, const void *ctx)
-{
-	lb_session_of(ctx, i, key, value);
+	where = nf_user_logic() ? NF_TABLE_USER : NF_TABLE_BPF;
+	lb_table_prepare(obj, data, where, &reserved);
 }
 
 static void lb_after_load(struct bpf_object *obj, const void *data)
 {
-	const struct loadbalancer_cfg *c = data;
-	int map_fd = -1, err;
-
-	if (user_logic != 0) {
-		err = uhash_init(&table, sizeof(struct pkt_tuple), sizeof(struct lb_backend),
-				 c->sessions, 0);
-		if (err)
-			xp_die_errno(-err, "cannot allocate the table for sessions=%u (fix: lower sessions or free memory)",
-				     c->sessions);
-	}
-	if (user_logic != 1)
-		map_fd = bpf_object__find_map_fd_by_name(obj, LB_MAP);
-	err = uhash_fill(user_logic != 0 ? &table : NULL, map_fd, sizeof(struct pkt_tuple),
-			 sizeof(struct lb_backend), c->sessions, make_session, c);
-	if (err)
-		xp_die_errno(-err, "cannot install %u sessions (fix: lower sessions or free memory)",
-			     c->sessions);
+	lb_table_fill(obj, data, where, &table);
 }
 
 NF_BATCH(lb_batch, loadbalancer_process, struct loadbalancer_cfg)

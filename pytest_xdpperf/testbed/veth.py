@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ PREFIXLEN = 30
 TESTER_MAC = "02:58:50:00:00:01"
 DUT_MAC = "02:58:50:00:00:02"
 NAPI_RT_PRIORITY = 50
+NUD_PERMANENT = 0x80
 
 
 def napi_threads(ifname: str) -> list[int]:
@@ -113,8 +115,14 @@ class VethTestbed:
     def _register(self) -> None:
         """Leave a note for `xdpperf cleanup` in case this process is killed."""
         os.makedirs(naming.run_dir(), exist_ok=True)
-        with open(self._note_path(), "w") as f:
-            json.dump({"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns]}, f)
+        note = {"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns],
+                # root-namespace names exist briefly while the pair is built
+                "ifnames": [self.tester.ifname, self.dut.ifname]}
+        # written whole or not at all: a half-written note would read as a dead run
+        tmp = self._note_path() + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(note, f)
+        os.replace(tmp, self._note_path())
 
     def _note_path(self) -> str:
         return os.path.join(naming.run_dir(), f"{self.run_id}.json")
@@ -131,6 +139,11 @@ class VethTestbed:
                     ipr.link("set", index=index, address=host.mac, state="up")
                     features = ethtool.get_features(host.ifname)
                     features.features["rx-gro"].enable = True
+                    # complete checksums in every frame, as on a wire: with the
+                    # offload a veth carries TCP/UDP frames with only the pseudo-
+                    # header summed, and a frame an AF_XDP NF copies out and
+                    # re-injects into the stack would then fail its checksum
+                    features.features["tx-checksum-ip-generic"].enable = False
                     ethtool.set_features(host.ifname, features)
                     # threaded NAPI survives the move into the namespace, and here
                     # (before the move) the root namespace's sysfs can reach it
@@ -149,8 +162,53 @@ class VethTestbed:
                 index = ipr.link_lookup(ifname=host.ifname)[0]
                 ipr.addr("add", index=index, address=host.ip, prefixlen=PREFIXLEN)
                 ipr.link("set", index=index, state="up")
+        # Static neighbours: ARP frames would reach the NF under test, and an NF
+        # that drops, swaps or re-injects them would break the stack's own traffic
+        # (the local class) and spoil exact counts.
+        for host, peer in ((self.tester, self.dut), (self.dut, self.tester)):
+            with iproute(host.netns) as ipr:
+                index = ipr.link_lookup(ifname=host.ifname)[0]
+                ipr.neigh("replace", dst=peer.ip, lladdr=peer.mac, ifindex=index,
+                          state=NUD_PERMANENT)
         self.pin_napi(self.tester)
         self.pin_napi(self.dut)
+
+    @property
+    def reinjection_ifnames(self) -> tuple[str, str]:
+        """(NF end, stack end) of the DUT's re-injection veth pair (see reinjection)."""
+        p = naming.PREFIX
+        return f"{p}{self.run_id}ri", f"{p}{self.run_id}rs"
+
+    @contextlib.contextmanager
+    def reinjection(self) -> Iterator[str]:
+        """A veth pair inside the DUT's namespace through which a user-space NF hands
+        frames to the DUT's stack (the reference study's AF_XDP "pass"); yields the
+        end the NF writes to. The stack end has the DUT's MAC, so a frame addressed
+        to the DUT is the stack's, and one with a foreign MAC is dropped as early as
+        on the DUT's own interface. Removed after the body."""
+        nf_end, stack_end = self.reinjection_ifnames
+        dut = self.dut
+        with iproute(dut.netns) as ipr:
+            ipr.link("add", ifname=nf_end, kind="veth", peer=stack_end)
+        try:
+            with entered(dut.netns):
+                for name in (nf_end, stack_end):
+                    with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as f:
+                        f.write("1")
+                # frames from 198.18.0.1 arrive here though the route back is via
+                # the DUT's own interface: no reverse-path filter on this end
+                for name in ("all", stack_end):
+                    with open(f"/proc/sys/net/ipv4/conf/{name}/rp_filter", "w") as f:
+                        f.write("0")
+            with iproute(dut.netns) as ipr:
+                stack_index = ipr.link_lookup(ifname=stack_end)[0]
+                ipr.link("set", index=stack_index, address=dut.mac, state="up")
+                ipr.link("set", index=ipr.link_lookup(ifname=nf_end)[0], state="up")
+            yield nf_end
+        finally:
+            with iproute(dut.netns) as ipr:
+                for index in ipr.link_lookup(ifname=nf_end):
+                    ipr.link("del", index=index)
 
     def pin_napi(self, host: Host) -> list[int]:
         """Pin the host's NAPI kthreads to its CPU at real-time priority.

@@ -1,0 +1,391 @@
+"""The `local` traffic class: packets go on to the DUT's own stack.
+
+Two kinds of measurement, as in the reference study:
+
+- packet NFs with action=pass (`xdpperf.throughput`): a frame counts as
+  forwarded when the DUT's stack got it, read from the stack's own counters
+  (IPv4 InReceives, plus frames it dropped at once for a foreign destination
+  MAC, the pure I/O variant "MAC swap, so the stack drops it early"); the NF's
+  pass counter is recorded beside it and must agree;
+- an application (`xdpperf.transactions`): memcached on the DUT, loaded from
+  the tester by memaslap, with the NF in front; the result is transactions/s.
+
+In XDP modes a passed frame is XDP_PASS; in the AF_XDP modes the NF copies it
+into a veth pair inside the DUT's namespace (VethTestbed.reinjection), whose
+other end has the DUT's MAC: that is how it reaches the stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import XdpperfError
+from .modes import Mode
+from .netns import entered, iproute, netns_path
+from .nf import NfSpec, RunningNf
+from .rfc2544 import TrialResult
+from .testbed.base import Host
+from .trafficgen.base import Generator
+
+SETTLE_TIMEOUT = 1.0    # s: the stack's counters stop moving after a trial within this
+SETTLE_QUIET = 0.05     # s without change that means settled
+RTNL_STATS64_OTHERHOST = 24  # index of rx_otherhost_dropped in struct rtnl_link_stats64
+MEMCACHED_PORT = 11211
+APP_START_TIMEOUT = 10.0
+
+
+# --- the stack's own counters ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StackSeen:
+    """Frames the DUT's stack got: IPv4 datagrams it received, and frames it
+    dropped at once because their destination MAC was not the interface's."""
+
+    ip_in: int = 0
+    otherhost: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.ip_in + self.otherhost
+
+    def __sub__(self, other: StackSeen) -> StackSeen:
+        return StackSeen(self.ip_in - other.ip_in, self.otherhost - other.otherhost)
+
+
+def _snmp_ip_in_receives() -> int:
+    """Ip: InReceives of the calling thread's namespace, by name (not by column)."""
+    with open("/proc/thread-self/net/snmp") as f:
+        lines = [line.split() for line in f if line.startswith("Ip:")]
+    header, values = lines[0], lines[1]
+    return int(values[header.index("InReceives")])
+
+
+def _otherhost_dropped(link: Any) -> int:
+    """rx_otherhost_dropped of a link (Linux >= 5.19), 0 if the kernel lacks it.
+
+    pyroute2 decodes only the older fields of IFLA_STATS64, so this reads the
+    attribute's raw words."""
+    for slot in link["attrs"]:
+        if slot.name == "IFLA_STATS64":
+            value = slot.get_value()
+            raw = bytes(value.data[value.offset + 4:value.offset + value.length])
+            words = struct.unpack(f"{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
+            return words[RTNL_STATS64_OTHERHOST] if len(words) > RTNL_STATS64_OTHERHOST else 0
+    return 0
+
+
+@dataclass
+class StackCounters:
+    """Reads what the DUT's stack got, on the interfaces it receives on."""
+
+    testbed: Any
+    mode: Mode
+
+    def interfaces(self) -> list[str]:
+        names = [self.testbed.dut.ifname]
+        if not self.mode.in_kernel and hasattr(self.testbed, "reinjection_ifnames"):
+            names.append(self.testbed.reinjection_ifnames[1])
+        return names
+
+    def read(self) -> StackSeen:
+        dut = self.testbed.dut
+        with entered(dut.netns):
+            ip_in = _snmp_ip_in_receives()
+        otherhost = 0
+        with iproute(dut.netns) as ipr:
+            for name in self.interfaces():
+                for index in ipr.link_lookup(ifname=name):
+                    otherhost += _otherhost_dropped(ipr.link("get", index=index)[0])
+        return StackSeen(ip_in, otherhost)
+
+
+def settled(counters: StackCounters, before: StackSeen, want: int,
+            timeout: float = SETTLE_TIMEOUT) -> StackSeen:
+    """What the stack got since `before`, once `want` arrived or the count stopped moving."""
+    deadline = time.monotonic() + timeout
+    seen = counters.read() - before
+    while seen.total < want and time.monotonic() < deadline:
+        time.sleep(SETTLE_QUIET)
+        now = counters.read() - before
+        if now == seen and now.total and time.monotonic() > deadline - timeout / 2:
+            break
+        seen = now
+    return seen
+
+
+# --- the NF with its way into the stack ---------------------------------------------------
+
+@contextmanager
+def passing_nf(testbed: Any, binary: Path, spec: NfSpec, mode: Mode) -> Iterator[RunningNf]:
+    """The NF started so that what it passes reaches the DUT's stack in any mode."""
+    with contextlib.ExitStack() as stack:
+        pass_ifname = None
+        if not mode.in_kernel:
+            if not hasattr(testbed, "reinjection"):
+                raise XdpperfError(
+                    f"the testbed cannot re-inject frames into the DUT's stack in mode "
+                    f"{mode.name}", "use the built-in veth testbed, or an XDP mode")
+            pass_ifname = stack.enter_context(testbed.reinjection())
+        yield stack.enter_context(RunningNf(binary, spec, mode, testbed.dut,
+                                            pass_ifname=pass_ifname))
+
+
+# --- throughput: the search's trial -----------------------------------------------------
+
+@dataclass
+class LocalMeasurer:
+    """Callable (rate, duration) -> TrialResult: offered frames vs frames the stack got."""
+
+    generator: Generator
+    counters: StackCounters
+    nf_stats: Callable[[], dict[str, Any]]
+    history: list[TrialResult] = field(default_factory=list)
+
+    def __call__(self, rate: float, duration: float) -> TrialResult:
+        stack0, nf0 = self.counters.read(), self.nf_stats()
+        offered = self.generator.offer(rate, duration)
+        seen = settled(self.counters, stack0, offered.sent)
+        nf1 = self.nf_stats()
+        passed = nf1["pass"] - nf0["pass"]
+        extra: dict[str, Any] = {
+            "sent": offered.sent,
+            "offered_rate": offered.offered_rate,
+            "late": offered.late,
+            "stack_ip_in": seen.ip_in,
+            "stack_otherhost_dropped": seen.otherhost,
+            "nf_pass": passed,
+            "nf_reinjected": nf1.get("reinjected", 0) - nf0.get("reinjected", 0),
+            "nf_reinject_failed": nf1.get("reinject_failed", 0) - nf0.get("reinject_failed", 0),
+            # every frame the NF passed reached the stack, and nothing else did
+            "counters_agree": passed == seen.total,
+        }
+        result = TrialResult(
+            intended_load=rate,
+            intended_duration=duration,
+            offered=offered.sent,
+            forwarded=min(seen.total, offered.sent),
+            offered_duration=offered.offered_duration,
+            tester_overflow=offered.tester_overflow,
+            intended_count=offered.intended_count,
+            extra=extra,
+        )
+        self.history.append(result)
+        return result
+
+
+# --- an application on the DUT -----------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNET = 0x40000000
+
+
+def _enter(netns: str, cpus: tuple[int, ...]) -> Callable[[], None]:
+    """preexec_fn: into the namespace, onto the CPUs, and die with the parent."""
+    path = netns_path(netns)
+
+    def preexec() -> None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        fd = os.open(path, os.O_RDONLY)
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            os._exit(126)
+        os.close(fd)
+        os.sched_setaffinity(0, set(cpus))
+    return preexec
+
+
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise XdpperfError(f"{name} is not installed", f"run ci/setup (Debian package {package})")
+    return path
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def memcached(dut: Host, port: int = MEMCACHED_PORT, threads: int = 1,
+              memory_mb: int = 64) -> Iterator[subprocess.Popen[str]]:
+    """memcached on the DUT (its namespace and CPUs), bound to the DUT's address;
+    stopped after the body, and killed with this process if it dies first."""
+    argv = [_tool("memcached", "memcached"), "-l", dut.ip, "-p", str(port), "-U", "0",
+            "-t", str(threads), "-m", str(memory_mb), "-c", "4096", "-u", "nobody"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_enter(dut.netns, dut.cpus))
+    try:
+        _wait_listening(dut, port, proc)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _wait_listening(dut: Host, port: int, proc: subprocess.Popen[str]) -> None:
+    """Until memcached accepts a connection from inside the DUT (not through the NF)."""
+    deadline = time.monotonic() + APP_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise XdpperfError(f"memcached exited at start (status {proc.returncode}): "
+                               f"{err.strip()[:300]}", "is the port taken? see the message")
+        with entered(dut.netns):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(0.5)
+            sock.connect((dut.ip, port))
+            return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            sock.close()
+    _stop(proc)
+    raise XdpperfError(f"memcached did not listen on {dut.ip}:{port} within "
+                       f"{APP_START_TIMEOUT:.0f} s", "see memcached's own messages")
+
+
+@dataclass(frozen=True)
+class Transactions:
+    """What a memaslap run reported: operations, their rate, and the failures."""
+
+    seconds: float
+    operations: int
+    tps: float
+    get_misses: int
+    errors: int
+    raw: dict[str, Any]
+
+
+# memaslap's final report: "Run time: 5.0s Ops: 123456 TPS: 24691 Net_rate: 2.0M/s"
+_FINAL = re.compile(r"Run time:\s*([\d.]+)s\s+Ops:\s*(\d+)\s+TPS:\s*(\d+)")
+_FIELD = re.compile(r"^\s*(\w+):\s*(\d+)\s*$", re.MULTILINE)
+
+
+def parse_memaslap(out: str) -> Transactions:
+    """Read memaslap's report by its labels; an XdpperfError if it has none."""
+    final = list(_FINAL.finditer(out))
+    if not final:
+        raise XdpperfError("memaslap printed no final report",
+                           f"its output ends with: {out.strip()[-300:]!r}")
+    seconds, ops, tps = final[-1].groups()
+    fields = {k: int(v) for k, v in _FIELD.findall(out)}
+    # failures: lost or unexpected responses, verification failures
+    errors = sum(fields.get(k, 0) for k in ("data_error", "unexpected_error", "udp_timeout"))
+    return Transactions(float(seconds), int(ops), float(tps), fields.get("get_misses", 0),
+                        errors, {"fields": fields, "tail": out.strip()[-2000:]})
+
+
+def memaslap(tester: Host, server: str, port: int, duration: float, threads: int = 1,
+             concurrency: int = 16) -> Transactions:
+    """memaslap (Debian's memcaslap) on the tester: `concurrency` clients over
+    `threads` threads, random keys, for `duration` seconds."""
+    argv = [_tool("memcaslap", "libmemcached-tools"), "-s", f"{server}:{port}",
+            "-T", str(threads), "-c", str(concurrency), "-t", f"{max(1, round(duration))}s"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=duration * 3 + 30,
+                                preexec_fn=_enter(tester.netns, tester.cpus))
+    except subprocess.TimeoutExpired as exc:
+        raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
+                           "is the DUT answering? try a shorter duration") from None
+    return parse_memaslap(result.stdout + result.stderr)
+
+
+# --- transactions: an application behind the NF -------------------------------------------
+
+APPS = ("memcached",)
+APP_RECORD_VERSION = 1
+
+
+@dataclass
+class AppMeasurement:
+    """Transactions/s of an application on the DUT with an NF in front of it."""
+
+    nf: NfSpec
+    mode: Mode
+    app: str
+    load: dict[str, Any]
+    result: Transactions
+    nf_stats: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tps(self) -> float:
+        return self.result.tps
+
+    @property
+    def errors(self) -> int:
+        return self.result.errors
+
+    def extra_info(self) -> dict[str, Any]:
+        return {
+            "xdpperf_record": APP_RECORD_VERSION,
+            "kind": "transactions",
+            "nf": self.nf.name,
+            "nf_params": dict(self.nf.params),
+            "attach": self.nf.attach,
+            "bind": self.nf.bind,
+            "mode": self.mode.name,
+            "processing": self.mode.processing,
+            "traffic_class": "local",
+            "app": self.app,
+            "load": self.load,
+            "metric": "transactions_per_second",
+            "tps": self.result.tps,
+            "operations": self.result.operations,
+            "seconds": self.result.seconds,
+            "errors": self.result.errors,
+            "get_misses": self.result.get_misses,
+            "nf_counters": self.nf_stats,
+            "notes": self.notes,
+        }
+
+
+def check_app(app: str) -> None:
+    if app not in APPS:
+        raise XdpperfError(f"unknown application '{app}'", f"use one of {', '.join(APPS)}")
+
+
+def measure_memcached(testbed: Any, running: RunningNf, mode: Mode, duration: float,
+                      threads: int, concurrency: int) -> tuple[Transactions, dict[str, Any]]:
+    """memcached on the DUT behind `running`, memaslap on the tester; the NF's counter
+    deltas over the run come back with the result."""
+    with memcached(testbed.dut):
+        before = running.stats()
+        result = memaslap(testbed.tester, testbed.dut.ip, MEMCACHED_PORT, duration,
+                          threads=threads, concurrency=concurrency)
+        after = running.stats()
+    counts = {k: after[k] - before[k] for k in ("rx", "drop", "tx", "pass", "redirect",
+                                                 "aborted", "reinjected", "reinject_failed")}
+    return result, counts
+
+
+def record_transactions(benchmark: Any, measurement: AppMeasurement) -> None:
+    """One pytest-benchmark record: seconds per transaction (so `ops` reads as
+    transactions/s), everything else in extra_info; as results.record does."""
+    benchmark.extra_info.update(measurement.extra_info())
+    if measurement.tps <= 0:
+        return
+    benchmark._mode = "xdpperf"
+    stats = benchmark._make_stats(1)
+    stats.update(1.0 / measurement.tps)

@@ -1,0 +1,27 @@
+"""Local traffic: packets go on to the DUT's own stack (reference study, section 1).
+
+XDP passes with XDP_PASS; AF_XDP re-injects through a veth pair into the stack.
+"""
+
+import pytest
+
+
+@pytest.mark.local
+def test_macswap_local(xdpperf):
+    """Pure I/O: MAC swap with a foreign destination MAC, so the stack drops it early."""
+    result = xdpperf.throughput("macswap")  # action=pass from the marker
+    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+
+
+@pytest.mark.local
+def test_firewall_local(xdpperf):
+    """Every frame passed unchanged to the stack (no rule matches)."""
+    result = xdpperf.throughput("firewall", rules=0)
+    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+
+
+@pytest.mark.local
+def test_memcached_behind_a_pass_nf(xdpperf):
+    """memcached on the DUT, memaslap load from the tester, the NF in front."""
+    result = xdpperf.transactions("firewall", rules=0, duration=5)
+    assert result.tps > 0 and result.errors == 0
