@@ -5,7 +5,9 @@ Both searches look for NDR and PDR (0.1 % loss) at the same relative width (0.5 
 by default) on the same DUTs, side by side in one run:
 
 * the simulated DUTs of tests/simdut.py (no time passes: many seeds are cheap):
-  deterministic, capacity wobbling +-2 % per trial, sporadic 0.2 % loss spikes;
+  deterministic, capacity wobbling +-2 % per trial, 0.2 % loss spikes in 20 % of
+  trials, loss events arriving in time more often near capacity (longer trials see
+  more of them, as on the veth testbed);
 * the real built-in testbed: macswap in mode xdp dropping, through the framework's
   own pieces (veth testbed, calibration, TrialMeasurer), the two searches
   alternating so that drift of the machine hits both alike.
@@ -33,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the simulated DUTs the tests use
 
-from simdut import Deterministic, LossSpikes, SimDut, Wobbly  # noqa: E402
+from simdut import Deterministic, LossSpikes, SimDut, Sporadic, Wobbly  # noqa: E402
 
 from pytest_xdpperf.rfc2544 import (  # noqa: E402
     SearchResult,
@@ -51,6 +53,7 @@ SIM_DUTS: dict[str, Callable[[int], SimDut]] = {
     "sim deterministic": lambda seed: Deterministic(capacity=SIM_CAPACITY),
     "sim wobbly +-2%": lambda seed: Wobbly(capacity=SIM_CAPACITY, wobble=0.02, seed=seed),
     "sim loss spikes": lambda seed: LossSpikes(capacity=SIM_CAPACITY, seed=seed),
+    "sim sporadic loss": lambda seed: Sporadic(capacity=SIM_CAPACITY, seed=seed),
 }
 
 

@@ -229,6 +229,9 @@ class SearchSpec:
     # bound.  None: one trial_duration, RFC 2544's single trial per load.
     duration_sum: float | None = None
     preceding_targets: int = 2  # coarser MLRsearch targets before the final one
+    # MLRsearch's external search multiplies its step (in log space) by this each time
+    # a load it tried did not bound the interval as hoped.
+    expansion_coefficient: int = 2
     search_duration_max: float = 600.0
     warmup_duration: float | None = None  # one discarded trial at max_load first
     # Times a trial the tester spoiled (TrialResult.tester_fault) is run again before its
@@ -261,6 +264,10 @@ class SearchSpec:
             )
         if self.preceding_targets < 0:
             raise ValueError(f"preceding targets must be >= 0, got {self.preceding_targets}")
+        if self.expansion_coefficient < 2:
+            raise ValueError(
+                f"expansion coefficient must be >= 2, got {self.expansion_coefficient}"
+            )
         if self.preceding_targets == 0 and initial < dursum:
             # MLRsearch needs a preceding target to reach a duration sum from shorter trials.
             raise ValueError(
@@ -457,7 +464,7 @@ def _goal(spec: SearchSpec, loss_ratio: float) -> Any:
         final_trial_duration=spec.trial_duration,
         duration_sum=spec.effective_duration_sum,
         preceding_targets=spec.preceding_targets,
-        expansion_coefficient=2,
+        expansion_coefficient=spec.expansion_coefficient,
         # Failing at min_load is a result ("below_min_load"), not an exception.
         fail_fast=False,
     )

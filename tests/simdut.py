@@ -218,3 +218,34 @@ class BlackHole(SimDut):
 
     def forward(self, delivered: int, duration: float) -> int:
         return 0
+
+
+@dataclass
+class Sporadic(Deterministic):
+    """Capacity C, plus loss events arriving at random in time (a Poisson process), more
+    often the closer the load is to C: ``events`` per second at C, falling with the
+    ``steepness``-th power of load / C.  Each event loses ``burst`` packets.  Longer
+    trials see more events, as the veth testbed's kthread stalls do."""
+
+    events: float = 5.0
+    steepness: float = 4.0
+    burst: int = 64
+    seed: int = 0
+    _rate: float = field(default=0.0, init=False, repr=False)  # of the trial under way
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def __call__(self, rate: float, duration: float) -> TrialResult:
+        self._rate = rate
+        return super().__call__(rate, duration)
+
+    def forward(self, delivered: int, duration: float) -> int:
+        forwarded = super().forward(delivered, duration)
+        mean = self.events * min(1.0, self._rate / self.capacity) ** self.steepness * duration
+        # Poisson draw by counting exponential gaps
+        count, t = 0, self.rng.expovariate(1.0)
+        while t < mean:
+            count += 1
+            t += self.rng.expovariate(1.0)
+        return max(0, forwarded - count * self.burst)

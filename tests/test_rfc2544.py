@@ -22,6 +22,7 @@ from simdut import (
     SimDut,
     SlowTester,
     SpoiledTrials,
+    Sporadic,
     Wobbly,
 )
 
@@ -585,6 +586,8 @@ def test_search_spec_defaults() -> None:
         ({"initial_trial_duration": 0.0}, r"initial trial duration must be in \(0, trial_dur"),
         ({"duration_sum": 0.5}, "duration sum must be at least trial_duration=1, got 0.5"),
         ({"preceding_targets": -1}, "preceding targets must be >= 0, got -1"),
+        ({"expansion_coefficient": 1}, "expansion coefficient must be >= 2, got 1"),
+        ({"tester_retries": -1}, "tester retries must be >= 0, got -1"),
         ({"preceding_targets": 0}, "preceding targets 0 needs initial trial duration =="),
         ({"search_duration_max": 0.0}, "search duration max must be positive"),
         ({"warmup_duration": 0.0}, "warmup duration must be positive and finite, got 0.0"),
@@ -689,3 +692,23 @@ def test_a_dut_that_forwards_nothing_is_labelled(search: Search) -> None:
     assert confirm(dut, result) == (None, None)
     mfr = max_forwarding_rate(dut, 1e6, 1.0)
     assert mfr.mean_pps == 0.0 and mfr.saturated
+
+
+@pytest.mark.parametrize("coefficient", [2, 4])
+def test_expansion_coefficient_reaches_mlrsearch(coefficient: int) -> None:
+    spec = replace(SPEC, expansion_coefficient=coefficient)
+    result = run(find_throughput, Sporadic(capacity=C, seed=1), spec)
+    assert result.ndr.status in ("found", "below_min_load")
+    # MLRsearch's external search steps differ: the sequence of loads is not the default's
+    default = run(find_throughput, Sporadic(capacity=C, seed=1))
+    loads = [t.intended_load for t in result.trials]
+    assert (loads == [t.intended_load for t in default.trials]) is (coefficient == 2)
+
+
+@pytest.mark.parametrize("search", SEARCHES.values(), ids=SEARCHES.keys())
+@pytest.mark.parametrize("seed", range(10))
+def test_sporadic_loss_events(search: Search, seed: int) -> None:
+    # loss events in time, more often near capacity: NDR never above C, usually near it
+    result = run(search, Sporadic(capacity=C, seed=seed))
+    if result.ndr.rate_pps is not None:
+        assert result.ndr.rate_pps <= C + tolerance(SPEC)
