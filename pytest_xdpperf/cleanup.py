@@ -85,6 +85,8 @@ def cleanup(include_live: bool = False) -> Removed:
             try:
                 with open(path) as f:
                     note = json.load(f)
+                if not all(_ours(ns) for ns in note.get("netns", [])):
+                    continue  # a run under another prefix: not ours to forget
                 if include_live or not psutil.pid_exists(int(note.get("pid", 0))):
                     os.unlink(path)
                     removed.notes.append(name)
