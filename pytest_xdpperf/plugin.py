@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import signal
 import warnings
 from collections.abc import Generator, Iterator
@@ -17,6 +16,7 @@ from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
+from .metrics.machine import machine_facts
 from .modes import MODES, Mode, parse_modes
 from .results import Measurement
 from .runner import RunOptions, XdpPerf, terminal_progress
@@ -27,6 +27,7 @@ from .trafficgen.base import TrafficProfile
 DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
+MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,6 +154,9 @@ def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
     bed = VethTestbed.create(_cpus(pytestconfig.getoption("--tester-cpus")),
                              _cpus(pytestconfig.getoption("--dut-cpus")))
     try:
+        # the DUT's interface lives in a namespace gone by the time records are saved
+        pytestconfig.stash[MACHINE_FACTS] = machine_facts(
+            bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
         yield bed
     finally:
         bed.destroy()
@@ -199,8 +203,9 @@ def _journal(config: pytest.Config) -> Journal:
 
 def pytest_benchmark_update_machine_info(config: pytest.Config,
                                          machine_info: dict[str, Any]) -> None:
-    machine_info["kernel_release"] = platform.release()
-    machine_info["xdpperf_testbed"] = "veth (built-in)"
+    """Kernel release, DUT NIC driver/firmware, CPU model, governor, testbed."""
+    facts = config.stash.get(MACHINE_FACTS, None) or machine_facts(None)
+    machine_info.update(facts)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
