@@ -77,5 +77,13 @@ def machine_facts(testbed: dict[str, Any] | None, dut_ifname: str | None = None,
         "cpu_model": cpu_model(),
         "governor": distinct[0] if len(distinct) == 1 else (govs or UNAVAILABLE),
         "dut_nic": nic,
-        "xdpperf_testbed": testbed or UNAVAILABLE,
+        "xdpperf_testbed": _stable(testbed) if testbed else UNAVAILABLE,
     }
+
+
+def _stable(description: Any) -> Any:
+    """The testbed without its per-run names (namespaces, interfaces): pytest-benchmark
+    warns when the machine_info of compared records differs."""
+    if isinstance(description, dict):
+        return {k: _stable(v) for k, v in description.items() if k not in ("netns", "ifname")}
+    return description
