@@ -16,7 +16,7 @@ from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
-from .metrics.machine import machine_facts
+from .metrics.machine import MachineCache, machine_facts
 from .modes import MODES, Mode, parse_modes
 from .results import Measurement
 from .runner import RunOptions, XdpPerf, terminal_progress
@@ -155,8 +155,9 @@ def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
                              _cpus(pytestconfig.getoption("--dut-cpus")))
     try:
         # the DUT's interface lives in a namespace gone by the time records are saved
-        pytestconfig.stash[MACHINE_FACTS] = machine_facts(
-            bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
+        facts = machine_facts(bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
+        pytestconfig.stash[MACHINE_FACTS] = facts
+        _machine_cache(pytestconfig).write(facts)
         yield bed
     finally:
         bed.destroy()
@@ -203,9 +204,16 @@ def _journal(config: pytest.Config) -> Journal:
 
 def pytest_benchmark_update_machine_info(config: pytest.Config,
                                          machine_info: dict[str, Any]) -> None:
-    """Kernel release, DUT NIC driver/firmware, CPU model, governor, testbed."""
-    facts = config.stash.get(MACHINE_FACTS, None) or machine_facts(None)
+    """Kernel release, DUT NIC driver/firmware, CPU model, governor, testbed.
+
+    pytest-benchmark also asks at start-up (to compare with a saved record), before
+    the testbed exists: then the last session's facts stand in for the NIC's."""
+    facts = config.stash.get(MACHINE_FACTS, None) or _machine_cache(config).read()
     machine_info.update(facts)
+
+
+def _machine_cache(config: pytest.Config) -> MachineCache:
+    return MachineCache(Path(config.rootpath, ".xdpperf", "machine.json"))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import json
+import os
 import platform
 import socket
 import struct
+from pathlib import Path
 from typing import Any
 
 from ..netns import entered
@@ -87,3 +90,29 @@ def _stable(description: Any) -> Any:
     if isinstance(description, dict):
         return {k: _stable(v) for k, v in description.items() if k not in ("netns", "ifname")}
     return description
+
+
+class MachineCache:
+    """The last session's facts, for when they are asked before the testbed exists."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, facts: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(facts, sort_keys=True))
+            os.replace(tmp, self.path)
+
+    def read(self) -> dict[str, Any]:
+        """Cached facts if they are of this kernel; else what can be known without a testbed."""
+        current = machine_facts(None)
+        try:
+            cached = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return current
+        if not isinstance(cached, dict) or cached.get("kernel_release") != current[
+                "kernel_release"]:
+            return current
+        return cached
