@@ -22,7 +22,6 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .history import Record, TestRecord  # noqa: E402
@@ -77,7 +76,8 @@ def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
     """Grouped bars: NDR, PDR, MFR (Mpps) per mode, error bars = stdev of repetitions."""
     tests = sorted(tests, key=lambda t: _mode_key(t.extra_info.get("mode", "")))
     modes = [t.extra_info.get("mode", "?") for t in tests]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(modes) + 2), 4.5))
+    fig = Figure(figsize=(max(6.0, 1.3 * len(modes) + 2), 4.5))
+    ax = fig.subplots()
     width = 0.27
     for i, (figure, name) in enumerate((("ndr", "NDR"), ("pdr", "PDR"),
                                         ("max_forwarding_rate", "MFR"))):
@@ -105,7 +105,8 @@ def throughput_vs_param(tests: list[TestRecord], nf: str, title: str) -> Figure 
         lines[t.extra_info.get("mode", "?")].append((x, t.mean_pps / 1e6))
     if not any(len({x for x, _ in pts}) > 1 for pts in lines.values()):
         return None  # nothing swept
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     xs_all = [x for pts in lines.values() for x, _ in pts]
     for mode in sorted(lines, key=_mode_key):
         pts = sorted(lines[mode])
@@ -127,7 +128,8 @@ def cpu_split(tests: list[TestRecord], title: str) -> Figure | None:
         return None
     with_cpu.sort(key=lambda t: (_group(t), _mode_key(t.extra_info.get("mode", ""))))
     per_packet = all((t.extra_info["cpu"].get("ns_per_packet")) for t in with_cpu)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(with_cpu) + 3), 4.5))
+    fig = Figure(figsize=(max(6.0, 0.9 * len(with_cpu) + 3), 4.5))
+    ax = fig.subplots()
     labels = [f"{t.extra_info.get('mode', '?')}\n{_group(t)}" for t in with_cpu]
     bottoms = [0.0] * len(with_cpu)
     for state in CPU_STATES:
@@ -187,7 +189,8 @@ def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
     found = [(t, lat) for t, lat in found if _histogram(lat) or _percentiles(lat)]
     if not found:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     unit = "µs"
     for t, lat in sorted(found, key=lambda p: _mode_key(p[0].extra_info.get("mode", ""))):
         mode = t.extra_info.get("mode", "?")
@@ -213,7 +216,8 @@ def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
 
 def across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> Figure:
     """One test across records (kernels / commits): samples and mean ± stdev each."""
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(rows) + 2), 4.5))
+    fig = Figure(figsize=(max(6.0, 1.2 * len(rows) + 2), 4.5))
+    ax = fig.subplots()
     labels = []
     metric = "?"
     for i, (record, test) in enumerate(rows):
@@ -284,7 +288,7 @@ def save(fig: Figure, directory: Path, stem: str, formats: tuple[str, ...] = FIG
         path = directory / f"{stem}.{fmt}"
         fig.savefig(path, format=fmt, dpi=120)
         paths.append(path)
-    plt.close(fig)
+
     return paths
 
 
