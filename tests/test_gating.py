@@ -103,3 +103,27 @@ def test_xdpperf_compare_and_plot_on_real_records(runs: dict, tmp_path: Path) ->
     figs = figures([load_record(tmp / "base.json"), load_record(tmp / "slow.json")])
     assert "cpu-split" in figs and any(k.startswith("throughput-") for k in figs)
     assert any(k.startswith("across-") for k in figs)
+
+
+def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> None:
+    """ci/regress: the first run starts the history, a slower one fails the gate."""
+    history = tmp_path / "history"
+
+    def regress(rounds: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(ROOT / "ci" / "regress"), "--history", str(history), "--",
+             str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp", "--trial-duration",
+             "0.2", "--relative-width", "0.02", "--min-load", "1000", "-q"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            env=os.environ | {"XDPP_ROUNDS": str(rounds),
+                              "XDPPERF_BIN": str(Path(sys.executable).parent)})
+
+    first = regress(BASE_ROUNDS)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "starts the history" in first.stdout
+    stored = list(history.glob("*.json"))
+    assert len(stored) == 1 and stored[0].name.startswith(os.uname().release + "__")
+    second = regress(SLOW_ROUNDS)
+    assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "test_checksum[xdp] (pdr): regression" in second.stdout
+    assert len(list(history.glob("*.json"))) == 2
