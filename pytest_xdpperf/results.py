@@ -34,6 +34,8 @@ class Measurement:
     notes: list[str] = field(default_factory=list)
     # share of XDP runs done in the NF's own task (busy poll from its syscalls)
     driver_by_syscall_share: float | None = None
+    # "cpu" and "llc" sections from metrics.DutSamplers around the final trials
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ndr(self) -> Throughput:
@@ -120,6 +122,8 @@ class Measurement:
             },
             "trials": [trial_dict(t) for t in self.search.trials],
             "notes": self.notes,
+            "cpu": self.metrics.get("cpu"),
+            "llc": self.metrics.get("llc"),
         }
 
 

@@ -15,6 +15,7 @@ from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
+from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import (
     NfSpec,
@@ -127,8 +128,12 @@ class XdpPerf:
                 measurer.history.clear()
                 search_spec = opts.search_spec(self.calibration.max_load_pps)
                 search = find_throughput(measurer, search_spec, progress=self._progress)
-                mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
-                                          opts.trial_duration, opts.mfr_repetitions)
+                # metrics: interim wiring (metrics helper) around the MFR trials;
+                # to move around the final confirmation trials of the search
+                with DutSamplers(self.testbed.dut.cpus) as samplers:
+                    mfr = max_forwarding_rate(measurer, self.calibration.max_load_pps,
+                                              opts.trial_duration, opts.mfr_repetitions)
+                dut_metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
                 # did the NF's syscalls really run the driver (busy poll) in *-sysc?
                 stats_after = running.stats()
                 busy_poll = busy_poll_note(self.mode, stats_before, stats_after)
@@ -153,7 +158,7 @@ class XdpPerf:
             notes.append("kernel counters did not account for every frame sent in some trials")
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
                                   opts.loss_threshold, search, mfr, self.calibration, notes,
-                                  driver_by_syscall_share=by_syscall)
+                                  driver_by_syscall_share=by_syscall, metrics=dut_metrics)
         record(self.benchmark, measurement)
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
