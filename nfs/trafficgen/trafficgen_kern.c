@@ -271,14 +271,15 @@ int xdp_rx(struct xdp_md *ctx)
 		rx_stamp(rx, magic & 0xff, seq, ts, now);
 	}
 out:
-	if (!state.reflect)
-		return XDP_DROP; /* the tester's stack has no use for returning frames */
-	/* A reflector (DUT side, for tests and calibration): optionally slow,
-	 * then back to the sender. */
+	/* A slow receiver on purpose: a delayed reflector on the DUT side, a
+	 * tester that cannot keep up in tests. */
 	if (state.delay_ns) {
 		deadline = now + state.delay_ns;
 		bpf_loop(MAX_WAIT_LOOPS, wait_until, &deadline, 0);
 	}
+	if (!state.reflect)
+		return XDP_DROP; /* the tester's stack has no use for returning frames */
+	/* A reflector (DUT side, for tests and calibration): back to the sender. */
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;

@@ -16,7 +16,8 @@
  *   packet <hex>                    frame template: IPv4 UDP or TCP
  *   trial <rate_pps> <seconds> [drain_ms]   offer traffic; rate 0 = flat out
  *   stats                           receive counters (cumulative; order and
- *                                   latency since the last trial started)
+ *                                   latency since the last trial or clear)
+ *   clear                           start order and latency counts afresh
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -215,10 +216,10 @@ static const char *build_flows(struct generator *gen)
 
 /* Batch size trades pacing precision and latency for speed: frames of one
  * batch leave together at its end, and the tester's receive waits for the
- * batch to end, so keep a batch under ~5 us of schedule. */
+ * batch to end, so keep a batch under ~10 us of schedule. */
 static __u32 batch_for_rate(double rate)
 {
-	double frames = rate * 5e-6;
+	double frames = rate * 10e-6;
 
 	if (rate <= 0 || frames >= 64)
 		return 64;
@@ -500,18 +501,32 @@ static void on_command(const char *line, void *ctx)
 		else
 			do_trial(gen, rate, seconds, drain_ms);
 	} else if (strcmp(line, "stats") == 0) {
-		__u64 reordered = 0, dups = 0;
+		__u64 received = 0, reordered = 0, dups = 0, ts_min = 0, ts_max = 0;
 		int s;
 
 		for (s = 0; s < GEN_MAX_STREAMS; s++) {
-			reordered += rx->streams[s].reordered;
-			dups += rx->streams[s].duplicates;
+			struct rx_stream *r = &rx->streams[s];
+
+			received += r->received;
+			reordered += r->reordered;
+			dups += r->duplicates;
+			if (r->ts_min && (!ts_min || r->ts_min < ts_min))
+				ts_min = r->ts_min;
+			if (r->ts_max > ts_max)
+				ts_max = r->ts_max;
 		}
 		xp_emit("{\"rx_packets\":%llu,\"rx_bytes\":%llu,\"rx_stamped\":%llu,"
-			"\"rx_reordered\":%llu,\"rx_duplicates\":%llu}",
+			"\"rx_received\":%llu,\"rx_reordered\":%llu,\"rx_duplicates\":%llu,"
+			"\"rx_ts_min\":%llu,\"rx_ts_max\":%llu,\"lat_min_ns\":%llu,"
+			"\"lat_max_ns\":%llu}",
 			(unsigned long long)rx->packets, (unsigned long long)rx->bytes,
-			(unsigned long long)rx->stamped, (unsigned long long)reordered,
-			(unsigned long long)dups);
+			(unsigned long long)rx->stamped, (unsigned long long)received,
+			(unsigned long long)reordered, (unsigned long long)dups,
+			(unsigned long long)ts_min, (unsigned long long)ts_max,
+			(unsigned long long)rx->lat_min_ns, (unsigned long long)rx->lat_max_ns);
+	} else if (strcmp(line, "clear") == 0) {
+		clear_trial_rx(gen);
+		xp_emit("{\"event\":\"clear\"}");
 	} else {
 		xp_emit("{\"error\":\"unknown command '%s'\"}", line);
 	}

@@ -25,7 +25,9 @@ class BpfGenerator:
     each offering an equal share of the rate."""
 
     def __init__(self, binary: Path, tester: Host, dut: Host, profile: TrafficProfile,
-                 cpus: Sequence[int] | None = None):
+                 cpus: Sequence[int] | None = None, rx_delay_ns: int = 0):
+        """rx_delay_ns > 0 makes the receiver spend that long per returning frame: a
+        tester that cannot keep up, for tests of the tester-overflow path."""
         self.profile = profile
         self.tester = tester
         self.cpus = tuple(cpus) if cpus else tester.cpus
@@ -35,6 +37,8 @@ class BpfGenerator:
         argv = [str(binary), "--netns", tester.netns, "--ifname", tester.ifname,
                 "--cpus", ",".join(str(c) for c in self.cpus), *profile.stamp_args(),
                 "--order", "random" if profile.order == "random" else "seq"]
+        if rx_delay_ns:
+            argv += ["--delay-ns", str(rx_delay_ns)]
         flows_file = None
         if profile.flows > 1 or profile.src_ip or profile.dst_ip:
             with tempfile.NamedTemporaryFile(prefix="xdpperf-flows-", delete=False) as f:
@@ -84,6 +88,42 @@ class BpfGenerator:
         self.program.stop()
 
     def __enter__(self) -> BpfGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Sink:
+    """nfs/trafficgen's receiver alone on a host (the DUT): a no-op NF that counts our
+    frames (their order and latency too) and drops them or, with `reflect`, sends
+    them back with the MACs swapped, after busy-waiting `delay_ns` per frame."""
+
+    def __init__(self, binary: Path, host: Host, profile: TrafficProfile,
+                 reflect: bool = False, delay_ns: int = 0):
+        argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
+                "--cpus", str(host.cpu), *profile.stamp_args()]
+        if reflect:
+            argv.append("--reflect")
+        if delay_ns:
+            argv += ["--delay-ns", str(delay_ns)]
+        self.program = Program("reflector" if reflect else "sink", argv)
+
+    def stats(self) -> dict[str, int]:
+        """Cumulative counts (rx_stamped, ...), order and latency since clear()."""
+        return self.program.command("stats")
+
+    def handled(self) -> dict[str, int]:
+        """For TrialMeasurer: the frames this sink took care of, as an NF's rx."""
+        return {"rx": self.stats()["rx_stamped"]}
+
+    def clear(self) -> None:
+        self.program.command("clear")
+
+    def close(self) -> None:
+        self.program.stop()
+
+    def __enter__(self) -> Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:
