@@ -32,6 +32,8 @@
 #define GEN_MAX_FLOWS (1u << 20)
 /* Receiver: duplicates are recognised within this many sequence numbers. */
 #define GEN_SEQ_WINDOW (1u << 16)
+/* Behind schedule, the generator catches up at up to this many times its rate. */
+#define GEN_CATCHUP 4
 /* Longest busy-wait of one xdp_gen invocation (see trafficgen_kern.c). */
 #define GEN_WAIT_SLICE_NS 5000
 

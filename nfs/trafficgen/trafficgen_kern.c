@@ -123,7 +123,7 @@ int xdp_gen(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id(), stream;
 	struct gen_ctl *ctl;
-	__u64 now, deadline, lag;
+	__u64 now, deadline, wait, lag;
 
 	if (cpu >= GEN_MAX_CPUS)
 		return XDP_ABORTED;
@@ -139,22 +139,27 @@ int xdp_gen(struct xdp_md *ctx)
 		ctl->next_ns = now;
 	}
 	if (ctl->interval_ns) {
-		if (now < ctl->next_ns) {
+		/* On schedule, the next frame is due at next_ns. Behind it (a
+		 * stall, or the gap between two PROG_RUN calls) the schedule
+		 * is kept and the generator catches up, so the trial's offered
+		 * rate is the one asked for - but at most GEN_CATCHUP times the
+		 * rate, so a stall does not become one burst into the DUT. */
+		deadline = ctl->next_ns;
+		if (ctl->sent && ctl->last_ns + ctl->interval_ns / GEN_CATCHUP > deadline)
+			deadline = ctl->last_ns + ctl->interval_ns / GEN_CATCHUP;
+		if (now < deadline) {
 			/* Busy-wait a slice here rather than return at once:
 			 * every return costs an iteration of the caller's
 			 * repeat budget (and ~0.1 us). */
-			deadline = ctl->next_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS
-								       : ctl->next_ns;
-			bpf_loop(MAX_WAIT_LOOPS, wait_until, &deadline, 0);
+			wait = deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline;
+			bpf_loop(MAX_WAIT_LOOPS, wait_until, &wait, 0);
 			now = bpf_ktime_get_ns();
-			if (now < ctl->next_ns) {
+			if (now < deadline) {
 				ctl->idle++;
 				return XDP_DROP;
 			}
 		}
-		/* Behind schedule (a stall, or the gap between two PROG_RUN
-		 * calls): keep the schedule and catch up, so the trial's
-		 * offered rate is the one asked for; count what went late. */
+		/* count what went late */
 		lag = now - ctl->next_ns;
 		if (lag > ctl->max_lag_ns)
 			ctl->max_lag_ns = lag;

@@ -270,7 +270,10 @@ static void *run_stream(void *arg)
 		__u32 repeat;
 
 		elapsed = ctl->start_ns ? now - ctl->start_ns : 0;
-		if (ctl->sent >= r->target || (ctl->start_ns && elapsed >= r->duration_ns))
+		/* a paced stream still catching up may run a little over (at most
+		 * 1/GEN_CATCHUP of its lag); one that cannot keep up stops here */
+		if (ctl->sent >= r->target || (ctl->start_ns && elapsed >= r->duration_ns +
+					       (r->rate > 0 ? r->duration_ns / 10 : 0)))
 			break;
 		if (r->rate > 0) {
 			/* each frame may need interval/slice waiting invocations */
