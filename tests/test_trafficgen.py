@@ -92,7 +92,7 @@ def capture_on_dut(bed: Any, workdir: Path) -> Iterator[socket.socket]:
 
 
 def drain(sock: socket.socket, quiet: float = 0.3) -> list[bytes]:
-    frames = []
+    frames: list[bytes] = []
     sock.settimeout(quiet)
     while True:
         try:
