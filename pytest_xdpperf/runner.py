@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +30,9 @@ from .rfc2544 import SearchSpec, TrialResult, find_throughput, max_forwarding_ra
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
 from .trafficgen.bpfgen import BpfGenerator
+
+if TYPE_CHECKING:
+    from .latency_run import LatencyMeasurement
 
 # What each traffic class asks of an NF's `action` parameter.
 CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
@@ -187,6 +190,17 @@ class XdpPerf:
         local.record_transactions(self.benchmark, measurement)
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
+
+    def latency(self, nf: str, rates: Sequence[float] | None = None,
+                fractions: Sequence[float] | None = None, duration: float | None = None,
+                throughput_pps: float | None = None, attach: str = "native",
+                bind: str = "copy", **params: Any) -> LatencyMeasurement:
+        """Latency through `nf` (passthrough) at `fractions` of its throughput (its NDR,
+        measured unless `throughput_pps` is given) and at fixed `rates`, recorded."""
+        from .latency_run import run_latency
+
+        return run_latency(self, nf, rates, fractions, duration, throughput_pps, attach, bind,
+                           **params)
 
     def _progress(self, trial: TrialResult) -> None:
         if self.progress:
