@@ -37,6 +37,12 @@
 /* Longest busy-wait of one xdp_gen invocation (see trafficgen_kern.c). */
 #define GEN_WAIT_SLICE_NS 5000
 
+/* Header bytes xdp_gen rewrites from the template in every frame: Ethernet,
+ * IPv4 and TCP (UDP's header plus the start of its payload). A DUT's XDP
+ * program changes our frames in place (MAC swap, load-balancer rewrite) and
+ * live-frames pages come back to BPF_PROG_RUN's page pool with those changes. */
+#define GEN_HEAD_LEN 54
+
 /* Latency histogram, HDR-style log-linear buckets over nanoseconds:
  * values below 2 * HIST_SUB are exact (1 ns buckets); above, each power of
  * two is split into HIST_SUB buckets, so a bucket is at most 1/HIST_SUB
@@ -126,6 +132,8 @@ struct rx_state {
 /* All of the program's global state: its .bss, mmapped by user space. */
 struct gen_state {
 	struct gen_layout layout;
+	__u8 head[GEN_HEAD_LEN];              /* the template's first bytes, see GEN_HEAD_LEN */
+	__u16 head_len;                       /* GEN_HEAD_LEN, or 0 before a template */
 	__u32 nflows;
 	__u32 order;                          /* enum gen_order */
 	__u32 reflect;                        /* receiver: send frames back (MACs swapped) */

@@ -78,6 +78,9 @@ static __always_inline int write_frame(void *data, void *data_end, struct gen_ct
 	flow = bpf_map_lookup_elem(&flows, &index);
 	if (!flow)
 		return 0;
+	if (state.head_len != GEN_HEAD_LEN || data + GEN_HEAD_LEN > data_end)
+		return 0;
+	__builtin_memcpy(data, state.head, GEN_HEAD_LEN);
 	ip = data + (l->ip_off & OFF_MASK);
 	if (ip + 20 > data_end)
 		return 0;

@@ -210,6 +210,10 @@ static const char *build_flows(struct generator *gen)
 		fl->l4_check = fold(l4_base + addrs + sum_words(&fl->sport, 2) +
 				    sum_words(&fl->dport, 2));
 	}
+	if (gen->frame_len < GEN_HEAD_LEN)
+		return "the template is shorter than the header the generator rewrites";
+	memcpy(gen->st->head, gen->frame, GEN_HEAD_LEN);
+	gen->st->head_len = GEN_HEAD_LEN;
 	gen->st->nflows = gen->nflows;
 	return NULL;
 }
