@@ -4,13 +4,14 @@ running in them."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 from dataclasses import dataclass, field
 
 import psutil
-from pyroute2 import IPRoute
+from pyroute2 import IPRoute, NetlinkError
 from pyroute2 import netns as pyroute2_netns
 
 from . import naming
@@ -74,7 +75,12 @@ def cleanup(include_live: bool = False) -> Removed:
         for link in ipr.get_links():
             ifname = link.get_attr("IFLA_IFNAME")
             if ifname and naming.is_ours(ifname) and ifname not in keep:
-                ipr.link("del", index=link["index"])
+                try:
+                    ipr.link("del", index=link["index"])
+                except NetlinkError as exc:
+                    if exc.code != errno.ENODEV:
+                        raise
+                    continue  # the peer of a veth deleted a moment ago
                 removed.interfaces.append(ifname)
     directory = naming.run_dir()
     if os.path.isdir(directory):
@@ -85,6 +91,8 @@ def cleanup(include_live: bool = False) -> Removed:
             try:
                 with open(path) as f:
                     note = json.load(f)
+                if not all(_ours(ns) for ns in note.get("netns", [])):
+                    continue  # a run under another prefix: not ours to forget
                 if include_live or not psutil.pid_exists(int(note.get("pid", 0))):
                     os.unlink(path)
                     removed.notes.append(name)

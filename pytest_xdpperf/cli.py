@@ -1,4 +1,4 @@
-"""The `xdpperf` command: maintenance around the pytest plugin."""
+"""The `xdpperf` command: compare, store and plot records; clean up after killed runs."""
 
 from __future__ import annotations
 
@@ -26,6 +26,53 @@ def _cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from .compare import as_json, compare, parse_fail_on, table
+    from .history import load_all, load_record
+
+    min_drop = parse_fail_on(args.fail_on)
+    records = load_all(args.records)
+    baseline = 0
+    if args.baseline:
+        base = load_record(args.baseline)
+        records = [base] + [r for r in records if r.path.resolve() != base.path.resolve()]
+    comparisons = compare(records, baseline)
+    print(table(comparisons))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(as_json(comparisons), f, indent=2)
+    failed = [c for c in comparisons if c.fails(min_drop)]
+    if failed:
+        print(f"\n{len(failed)} regression(s) beyond --fail-on {args.fail_on}: "
+              + ", ".join(c.name for c in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _store(args: argparse.Namespace) -> int:
+    from .history import store
+
+    print(store(args.record, args.history))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .history import load_all
+    from .plot import plot_all
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if bad or not formats:
+        raise XdpperfError(f"bad --format '{args.format}'", "give png, svg or png,svg")
+    for path in plot_all(load_all(args.records), Path(args.output), formats):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xdpperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,6 +82,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true",
                    help="also remove those of runs that are still alive")
     p.set_defaults(func=_cleanup)
+
+    p = sub.add_parser("compare", help="compare records across kernels or commits; exit 1 on "
+                                       "a regression (jumpavg on the repetitions)")
+    p.add_argument("records", nargs="+",
+                   help="pytest-benchmark JSON records and/or history directories, oldest first "
+                        "(a directory's records are ordered by their time)")
+    p.add_argument("--baseline", help="the record to compare against (default: the first)")
+    p.add_argument("--fail-on", default="any",
+                   help="smallest relative drop that fails, e.g. 5%% or 0.05; default 'any': "
+                        "every regression jumpavg finds")
+    p.add_argument("--json", help="also write the comparison as JSON to this file")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("store", help="copy a record into a history directory, named by "
+                                     "kernel release and commit")
+    p.add_argument("record")
+    p.add_argument("history")
+    p.set_defaults(func=_store)
+
+    p = sub.add_parser("plot", help="PNG/SVG figures from records or a history")
+    p.add_argument("records", nargs="+", help="JSON records and/or history directories")
+    p.add_argument("-o", "--output", default="xdpperf-plots", help="directory (default "
+                                                                   "xdpperf-plots)")
+    p.add_argument("--format", default="png,svg", help="comma-separated: png, svg, pdf")
+    p.set_defaults(func=_plot)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -1,16 +1,33 @@
 """One trial, as the search sees it: traffic offered, what the DUT did with it,
-and the kernel's own counters that must agree with both."""
+and the kernel's own counters that must agree with both.
+
+Loss accounting per traffic class (`account`):
+
+- drop: forwarded = frames the NF processed (its rx counter) against those offered;
+- passthrough: forwarded = our frames that came back to the tester (duplicates not
+  counted twice);
+- local: the NF's rx for now (application transactions come with the local class).
+
+Frames lost before the NF because the DUT's receive ring was full (on veth: the
+tester's `tx_queue_0_xdp_xmit_errors`; on a NIC its missed counter) are DUT loss
+as RFC 2544 counts it, shown apart as `ring_overflow`. Frames the tester itself
+failed to deliver - sent by the generator but never reaching the wire, or sent
+back by the DUT but refused by the tester's own full receive ring (on veth: the
+DUT's `tx_dropped`, which counts its refused XDP_TX too) - are `tester_overflow`: not
+the DUT's loss, and a trial with any is flagged `tester_overflowed` so the search
+can treat it as invalid.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .ifstats import delta, ethtool_stats, link_stats
 from .rfc2544 import TrialResult
 from .testbed.base import Host
-from .trafficgen.base import Generator
+from .trafficgen.base import Generator, Offered
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate fell short of the intended one by more than this
@@ -20,12 +37,63 @@ XMIT = "tx_queue_0_xdp_xmit"
 XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
 
 
+@dataclass(frozen=True)
+class Accounting:
+    forwarded: int
+    tester_overflow: int
+    extra: dict[str, Any]
+
+
+def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mapping[str, int],
+            dut_link: Mapping[str, int], nf: Mapping[str, Any]) -> Accounting:
+    """Pure: what one trial's counter deltas say the DUT forwarded and lost."""
+    if traffic_class not in TRAFFIC_CLASSES:
+        raise ValueError(f"unknown traffic class {traffic_class!r}")
+    if traffic_class == "passthrough":
+        forwarded = offered.unique_received
+        # sent back by the DUT, refused by the tester's full receive ring: veth counts
+        # XDP_TX errors (rx_queue_0_xdp_tx_errors) and skb drops in the DUT's tx_dropped
+        return_overflow = dut_link.get("tx_dropped", 0)
+    else:
+        forwarded = int(nf.get("rx", 0))
+        return_overflow = 0
+    ring_overflow = tester_eth.get(XMIT_ERRORS, 0)
+    tester_overflow = min(offered.sent, offered.tester_overflow + return_overflow)
+    latency = offered.latency.summary() if offered.latency is not None else None
+    extra: dict[str, Any] = {
+        "sent": offered.sent,
+        "received_back": offered.received,
+        "offered_rate": offered.offered_rate,
+        "late": offered.late,
+        "max_lag_ns": offered.raw.get("max_lag_ns"),
+        "tester_limited": rate > 0 and offered.offered_rate < rate * (1 - RATE_TOLERANCE),
+        # lost before the NF: the DUT's receive ring was full (RFC 2544 loss, shown apart)
+        "ring_overflow": ring_overflow,
+        # the tester's own failures, not the DUT's loss; such a trial is not valid
+        "tester_overflow": tester_overflow,
+        "send_overflow": offered.tester_overflow,
+        "return_overflow": return_overflow,
+        "tester_overflowed": tester_overflow > 0,
+        "reordered": offered.reordered,
+        "duplicates": offered.duplicates,
+        "latency": latency,
+        "tester_xdp_xmit": tester_eth.get(XMIT, 0),
+        "dut_rx_packets": dut_link.get("rx_packets", 0),
+        "dut_rx_dropped": dut_link.get("rx_dropped", 0),
+        "nf": dict(nf),
+        # the kernel's counters must account for every frame the tester sent
+        "counters_agree": tester_eth.get(XMIT, 0) + ring_overflow == offered.sent,
+    }
+    return Accounting(min(forwarded, offered.sent), tester_overflow, extra)
+
+
 @dataclass
 class TrialMeasurer:
     """Callable (rate, duration) -> TrialResult for the search.
 
     `handled` returns the DUT's cumulative count of frames it took care of
-    (the NF's rx for drop tests); passthrough counts what came back instead.
+    (the NF's rx, for drop tests); passthrough counts what came back instead.
+    The last trial's Offered (with its latency histogram) is kept in `last`.
     """
 
     generator: Generator
@@ -34,6 +102,13 @@ class TrialMeasurer:
     traffic_class: str
     handled: Callable[[], dict[str, Any]] | None = None
     history: list[TrialResult] = field(default_factory=list)
+    last: Offered | None = None
+
+    def __post_init__(self) -> None:
+        if self.traffic_class not in TRAFFIC_CLASSES:
+            raise ValueError(f"unknown traffic class {self.traffic_class!r}")
+        if self.traffic_class != "passthrough" and self.handled is None:
+            raise ValueError(f"a {self.traffic_class} trial needs the NF's counters (handled)")
 
     def __call__(self, rate: float, duration: float) -> TrialResult:
         tester0, dut0 = ethtool_stats(self.tester), link_stats(self.dut)
@@ -41,38 +116,20 @@ class TrialMeasurer:
         offered = self.generator.offer(rate, duration)
         nf1 = self.handled() if self.handled else None
         tester1, dut1 = ethtool_stats(self.tester), link_stats(self.dut)
-        tester_d, dut_d = delta(tester1, tester0), delta(dut1, dut0)
         nf_d = _counter_delta(nf1, nf0) if nf0 is not None and nf1 is not None else {}
-        if self.traffic_class == "passthrough":
-            forwarded = offered.received
-        else:
-            forwarded = nf_d.get("rx", 0)
-        ring_overflow = tester_d.get(XMIT_ERRORS, 0)
-        extra: dict[str, Any] = {
-            "sent": offered.sent,
-            "received_back": offered.received,
-            "offered_rate": offered.offered_rate,
-            "late": offered.late,
-            "tester_limited": rate > 0 and offered.offered_rate < rate * (1 - RATE_TOLERANCE),
-            # lost before the NF: the DUT's receive ring was full (RFC 2544 loss, shown apart)
-            "ring_overflow": ring_overflow,
-            "tester_xdp_xmit": tester_d.get(XMIT, 0),
-            "dut_rx_packets": dut_d.get("rx_packets", 0),
-            "dut_rx_dropped": dut_d.get("rx_dropped", 0),
-            "nf": nf_d,
-            # the kernel's counters must account for every frame the tester sent
-            "counters_agree": tester_d.get(XMIT, 0) + ring_overflow == offered.sent,
-        }
+        acc = account(self.traffic_class, rate, offered, delta(tester1, tester0),
+                      delta(dut1, dut0), nf_d)
         result = TrialResult(
             intended_load=rate,
             intended_duration=duration,
             offered=offered.sent,
-            forwarded=min(forwarded, offered.sent),
+            forwarded=acc.forwarded,
             offered_duration=offered.offered_duration,
-            tester_overflow=offered.tester_overflow,
+            tester_overflow=acc.tester_overflow,
             intended_count=offered.intended_count,
-            extra=extra,
+            extra=acc.extra,
         )
+        self.last = offered
         self.history.append(result)
         return result
 

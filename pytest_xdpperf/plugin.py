@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import signal
 import warnings
 from collections.abc import Generator, Iterator
@@ -17,6 +16,7 @@ from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
+from .metrics.machine import MachineCache, machine_facts
 from .modes import MODES, Mode, parse_modes
 from .progress import ProgressLine, for_pytest
 from .results import Measurement
@@ -28,6 +28,7 @@ from .trafficgen.base import TrafficProfile
 DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
+MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -171,6 +172,10 @@ def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
     bed = VethTestbed.create(_cpus(pytestconfig.getoption("--tester-cpus")),
                              _cpus(pytestconfig.getoption("--dut-cpus")))
     try:
+        # the DUT's interface lives in a namespace gone by the time records are saved
+        facts = machine_facts(bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
+        pytestconfig.stash[MACHINE_FACTS] = facts
+        _machine_cache(pytestconfig).write(facts)
         yield bed
     finally:
         bed.destroy()
@@ -228,8 +233,16 @@ def _journal(config: pytest.Config) -> Journal:
 
 def pytest_benchmark_update_machine_info(config: pytest.Config,
                                          machine_info: dict[str, Any]) -> None:
-    machine_info["kernel_release"] = platform.release()
-    machine_info["xdpperf_testbed"] = "veth (built-in)"
+    """Kernel release, DUT NIC driver/firmware, CPU model, governor, testbed.
+
+    pytest-benchmark also asks at start-up (to compare with a saved record), before
+    the testbed exists: then the last session's facts stand in for the NIC's."""
+    facts = config.stash.get(MACHINE_FACTS, None) or _machine_cache(config).read()
+    machine_info.update(facts)
+
+
+def _machine_cache(config: pytest.Config) -> MachineCache:
+    return MachineCache(Path(config.rootpath, ".xdpperf", "machine.json"))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

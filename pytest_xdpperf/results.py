@@ -35,6 +35,10 @@ class Repetition:
     max_forwarding: ForwardingRate | None
     ndr_confirmation: Confirmation | None = None
     pdr_confirmation: Confirmation | None = None
+    # "cpu" and "llc" sections from metrics.DutSamplers around this repetition's final
+    # trials (its confirmation; the MFR trials when nothing was confirmed)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics_sampled: str | None = None  # "confirmation" or "max_forwarding_rate"
 
     @property
     def ndr(self) -> Throughput:
@@ -117,6 +121,11 @@ class Measurement:
     @property
     def pdr(self) -> Throughput:
         return self.search.pdr
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """CPU and LLC sections of the representative repetition's final trials."""
+        return self.representative.metrics
 
     # --- flags ---------------------------------------------------------------------------
 
@@ -212,6 +221,9 @@ class Measurement:
             },
             "trials": [trial_dict(t) for t in rep.search.trials],
             "notes": self.notes,
+            "cpu": rep.metrics.get("cpu"),
+            "llc": rep.metrics.get("llc"),
+            "metrics_sampled": rep.metrics_sampled,
         }
 
     def repetitions_dict(self) -> dict[str, Any]:

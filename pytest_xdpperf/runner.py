@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
+from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import (
     NfSpec,
@@ -37,6 +37,9 @@ from .rfc2544 import (
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
 from .trafficgen.bpfgen import BpfGenerator
+
+if TYPE_CHECKING:
+    from .latency_run import LatencyMeasurement
 
 # What each traffic class asks of an NF's `action` parameter.
 CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
@@ -198,7 +201,8 @@ class XdpPerf:
         return measurement
 
     def _repetition(self, measurer: Trial, spec: NfSpec, index: int) -> Repetition:
-        """One whole search: NDR/PDR, the final trials confirming them, then the MFR."""
+        """One whole search: NDR/PDR, the final trials confirming them (with the DUT's CPU
+        and LLC sampled around them), then the MFR."""
         opts = self.options
         label = f"{self.mode.name} {spec.label()}"
         if opts.repetitions > 1:
@@ -209,24 +213,35 @@ class XdpPerf:
             search = find_throughput(_shown(measurer, line, "search"),
                                      opts.search_spec(max_load))
             ndr_confirmation = pdr_confirmation = None
-            if opts.confirm_trials:
-                with self._final_trials():
+            confirming = opts.confirm_trials > 0 and (
+                search.ndr.rate_pps is not None or search.pdr.rate_pps is not None)
+            if confirming:
+                with self._final_trials() as samplers:
                     ndr_confirmation, pdr_confirmation = confirm(
                         _shown(measurer, line, "confirm"), search, opts.confirm_trials,
                         opts.effective_confirm_duration, tester_retries=opts.tester_retries)
-            mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
-                                      opts.trial_duration, opts.mfr_repetitions)
-        return Repetition(search, mfr, ndr_confirmation, pdr_confirmation)
+                final = {id(t): t for c in (ndr_confirmation, pdr_confirmation) if c
+                         for t in c.trials}  # NDR and PDR at one rate share their trials
+                metrics = samplers.result(sum(t.forwarded for t in final.values()))
+                mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
+                                          opts.trial_duration, opts.mfr_repetitions)
+            else:  # nothing to confirm: sample the MFR trials, the only final ones
+                with self._final_trials() as samplers:
+                    mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
+                                              opts.trial_duration, opts.mfr_repetitions)
+                metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
+        return Repetition(search, mfr, ndr_confirmation, pdr_confirmation, metrics,
+                          "confirmation" if confirming else "max_forwarding_rate")
 
     def _progress_line(self) -> ProgressLine:
         if isinstance(self.progress, ProgressLine):
             return self.progress
         return ProgressLine(None, callback=self.progress)
 
-    def _final_trials(self) -> AbstractContextManager[Any]:
+    def _final_trials(self) -> DutSamplers:
         """The context the final trials of a search (its confirmation at the NDR and the
-        PDR) run in, once per repetition: where CPU and LLC samplers go.  None yet."""
-        return nullcontext()
+        PDR) run in, once per repetition: the DUT's CPU split and LLC counters."""
+        return DutSamplers(self.testbed.dut.cpus)
 
     def transactions(self, nf: str, app: str = "memcached", duration: float = 5.0,
                      threads: int = 1, concurrency: int = 16, attach: str = "native",
@@ -253,6 +268,16 @@ class XdpPerf:
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
 
+    def latency(self, nf: str, rates: Sequence[float] | None = None,
+                fractions: Sequence[float] | None = None, duration: float | None = None,
+                throughput_pps: float | None = None, attach: str = "native",
+                bind: str = "copy", **params: Any) -> LatencyMeasurement:
+        """Latency through `nf` (passthrough) at `fractions` of its throughput (its NDR,
+        measured unless `throughput_pps` is given) and at fixed `rates`, recorded."""
+        from .latency_run import run_latency
+
+        return run_latency(self, nf, rates, fractions, duration, throughput_pps, attach, bind,
+                           **params)
 
 
 def _shown(trial: Trial, line: ProgressLine, phase: str) -> Trial:

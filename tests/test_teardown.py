@@ -283,3 +283,36 @@ def test_cleanup_all_takes_live_runs(tmp_path: Path, foreign_netns: list[str]) -
             proc.kill()
     assert processes_of(facts["run_id"]) == []
     assert not (Path(naming.run_dir()) / f"{facts['run_id']}.json").exists()
+
+
+def test_cleanup_keeps_what_live_runs_and_other_prefixes_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live run's root-namespace interfaces are spared (its pair is built there
+    before the move); --all forgets only its own prefix's run notes; a note
+    still being written is never read as a dead run's."""
+    prefix = "xdpq" + secrets.token_hex(2)
+    monkeypatch.setattr(naming, "PREFIX", prefix)
+    monkeypatch.setenv("XDPPERF_RUN_DIR", str(tmp_path))
+    live_if, live_peer = f"{prefix}live", f"{prefix}livp"
+    dead_if, dead_peer = f"{prefix}dead", f"{prefix}dedp"
+    for name, peer in ((live_if, live_peer), (dead_if, dead_peer)):
+        subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer],
+                       check=True)
+    try:
+        (tmp_path / "live.json").write_text(json.dumps(
+            {"pid": os.getpid(), "netns": [f"{prefix}-live-dut"],
+             "ifnames": [live_if, live_peer]}))
+        (tmp_path / "other.json").write_text(json.dumps(
+            {"pid": os.getpid(), "netns": ["xdpp-other-dut"]}))
+        (tmp_path / "half.json.tmp").write_text("{\"pid\": ")
+        removed = cleanup.cleanup()
+        assert len(removed.interfaces) == 1  # one end: the peer goes with it
+        assert removed.interfaces[0] in (dead_if, dead_peer)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "half.json.tmp", "live.json", "other.json"]
+        removed = cleanup.cleanup(include_live=True)
+        assert len(removed.interfaces) == 1 and removed.interfaces[0] in (live_if, live_peer)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["half.json.tmp", "other.json"]
+    finally:
+        for name in (live_if, dead_if):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import XdpperfError
+from ..ifstats import delta, ethtool_stats
+from ..latency import LatencyHistogram
 from ..process import Program
 from ..testbed.base import Host
 from .base import Offered, TrafficProfile
 
+XMIT = "tx_queue_0_xdp_xmit"
+XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
+
 
 class BpfGenerator:
-    """BPF_PROG_RUN live frames paced in-kernel, and an XDP receiver on the same port."""
+    """BPF_PROG_RUN live frames paced in-kernel, and an XDP receiver on the same port.
 
-    def __init__(self, binary: Path, tester: Host, dut: Host, profile: TrafficProfile):
+    One generator thread (stream) per CPU in `cpus` (default: the tester's CPUs),
+    each offering an equal share of the rate."""
+
+    def __init__(self, binary: Path, tester: Host, dut: Host, profile: TrafficProfile,
+                 cpus: Sequence[int] | None = None, rx_delay_ns: int = 0):
+        """rx_delay_ns > 0 makes the receiver spend that long per returning frame: a
+        tester that cannot keep up, for tests of the tester-overflow path."""
         self.profile = profile
-        self.program = Program("trafficgen", [
-            str(binary), "--netns", tester.netns, "--ifname", tester.ifname,
-            "--cpu", str(tester.cpu), "--stamp-offset", str(profile.stamp_offset),
-        ])
-        frame = profile.frame(tester.mac, dut.mac, tester.ip, dut.ip)
-        self.program.command(f"packet {frame.hex()}")
+        self.tester = tester
+        self.cpus = tuple(cpus) if cpus else tester.cpus
+        if len(set(self.cpus)) != len(self.cpus):
+            raise XdpperfError(f"generator CPUs {list(self.cpus)} repeat a CPU",
+                               "give each generator thread its own CPU")
+        argv = [str(binary), "--netns", tester.netns, "--ifname", tester.ifname,
+                "--cpus", ",".join(str(c) for c in self.cpus), *profile.stamp_args(),
+                "--order", "random" if profile.order == "random" else "seq"]
+        if rx_delay_ns:
+            argv += ["--delay-ns", str(rx_delay_ns)]
+        flows_file = None
+        if profile.flows > 1 or profile.src_ip or profile.dst_ip:
+            with tempfile.NamedTemporaryFile(prefix="xdpperf-flows-", delete=False) as f:
+                f.write(profile.flow_table(tester.ip, dut.ip))
+                flows_file = f.name
+            argv += ["--flows", flows_file]
+        try:
+            self.program = Program("trafficgen", argv)  # reads the flows before "ready"
+        finally:
+            if flows_file:
+                os.unlink(flows_file)
+        try:
+            frame = profile.frame(tester.mac, dut.mac, tester.ip, dut.ip)
+            self.program.command(f"packet {frame.hex()}")
+        except BaseException:
+            self.program.stop()
+            raise
 
     def offer(self, rate: float, duration: float) -> Offered:
+        before = ethtool_stats(self.tester)
         answer = self.program.command(f"trial {rate:.3f} {duration:.6f}",
                                       timeout=duration * 3 + 30)
+        tester = delta(ethtool_stats(self.tester), before)
+        # frames xdp_gen redirected that the interface neither sent nor refused
+        # (its peer's ring full: that is the DUT's loss, see measure.py)
+        lost_inside = answer["sent"] - tester.get(XMIT, 0) - tester.get(XMIT_ERRORS, 0)
         return Offered(
             intended_rate=rate,
             intended_duration=duration,
@@ -33,7 +74,11 @@ class BpfGenerator:
             offered_rate=answer["offered_rate"],
             received=answer["rx_stamped"],
             late=answer["late"],
-            raw=answer,
+            tester_overflow=min(max(0, lost_inside), answer["sent"]),
+            reordered=answer["rx_reordered"],
+            duplicates=answer["rx_duplicates"],
+            latency=LatencyHistogram.from_trial(answer),
+            raw={k: v for k, v in answer.items() if k != "hist"},
         )
 
     def received(self) -> dict[str, int]:
@@ -43,6 +88,42 @@ class BpfGenerator:
         self.program.stop()
 
     def __enter__(self) -> BpfGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Sink:
+    """nfs/trafficgen's receiver alone on a host (the DUT): a no-op NF that counts our
+    frames (their order and latency too) and drops them or, with `reflect`, sends
+    them back with the MACs swapped, after busy-waiting `delay_ns` per frame."""
+
+    def __init__(self, binary: Path, host: Host, profile: TrafficProfile,
+                 reflect: bool = False, delay_ns: int = 0):
+        argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
+                "--cpus", str(host.cpu), *profile.stamp_args()]
+        if reflect:
+            argv.append("--reflect")
+        if delay_ns:
+            argv += ["--delay-ns", str(delay_ns)]
+        self.program = Program("reflector" if reflect else "sink", argv)
+
+    def stats(self) -> dict[str, int]:
+        """Cumulative counts (rx_stamped, ...), order and latency since clear()."""
+        return self.program.command("stats")
+
+    def handled(self) -> dict[str, int]:
+        """For TrialMeasurer: the frames this sink took care of, as an NF's rx."""
+        return {"rx": self.stats()["rx_stamped"]}
+
+    def clear(self) -> None:
+        self.program.command("clear")
+
+    def close(self) -> None:
+        self.program.stop()
+
+    def __enter__(self) -> Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:

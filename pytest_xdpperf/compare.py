@@ -1,0 +1,162 @@
+"""Compare xdpperf records across kernels or commits and decide per test whether
+it regressed, improved or did not change.
+
+The decision is FD.io CSIT's jumpavg (minimum description length): the
+baseline's and the candidate's samples (one per repetition) are encoded once
+as one group and once as two groups; only if two groups take fewer bits is
+there a change.  So a 3% move among samples that scatter by 5% is no change,
+and a 3% move among samples that agree to 0.1% is one.  `--fail-on` adds a
+minimum relative drop on top, for gates that tolerate small regressions.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from jumpavg import BitCountingGroupList
+
+from .errors import XdpperfError
+from .history import Record, TestRecord
+
+# jumpavg's default resolution: the largest sample is 12 significant bits
+SIGNIFICANT_BITS = 12
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "regression", "improvement", "no change", "only in <label>", "no samples"
+    relative: float | None  # (candidate - baseline) / baseline of the means
+    bits_saved: float | None  # separated minus combined description length (negative: change)
+
+
+def jumpavg_verdict(baseline: tuple[float, ...] | list[float],
+                    candidate: tuple[float, ...] | list[float]) -> Verdict:
+    """Regression / improvement / no change of `candidate` against `baseline` samples."""
+    if not baseline or not candidate:
+        return Verdict("no samples", None, None)
+    base_mean = statistics.fmean(baseline)
+    relative = (statistics.fmean(candidate) - base_mean) / base_mean if base_mean else None
+    max_value = max(max(baseline), max(candidate))
+    if max_value <= 0:
+        return Verdict("no change", relative, 0.0)
+    unit = max_value / (2.0 ** (SIGNIFICANT_BITS + 1) - 1)
+    first = BitCountingGroupList(max_value=max_value, unit=unit)
+    first.append_group_of_runs(list(baseline))
+    combined = first.copy().extend_runs_to_last_group(list(candidate))
+    separated = first.copy().append_group_of_runs(list(candidate))
+    saved = separated.bits - combined.bits
+    if saved >= 0:
+        return Verdict("no change", relative, saved)
+    later, earlier = separated[1].stats.avg, separated[0].stats.avg
+    return Verdict("regression" if later < earlier else "improvement", relative, saved)
+
+
+def parse_fail_on(text: str) -> float:
+    """'5%' or '0.05' -> 0.05: the smallest relative drop that fails; 'any' -> 0."""
+    if text in ("any", ""):
+        return 0.0
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise XdpperfError(f"bad --fail-on '{text}'",
+                           "give a relative drop like 5% or 0.05, or 'any'") from None
+    if not 0 <= value < 1:
+        raise XdpperfError(f"--fail-on {text} is out of range", "use 0 to below 100%")
+    return value
+
+
+@dataclass
+class TestComparison:
+    name: str
+    rows: list[tuple[Record, TestRecord | None, Verdict | None]]  # first row: the baseline
+
+    @property
+    def verdict(self) -> Verdict:
+        """The newest record's verdict against the baseline."""
+        base, last = self.rows[0], self.rows[-1]
+        if base[1] is None or last[1] is None:
+            present = [r.label for r, t, _ in self.rows if t is not None]
+            return Verdict("only in " + ", ".join(present), None, None)
+        return last[2] or Verdict("no change", 0.0, 0.0)
+
+    def fails(self, min_drop: float) -> bool:
+        v = self.verdict
+        return v.kind == "regression" and (v.relative is None or -v.relative >= min_drop)
+
+
+def compare(records: list[Record], baseline: int = 0) -> list[TestComparison]:
+    """Every test of every record, each record against the baseline record."""
+    if len(records) < 2:
+        raise XdpperfError("compare needs at least two records",
+                           "give two or more JSON files or a history directory")
+    order = [records[baseline]] + [r for i, r in enumerate(records) if i != baseline]
+    names: list[str] = []
+    for r in order:
+        names.extend(n for n in r.tests if n not in names)
+    out = []
+    for name in names:
+        base = order[0].tests.get(name)
+        rows: list[tuple[Record, TestRecord | None, Verdict | None]] = [(order[0], base, None)]
+        for r in order[1:]:
+            test = r.tests.get(name)
+            verdict = (jumpavg_verdict(base.samples_pps, test.samples_pps)
+                       if base is not None and test is not None else None)
+            rows.append((r, test, verdict))
+        out.append(TestComparison(name, rows))
+    return out
+
+
+def _mpps(pps: float | None) -> str:
+    return f"{pps / 1e6:.3f}" if pps else "-"
+
+
+def _spread(test: TestRecord) -> str:
+    s = test.samples_pps
+    if len(s) < 2:
+        return f"n={len(s)}"
+    return f"±{statistics.stdev(s) / 1e6:.3f} n={len(s)}"
+
+
+def _cpu(test: TestRecord) -> str:
+    cpu = test.extra_info.get("cpu") or {}
+    busy = cpu.get("busy_ns_per_packet")
+    return f"{busy:.0f}" if busy else "-"
+
+
+def table(comparisons: list[TestComparison]) -> str:
+    """A table per test: one row per record, figures side by side, delta and verdict."""
+    header = ("record", "metric Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
+              "verdict")
+    blocks = []
+    for comp in comparisons:
+        lines: list[tuple[str, ...]] = [header]
+        for i, (record, test, verdict) in enumerate(comp.rows):
+            if test is None:
+                lines.append((record.label, "absent", "", "", "", "", "", "", ""))
+                continue
+            delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
+                     else "")
+            lines.append((record.label, _mpps(test.mean_pps), _spread(test),
+                          _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
+                          _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
+                          "baseline" if i == 0 else (verdict.kind if verdict else "")))
+        widths = [max(len(row[c]) for row in lines) for c in range(len(header))]
+        text = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines]
+        text.insert(1, "  ".join("-" * w for w in widths))
+        metric = next((t.metric for _, t, _ in comp.rows if t is not None), "?")
+        blocks.append(f"{comp.name} ({metric}): {comp.verdict.kind}\n" + "\n".join(text))
+    return "\n\n".join(blocks)
+
+
+def as_json(comparisons: list[TestComparison]) -> list[dict[str, Any]]:
+    return [{
+        "test": c.name,
+        "verdict": c.verdict.kind,
+        "relative": c.verdict.relative,
+        "records": [{"path": str(r.path), "label": r.label,
+                     "samples_pps": list(t.samples_pps) if t else None,
+                     "verdict": v.kind if v else None,
+                     "relative": v.relative if v else None} for r, t, v in c.rows],
+    } for c in comparisons]

@@ -1,0 +1,146 @@
+"""Reading pytest-benchmark JSON records written by xdpperf, alone or as a history.
+
+A history is a directory of records, one per kernel or commit (the file name
+says both: <kernel release>__<commit>__<time>.json, see `store`); records are
+ordered by the time pytest-benchmark wrote in them, then by commit time.
+Nothing here needs the code that wrote a record: only its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import XdpperfError
+
+RECORD_HELP = "give JSON files written by pytest --benchmark-json / --benchmark-autosave"
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One test's measurement in one record."""
+
+    name: str  # the test's full name (node id), the key records are matched by
+    metric: str  # "pdr", "max_forwarding_rate", ...
+    samples_pps: tuple[float, ...]  # the headline metric once per repetition
+    extra_info: dict[str, Any]
+
+    @property
+    def mean_pps(self) -> float | None:
+        return sum(self.samples_pps) / len(self.samples_pps) if self.samples_pps else None
+
+    def figure_pps(self, name: str) -> float | None:
+        """NDR / PDR / MFR rate of this record, packets/s."""
+        info = self.extra_info
+        if name == "max_forwarding_rate":
+            mfr = info.get("max_forwarding_rate") or {}
+            return mfr.get("mean_pps")
+        return (info.get(name) or {}).get("rate_pps")
+
+
+@dataclass
+class Record:
+    path: Path
+    datetime: str
+    commit: dict[str, Any]
+    machine: dict[str, Any]
+    tests: dict[str, TestRecord] = field(default_factory=dict)
+
+    @property
+    def kernel(self) -> str:
+        return str(self.machine.get("kernel_release") or self.machine.get("release") or "?")
+
+    @property
+    def commit_id(self) -> str:
+        cid = self.commit.get("id") or "nocommit"
+        return str(cid)[:12] + ("+dirty" if self.commit.get("dirty") else "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.kernel} {self.commit_id}"
+
+    def sort_key(self) -> tuple[str, str]:
+        return (self.datetime, str(self.commit.get("time") or ""))
+
+
+def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
+    """The headline metric and its samples, one per repetition.
+
+    Newest schema first: metric_samples_pps; then repetitions[<metric>_pps];
+    then the max forwarding rate's own repetitions; then the single metric_pps."""
+    metric = str(info.get("metric") or "none")
+    if info.get("metric_samples_pps"):
+        return metric, tuple(float(v) for v in info["metric_samples_pps"] if v is not None)
+    reps = info.get("repetitions") or {}
+    key = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}.get(metric)
+    if key and reps.get(key):
+        return metric, tuple(float(v) for v in reps[key] if v is not None)
+    mfr = info.get("max_forwarding_rate") or {}
+    if metric == "max_forwarding_rate" and mfr.get("rates_pps"):
+        return metric, tuple(float(v) for v in mfr["rates_pps"])
+    if info.get("metric_pps"):
+        return metric, (float(info["metric_pps"]),)
+    return metric, ()
+
+
+def load_record(path: str | Path) -> Record:
+    """One pytest-benchmark JSON file; XdpperfError naming the file if it is not one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as exc:
+        raise XdpperfError(f"{path}: cannot read it ({exc.strerror or exc})", RECORD_HELP) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise XdpperfError(f"{path}: not valid JSON, the file is corrupt or truncated ({exc})",
+                           "write it again, or remove it from the history") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
+            or "machine_info" not in doc:
+        raise XdpperfError(f"{path}: not a pytest-benchmark record "
+                           "(no 'benchmarks' list and 'machine_info')", RECORD_HELP)
+    record = Record(path, str(doc.get("datetime") or ""), doc.get("commit_info") or {},
+                    doc.get("machine_info") or {})
+    for bench in doc["benchmarks"]:
+        info = bench.get("extra_info") if isinstance(bench, dict) else None
+        if not isinstance(info, dict) or "xdpperf_record" not in info:
+            continue
+        name = str(bench.get("fullname") or bench.get("name"))
+        metric, samples = samples_of(info)
+        record.tests[name] = TestRecord(name, metric, samples, info)
+    if not record.tests:
+        raise XdpperfError(f"{path}: a pytest-benchmark record without any xdpperf measurement",
+                           "compare records of xdpperf test suites only")
+    return record
+
+
+def load_all(paths: list[str | Path]) -> list[Record]:
+    """Records from files and history directories, each directory in its own order."""
+    records: list[Record] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.rglob("*.json"))
+            if not found:
+                raise XdpperfError(f"{p}: no JSON records in this history directory",
+                                   "store records there first (xdpperf store)")
+            records.extend(sorted((load_record(f) for f in found), key=Record.sort_key))
+        else:
+            records.append(load_record(p))
+    return records
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("_") or "unknown"
+
+
+def store(record_path: str | Path, history: str | Path) -> Path:
+    """Copy a record into a history, named by kernel release, commit and time."""
+    record = load_record(record_path)
+    stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
+    name = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}.json"
+    target = Path(history) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(record_path, target)
+    return target

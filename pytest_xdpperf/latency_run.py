@@ -1,0 +1,199 @@
+"""The latency test (RFC 2544 section 26.2, extended): frames through a
+passthrough NF and back, their one-way-and-back time from the stamp the
+generator wrote to the tester's receiver, at given fractions of the measured
+throughput and at fixed low rates down to one packet per second.
+
+`XdpPerf.latency()` calls `run_latency`; the arithmetic (percentiles) is in
+latency.py and the per-trial loss accounting in measure.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import XdpperfError
+from .latency import LatencyHistogram
+from .measure import TrialMeasurer
+from .modes import Mode, applied
+from .nf import NfSpec, RunningNf
+from .rfc2544 import find_throughput
+from .trafficgen.base import TrafficProfile
+
+if TYPE_CHECKING:
+    from .runner import XdpPerf
+
+DEFAULT_RATES = (1.0, 100.0, 10_000.0)
+DEFAULT_FRACTIONS = (0.1, 0.5, 0.9)
+MIN_SAMPLES = 10  # a low-rate point lasts long enough for this many frames
+MAX_POINT_SECONDS = 60.0
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LatencyPoint:
+    """Latency at one load: what was offered, what came back, and the histogram."""
+
+    rate_pps: float
+    fraction: float | None   # of the throughput, or None for a fixed rate
+    duration: float
+    sent: int
+    received: int
+    duplicates: int
+    reordered: int
+    tester_overflow: int
+    offered_rate: float
+    late: int
+    histogram: LatencyHistogram
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.sent - self.tester_overflow - (self.received - self.duplicates))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rate_pps": self.rate_pps, "fraction": self.fraction, "duration": self.duration,
+            "sent": self.sent, "received": self.received, "lost": self.lost,
+            "duplicates": self.duplicates, "reordered": self.reordered,
+            "tester_overflow": self.tester_overflow, "offered_pps": self.offered_rate,
+            "late": self.late, **self.histogram.summary(),
+            "histogram": self.histogram.as_dict(),
+        }
+
+
+@dataclass
+class LatencyMeasurement:
+    nf: NfSpec
+    mode: Mode
+    profile: TrafficProfile
+    throughput_pps: float | None     # what the fractions are of
+    throughput_source: str           # "given", "ndr", or "none"
+    points: list[LatencyPoint]
+    notes: list[str] = field(default_factory=list)
+
+    def point(self, *, rate: float | None = None, fraction: float | None = None
+              ) -> LatencyPoint:
+        for p in self.points:
+            if (fraction is not None and p.fraction == fraction) or \
+                    (rate is not None and p.fraction is None and p.rate_pps == rate):
+                return p
+        raise KeyError(f"no latency point at rate={rate} fraction={fraction}")
+
+    def extra_info(self) -> dict[str, Any]:
+        return {
+            "xdpperf_latency_record": RECORD_VERSION,
+            "nf": self.nf.name, "nf_params": dict(self.nf.params),
+            "attach": self.nf.attach, "bind": self.nf.bind,
+            "mode": self.mode.name, "processing": self.mode.processing,
+            "traffic_class": "passthrough", "traffic": self.profile.describe(),
+            "throughput_pps": self.throughput_pps, "throughput_source": self.throughput_source,
+            "latency": [p.as_dict() for p in self.points],
+            "notes": self.notes,
+        }
+
+
+def record_latency(benchmark: Any, measurement: LatencyMeasurement) -> None:
+    """Store a latency measurement in the pytest-benchmark fixture as one record.
+
+    extra_info holds every point with its percentiles and histogram; the stats
+    pytest-benchmark compares are the points' median latencies in seconds (the
+    same private stats object results.record uses)."""
+    benchmark.extra_info.update(measurement.extra_info())
+    medians = [p.histogram.percentile(50) for p in measurement.points]
+    values = [m / 1e9 for m in medians if m is not None]
+    if not values:
+        return
+    benchmark._mode = "xdpperf"
+    stats = benchmark._make_stats(1)
+    for value in values:
+        stats.update(value)
+
+
+def point_duration(rate: float, duration: float, min_samples: int = MIN_SAMPLES) -> float:
+    """Long enough for `min_samples` frames at low rates, at most MAX_POINT_SECONDS."""
+    return min(MAX_POINT_SECONDS, max(duration, math.ceil(min_samples) / rate))
+
+
+def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float | None]],
+                   duration: float) -> list[LatencyPoint]:
+    """One trial per (rate, fraction) load; each trial's latency histogram."""
+    points = []
+    for rate, fraction in loads:
+        seconds = point_duration(rate, duration)
+        trial = measurer(rate, seconds)
+        offered = measurer.last
+        assert offered is not None
+        points.append(LatencyPoint(
+            rate_pps=rate, fraction=fraction, duration=seconds, sent=offered.sent,
+            received=offered.received, duplicates=offered.duplicates,
+            reordered=offered.reordered, tester_overflow=trial.tester_overflow,
+            offered_rate=offered.offered_rate, late=offered.late,
+            histogram=offered.latency or LatencyHistogram()))
+    return points
+
+
+def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
+                fractions: Sequence[float] | None, duration: float | None,
+                throughput_pps: float | None, attach: str, bind: str,
+                **params: Any) -> LatencyMeasurement:
+    traffic_class = perf.traffic_class or "passthrough"
+    if traffic_class != "passthrough":
+        raise XdpperfError(f"latency needs the frames back, not the {traffic_class} class",
+                           "mark the test @pytest.mark.passthrough")
+    rates = tuple(DEFAULT_RATES if rates is None else rates)
+    fractions = tuple(DEFAULT_FRACTIONS if fractions is None else fractions)
+    for r in rates:
+        if not 0 < r <= perf.calibration.max_load_pps:
+            raise XdpperfError(f"latency rate {r:g} pps is out of range",
+                               f"use 1 to {perf.calibration.max_load_pps:.0f} pps")
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise XdpperfError(f"throughput fraction {f:g} is out of range", "use (0, 1]")
+    if throughput_pps is not None and throughput_pps <= 0:
+        raise XdpperfError(f"throughput {throughput_pps:g} pps is not positive",
+                           "give the NF's throughput in packets/s, or None to measure it")
+    duration = duration or perf.options.trial_duration
+    params.setdefault("action", "tx")
+    spec = NfSpec(nf, params, attach=attach, bind=bind)
+    binary = perf.builder.program(nf)
+    perf.skip_unsupported(nf, binary)
+    notes: list[str] = []
+    source = "given" if throughput_pps is not None else "none"
+    with applied(perf.mode, perf.testbed.dut), \
+            RunningNf(binary, spec, perf.mode, perf.testbed.dut) as running, \
+            perf.generator() as generator:
+        perf.testbed.prepare_dut_napi()
+        measurer = TrialMeasurer(generator, perf.testbed.tester, perf.testbed.dut,
+                                 "passthrough", running.stats)
+        try:
+            measurer(min(perf.options.min_load * 10, perf.calibration.max_load_pps), 0.2)
+            if fractions and throughput_pps is None:
+                search = find_throughput(measurer, perf.options.search_spec(
+                    perf.calibration.max_load_pps))
+                throughput_pps = search.ndr.rate_pps
+                source = "ndr" if throughput_pps else "none"
+                if not throughput_pps:
+                    notes.append("no NDR found (the NF loses frames even at the minimum "
+                                 "load): no points at fractions of the throughput")
+            loads: list[tuple[float, float | None]] = []
+            if throughput_pps:
+                loads += [(f * throughput_pps, f) for f in fractions]
+            loads += [(r, None) for r in rates]
+            measurer.history.clear()
+            points = measure_points(measurer, loads, duration)
+        except BaseException as exc:
+            perf.journal.write("unfinished", perf.test_id, {
+                "nf": spec.label(), "mode": perf.mode.name, "latency": True,
+                "error": repr(exc)})
+            raise
+    for p in points:
+        if p.tester_overflow:
+            notes.append(f"at {p.rate_pps:.0f} pps the tester itself overflowed "
+                         f"({p.tester_overflow} frames): that point measures the tester")
+    measurement = LatencyMeasurement(spec, perf.mode, perf.profile, throughput_pps, source,
+                                     points, notes)
+    record_latency(perf.benchmark, measurement)
+    perf.journal.write("latency", perf.test_id, measurement.extra_info())
+    return measurement

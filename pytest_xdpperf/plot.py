@@ -1,0 +1,300 @@
+"""Figures from xdpperf records (matplotlib, Agg backend: no display needed).
+
+Every function returns a matplotlib Figure (tests inspect its series); `plot_all`
+saves them as PNG and SVG.  Figures:
+- throughput per mode: NDR, PDR and MFR bars per mode with error bars (stdev of
+  the repetitions when the record has them);
+- throughput against a parameter (memory size, checksum rounds, ACL rules,
+  sessions): the headline rate, a line per mode;
+- CPU split: stacked bars of CPU-ns per packet (percent if no packet count) per state;
+- latency distribution: per mode, when records carry latency;
+- one test across records (kernels or commits): its samples and mean per record.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+
+from .history import Record, TestRecord  # noqa: E402
+
+FIGURES = ("png", "svg")
+# the parameter that sweeps each NF's demand, and its axis label
+SWEEPS = {"memory": ("size", "memory size (bytes)"), "checksum": ("rounds", "checksum rounds"),
+          "firewall": ("rules", "ACL entries"), "loadbalancer": ("sessions", "sessions")}
+CPU_STATES = ("user", "nice", "system", "irq", "softirq", "steal", "guest", "iowait", "idle")
+SUFFIX = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+MODE_ORDER = ("xdp", "xdp-sk", "xdp-sk-sysc", "af_xdp", "af_xdp-sysc", "af_xdp-poll")
+
+
+def _mode_key(mode: str) -> tuple[int, str]:
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+def param_value(value: Any) -> float | None:
+    """'64K' -> 65536, '1000' -> 1000.0; None if not a number."""
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMG]?)B?\s*", str(value), re.IGNORECASE)
+    if not m:
+        return None
+    return float(m.group(1)) * SUFFIX.get(m.group(2).upper(), 1)
+
+
+def _group(test: TestRecord, sweep: str | None = None) -> str:
+    """NF, its parameters (without the swept one and the class's action), traffic class."""
+    info = test.extra_info
+    params = {k: v for k, v in (info.get("nf_params") or {}).items()
+              if k != "action" and k != sweep}
+    label = info.get("nf", "?")
+    if params:
+        label += "(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")"
+    return f"{label} {info.get('traffic_class', '')}".strip()
+
+
+def _stdev(test: TestRecord, figure: str) -> float:
+    info = test.extra_info
+    reps = info.get("repetitions") or {}
+    key = {"ndr": "ndr_pps", "pdr": "pdr_pps", "max_forwarding_rate": "mfr_pps"}[figure]
+    samples = [v for v in reps.get(key) or [] if v is not None]
+    if len(samples) > 1:
+        return statistics.stdev(samples)
+    if figure == "max_forwarding_rate":
+        return float((info.get("max_forwarding_rate") or {}).get("stdev_pps") or 0.0)
+    return 0.0
+
+
+def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
+    """Grouped bars: NDR, PDR, MFR (Mpps) per mode, error bars = stdev of repetitions."""
+    tests = sorted(tests, key=lambda t: _mode_key(t.extra_info.get("mode", "")))
+    modes = [t.extra_info.get("mode", "?") for t in tests]
+    fig = Figure(figsize=(max(6.0, 1.3 * len(modes) + 2), 4.5))
+    ax = fig.subplots()
+    width = 0.27
+    for i, (figure, name) in enumerate((("ndr", "NDR"), ("pdr", "PDR"),
+                                        ("max_forwarding_rate", "MFR"))):
+        values = [(t.figure_pps(figure) or 0.0) / 1e6 for t in tests]
+        errors = [_stdev(t, figure) / 1e6 for t in tests]
+        xs = [j + (i - 1) * width for j in range(len(tests))]
+        ax.bar(xs, values, width, yerr=errors, capsize=3, label=name)
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_xlabel("mode")
+    ax.set_ylabel("throughput (Mpps)")
+    ax.set_title(title)
+    ax.legend(title="figure")
+    fig.tight_layout()
+    return fig
+
+
+def throughput_vs_param(tests: list[TestRecord], nf: str, title: str) -> Figure | None:
+    """Headline rate against the NF's swept parameter, one line per mode."""
+    key, axis = SWEEPS[nf]
+    lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for t in tests:
+        x = param_value((t.extra_info.get("nf_params") or {}).get(key))
+        if x is None or not t.mean_pps:
+            continue
+        lines[t.extra_info.get("mode", "?")].append((x, t.mean_pps / 1e6))
+    if not any(len({x for x, _ in pts}) > 1 for pts in lines.values()):
+        return None  # nothing swept
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    xs_all = [x for pts in lines.values() for x, _ in pts]
+    for mode in sorted(lines, key=_mode_key):
+        pts = sorted(lines[mode])
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=mode)
+    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 100:
+        ax.set_xscale("log", base=2 if key == "size" else 10)
+    ax.set_xlabel(axis)
+    ax.set_ylabel("throughput (Mpps)")
+    ax.set_title(title)
+    ax.legend(title="mode")
+    fig.tight_layout()
+    return fig
+
+
+def cpu_split(tests: list[TestRecord], title: str) -> Figure | None:
+    """Stacked bars per test of the DUT CPU time per packet (or percent) by state."""
+    with_cpu = [t for t in tests if t.extra_info.get("cpu")]
+    if not with_cpu:
+        return None
+    with_cpu.sort(key=lambda t: (_group(t), _mode_key(t.extra_info.get("mode", ""))))
+    per_packet = all((t.extra_info["cpu"].get("ns_per_packet")) for t in with_cpu)
+    fig = Figure(figsize=(max(6.0, 0.9 * len(with_cpu) + 3), 4.5))
+    ax = fig.subplots()
+    labels = [f"{t.extra_info.get('mode', '?')}\n{_group(t)}" for t in with_cpu]
+    bottoms = [0.0] * len(with_cpu)
+    for state in CPU_STATES:
+        section = "ns_per_packet" if per_packet else "percent"
+        values = [float((t.extra_info["cpu"].get(section) or {}).get(state) or 0.0)
+                  for t in with_cpu]
+        if not any(values):
+            continue
+        ax.bar(range(len(with_cpu)), values, 0.6, bottom=bottoms, label=state)
+        bottoms = [b + v for b, v in zip(bottoms, values)]
+    ax.set_xticks(range(len(with_cpu)), labels, fontsize=7)
+    ax.set_ylabel("DUT CPU time per packet (ns)" if per_packet else "DUT CPU time (%)")
+    sources = sorted({t.extra_info["cpu"].get("source", "?") for t in with_cpu})
+    ax.set_title(f"{title} (source: {', '.join(sources)})")
+    ax.legend(title="CPU state", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _histogram(latency: Any) -> tuple[list[float], list[float], str] | None:
+    """(bin edges, counts, unit) from a latency section, whatever its exact keys."""
+    if not isinstance(latency, dict):
+        return None
+    hist = latency.get("histogram")
+    if isinstance(hist, dict):
+        counts = hist.get("counts")
+        for key, unit in (("edges_us", "µs"), ("bins_us", "µs"), ("edges_ns", "ns"),
+                          ("bins_ns", "ns"), ("edges", "µs"), ("bins", "µs")):
+            edges = hist.get(key)
+            if isinstance(edges, list) and isinstance(counts, list) and counts:
+                if len(edges) == len(counts):  # lower bounds only: close the last bin
+                    step = (edges[-1] - edges[-2]) if len(edges) > 1 else 1
+                    edges = list(edges) + [edges[-1] + step]
+                if len(edges) == len(counts) + 1:
+                    return [float(e) for e in edges], [float(c) for c in counts], unit
+    return None
+
+
+def _percentiles(latency: Any) -> tuple[dict[float, float], str] | None:
+    if not isinstance(latency, dict):
+        return None
+    for key, unit in (("percentiles_us", "µs"), ("percentiles_ns", "ns"), ("percentiles", "µs")):
+        p = latency.get(key)
+        if isinstance(p, dict) and p:
+            try:
+                return {float(str(k).lstrip("p")): float(v) for k, v in p.items()}, unit
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
+    """Latency histogram per mode (percentiles if a record has no histogram)."""
+    found = [(t, t.extra_info.get("latency")) for t in tests if t.extra_info.get("latency")]
+    if isinstance(found and found[0][1], list):  # one entry per load level: take the first
+        found = [(t, lat[0] if isinstance(lat, list) and lat else lat) for t, lat in found]
+    found = [(t, lat) for t, lat in found if _histogram(lat) or _percentiles(lat)]
+    if not found:
+        return None
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    unit = "µs"
+    for t, lat in sorted(found, key=lambda p: _mode_key(p[0].extra_info.get("mode", ""))):
+        mode = t.extra_info.get("mode", "?")
+        hist = _histogram(lat)
+        if hist:
+            edges, counts, unit = hist
+            total = sum(counts) or 1.0
+            ax.stairs([c / total for c in counts], edges, label=mode)
+            ax.set_ylabel("share of packets")
+        else:
+            pct = _percentiles(lat)
+            assert pct
+            points, unit = pct
+            qs = sorted(points)
+            ax.plot([points[q] for q in qs], [q / 100 for q in qs], marker="o", label=mode)
+            ax.set_ylabel("cumulative share of packets")
+    ax.set_xlabel(f"latency ({unit})")
+    ax.set_title(title)
+    ax.legend(title="mode")
+    fig.tight_layout()
+    return fig
+
+
+def across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> Figure:
+    """One test across records (kernels / commits): samples and mean ± stdev each."""
+    fig = Figure(figsize=(max(6.0, 1.2 * len(rows) + 2), 4.5))
+    ax = fig.subplots()
+    labels = []
+    metric = "?"
+    for i, (record, test) in enumerate(rows):
+        labels.append(record.label.replace(" ", "\n"))
+        if test is None or not test.samples_pps:
+            continue
+        metric = test.metric
+        samples = [s / 1e6 for s in test.samples_pps]
+        mean = statistics.fmean(samples)
+        err = statistics.stdev(samples) if len(samples) > 1 else 0.0
+        ax.scatter([i] * len(samples), samples, s=12, color="tab:gray", alpha=0.6,
+                   label="repetition" if i == 0 else None)
+        ax.errorbar([i], [mean], yerr=[err], fmt="o", color="tab:blue", capsize=4,
+                    label="mean ± stdev" if i == 0 else None)
+    ax.set_xticks(range(len(rows)), labels, fontsize=8)
+    ax.set_xlabel("record (kernel release, commit)")
+    ax.set_ylabel(f"{metric} throughput (Mpps)")
+    ax.set_title(name)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def figures(records: list[Record]) -> dict[str, Figure]:
+    """Every figure the records allow, by file stem."""
+    out: dict[str, Figure] = {}
+    latest = records[-1]
+    tests = list(latest.tests.values())
+    by_group: dict[str, list[TestRecord]] = defaultdict(list)
+    for t in tests:
+        by_group[_group(t)].append(t)
+    for group, members in sorted(by_group.items()):
+        out[f"throughput-{_slug(group)}"] = throughput_per_mode(members, f"{group}: throughput")
+    by_sweep: dict[tuple[str, str], list[TestRecord]] = defaultdict(list)
+    for t in tests:
+        nf = t.extra_info.get("nf", "")
+        if nf in SWEEPS:
+            by_sweep[(nf, _group(t, SWEEPS[nf][0]))].append(t)
+    for (nf, group), members in sorted(by_sweep.items()):
+        fig = throughput_vs_param(members, nf, f"{group}: throughput against {SWEEPS[nf][0]}")
+        if fig is not None:
+            out[f"sweep-{_slug(group)}"] = fig
+    cpu = cpu_split(tests, "DUT CPU split")
+    if cpu is not None:
+        out["cpu-split"] = cpu
+    for group, members in sorted(by_group.items()):
+        lat = latency_distribution(members, f"{group}: latency")
+        if lat is not None:
+            out[f"latency-{_slug(group)}"] = lat
+    if len(records) > 1:
+        names: list[str] = []
+        for r in records:
+            names.extend(n for n in r.tests if n not in names)
+        for name in names:
+            out[f"across-{_slug(name.split('::')[-1])}"] = across_records(
+                name, [(r, r.tests.get(name)) for r in records])
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "figure"
+
+
+def save(fig: Figure, directory: Path, stem: str, formats: tuple[str, ...] = FIGURES) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = directory / f"{stem}.{fmt}"
+        fig.savefig(path, format=fmt, dpi=120)
+        paths.append(path)
+
+    return paths
+
+
+def plot_all(records: list[Record], directory: Path,
+             formats: tuple[str, ...] = FIGURES) -> list[Path]:
+    paths = []
+    for stem, fig in figures(records).items():
+        paths.extend(save(fig, directory, stem, formats))
+    return paths

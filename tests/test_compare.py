@@ -1,0 +1,140 @@
+"""`xdpperf compare` on crafted histories: verdicts by jumpavg, gating, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from records import bench, write
+
+from pytest_xdpperf.cli import main
+from pytest_xdpperf.compare import compare, jumpavg_verdict, parse_fail_on
+from pytest_xdpperf.errors import XdpperfError
+from pytest_xdpperf.history import load_all, load_record, store
+
+T = "testsuites/test_macswap.py::test_macswap_drop[xdp]"
+U = "testsuites/test_macswap.py::test_macswap_drop[af_xdp]"
+BASE = [1.000e6, 1.004e6, 0.996e6, 1.002e6, 0.998e6]          # spread 0.3%
+NOISY = [1.00e6, 1.08e6, 0.93e6, 1.05e6, 0.95e6]              # spread ~6%
+
+
+def scaled(samples: list[float], factor: float) -> list[float]:
+    return [s * factor for s in samples]
+
+
+def history(tmp: Path, later: dict[str, list[float]], base: dict[str, list[float]] | None = None,
+            schema: str = "samples") -> Path:
+    """Two records in a history directory, written newest first to prove the ordering."""
+    base = base if base is not None else {T: BASE}
+    d = tmp / "history"
+    write(d / "a-new.json", [bench(n, s, schema=schema) for n, s in later.items()],
+          kernel="6.19.0", commit="b" * 40, when="2026-11-02T00:00:00+00:00")
+    write(d / "z-old.json", [bench(n, s, schema=schema) for n, s in base.items()],
+          kernel="6.18.0", commit="a" * 40, when="2026-11-01T00:00:00+00:00")
+    return d
+
+
+def test_clear_regression_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: scaled(BASE, 0.90)})
+    assert main(["compare", str(d)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{T} (pdr): regression" in out
+    assert "-10.00%" in out and "6.18.0 aaaaaaaaaaaa" in out and "6.19.0 bbbbbbbbbbbb" in out
+    assert "1 regression(s)" in err
+    # ordered by time, not by file name: the 6.18 record is the baseline
+    assert out.index("6.18.0") < out.index("6.19.0")
+
+
+def test_change_inside_the_noise_is_no_change(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: scaled(NOISY, 0.98)}, base={T: NOISY})
+    assert main(["compare", str(d)]) == 0
+    assert f"{T} (pdr): no change" in capsys.readouterr().out
+
+
+def test_same_drop_with_tight_samples_is_a_regression() -> None:
+    """Not a bare percentage: 2% is noise among NOISY samples, a change among BASE ones."""
+    assert jumpavg_verdict(NOISY, scaled(NOISY, 0.98)).kind == "no change"
+    assert jumpavg_verdict(BASE, scaled(BASE, 0.98)).kind == "regression"
+
+
+def test_improvement_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: scaled(BASE, 1.15)})
+    assert main(["compare", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert f"{T} (pdr): improvement" in out and "+15.00%" in out
+
+
+def test_test_in_one_history_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: BASE, U: BASE}, base={T: BASE})
+    assert main(["compare", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert f"{U} (pdr): only in 6.19.0 bbbbbbbbbbbb" in out
+    block = out[out.index(U):]
+    assert "absent" in block.splitlines()[3]  # the baseline's row
+    comps = {c.name: c for c in compare(load_all([d]))}
+    assert comps[U].verdict.kind.startswith("only in") and not comps[U].fails(0.0)
+
+
+def test_fail_on_tolerates_a_smaller_drop(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: scaled(BASE, 0.90)})
+    assert main(["compare", str(d), "--fail-on", "15%"]) == 0
+    assert "regression" in capsys.readouterr().out  # still shown, just not fatal
+    assert main(["compare", str(d), "--fail-on", "0.05"]) == 1
+    assert parse_fail_on("any") == 0.0 and parse_fail_on("5%") == pytest.approx(0.05)
+    with pytest.raises(XdpperfError, match="--fail-on"):
+        parse_fail_on("lots")
+
+
+def test_older_schemas_give_samples(tmp_path: Path) -> None:
+    """repetitions.pdr_pps, or the single metric_pps of a record without repetitions."""
+    d = history(tmp_path, {T: scaled(BASE, 0.9)}, schema="repetitions")
+    comp = compare(load_all([d]))[0]
+    assert comp.rows[0][1] is not None and len(comp.rows[0][1].samples_pps) == 5
+    assert comp.verdict.kind == "regression"
+    single = write(tmp_path / "single.json", [bench(T, [1e6], schema="single")])
+    assert load_record(single).tests[T].samples_pps == (1e6,)
+
+
+def test_two_files_and_explicit_baseline(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    old = write(tmp_path / "old.json", [bench(T, BASE)])
+    new = write(tmp_path / "new.json", [bench(T, scaled(BASE, 0.8))], commit="c" * 40)
+    assert main(["compare", str(old), str(new)]) == 1
+    capsys.readouterr()
+    # the new record as the baseline: the old one is an improvement on it
+    assert main(["compare", "--baseline", str(new), str(old), str(new)]) == 0
+    assert "improvement" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('{"benchmarks": [', "not valid JSON"),
+    ('{"hello": "world"}', "not a pytest-benchmark record"),
+    ('[1, 2, 3]', "not a pytest-benchmark record"),
+    ('{"machine_info": {}, "benchmarks": [{"name": "t", "extra_info": {}}]}',
+     "without any xdpperf measurement"),
+], ids=["corrupt", "foreign", "list", "not-xdpperf"])
+def test_bad_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                           content: str, problem: str) -> None:
+    d = history(tmp_path, {T: BASE})
+    bad = d / "m-bad.json"
+    bad.write_text(content)
+    assert main(["compare", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and problem in err
+    assert "Traceback" not in err
+
+
+def test_one_record_is_not_a_comparison(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    one = write(tmp_path / "one.json", [bench(T, BASE)])
+    assert main(["compare", str(one)]) == 2
+    assert "at least two records" in capsys.readouterr().err
+
+
+def test_store_names_by_kernel_and_commit(tmp_path: Path) -> None:
+    rec = write(tmp_path / "run.json", [bench(T, BASE)], kernel="6.18.44-fc", commit="d" * 40)
+    path = store(rec, tmp_path / "hist")
+    assert path.name.startswith("6.18.44-fc__dddddddddddd__2026-11-01T000000")
+    assert load_record(path).tests[T].samples_pps == tuple(BASE)

@@ -1,0 +1,120 @@
+"""`xdpperf plot`: valid PNG/SVG files whose figures hold the expected series."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.container import BarContainer, ErrorbarContainer
+from records import bench, write
+
+from pytest_xdpperf.cli import main
+from pytest_xdpperf.history import load_all, load_record
+from pytest_xdpperf.plot import figures, param_value
+
+MODES = ("xdp", "af_xdp")
+ROUNDS = (0, 100, 1000)
+
+
+def cpu(user: float, system: float) -> dict:
+    pct = {"user": user, "system": system, "softirq": 0.0, "idle": 100 - user - system}
+    return {"source": "sar", "percent": pct,
+            "ns_per_packet": {k: v * 10 for k, v in pct.items()}, "busy_ns_per_packet": 1.0}
+
+
+def latency(shift: float) -> dict:
+    return {"percentiles_us": {"50": 10 + shift, "99": 30 + shift},
+            "histogram": {"edges_us": [0, 10, 20, 30, 40], "counts": [5, 50, 30, 15]}}
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> Path:
+    benches = []
+    for i, mode in enumerate(MODES):
+        benches.append(bench(f"t.py::test_macswap_drop[{mode}]", [4e6 - i * 1e6, 4.1e6 - i * 1e6],
+                             mode=mode, cpu=cpu(10 + i, 40), latency=latency(i)))
+        for rounds in ROUNDS:
+            benches.append(bench(f"t.py::test_checksum[{mode}-{rounds}]",
+                                 [1e6 / (1 + rounds / 100) / (i + 1)], mode=mode, nf="checksum",
+                                 params={"action": "drop", "rounds": rounds}, schema="single"))
+    return write(tmp_path / "run.json", benches)
+
+
+def test_figures_have_the_expected_series(record: Path) -> None:
+    figs = figures([load_record(record)])
+    # throughput per mode: NDR, PDR, MFR bars, one per mode, with error bars
+    ax = figs["throughput-macswap-drop"].axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in bars] == ["NDR", "PDR", "MFR"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(MODES)
+    pdr = bars[1]
+    assert [round(p.get_height(), 3) for p in pdr.patches] == [4.05, 3.05]
+    assert pdr.errorbar is not None
+    assert "Mpps" in ax.get_ylabel()
+    # against checksum rounds: a line per mode, x = rounds
+    ax = figs["sweep-checksum-drop"].axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == set(MODES)
+    assert np.asarray(lines["xdp"].get_xdata()).tolist() == list(ROUNDS)
+    assert np.asarray(lines["af_xdp"].get_ydata()).tolist()[0] == pytest.approx(0.5)
+    assert ax.get_xlabel() == "checksum rounds" and ax.get_legend() is not None
+    # CPU split: stacked states
+    ax = figs["cpu-split"].axes[0]
+    assert {c.get_label() for c in ax.containers} == {"user", "system", "idle"}
+    user = [c for c in ax.containers if isinstance(c, BarContainer)][0]
+    assert [round(p.get_height()) for p in user.patches] == [100, 110]  # user ns
+    assert "ns" in ax.get_ylabel()
+    # latency distribution: one histogram per mode
+    ax = figs["latency-macswap-drop"].axes[0]
+    assert "µs" in ax.get_xlabel()
+    legend = ax.get_legend()
+    assert legend is not None
+    assert sorted(t.get_text() for t in legend.get_texts()) == sorted(MODES)
+    # one record: no figure across records
+    assert not any(k.startswith("across-") for k in figs)
+
+
+def test_across_records_figure(record: Path, tmp_path: Path) -> None:
+    newer = write(tmp_path / "h" / "new.json",
+                  [bench("t.py::test_macswap_drop[xdp]", [3.0e6, 3.2e6, 3.1e6])],
+                  kernel="6.19.0", when="2026-11-03T00:00:00+00:00")
+    figs = figures(load_all([record, newer]))
+    ax = figs["across-test_macswap_drop-xdp"].axes[0]
+    means = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(means) == 2 and means[0].get_label() == "mean ± stdev"
+    assert np.asarray(means[0].lines[0].get_ydata()).tolist()[0] == pytest.approx(4.05)
+    assert np.asarray(means[1].lines[0].get_ydata()).tolist()[0] == pytest.approx(3.1)
+    # the repetitions themselves: 2 samples in the first record, 3 in the second
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert [len(np.asarray(c.get_offsets())) for c in scatters] == [2, 3]
+    assert "6.19.0" in ax.get_xticklabels()[1].get_text()
+
+
+def test_cli_writes_valid_png_and_svg(record: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plots"
+    assert main(["plot", str(record), "-o", str(out)]) == 0
+    pngs, svgs = sorted(out.glob("*.png")), sorted(out.glob("*.svg"))
+    assert {p.stem for p in pngs} == {p.stem for p in svgs} >= {
+        "throughput-macswap-drop", "sweep-checksum-drop", "cpu-split", "latency-macswap-drop"}
+    for png in pngs:
+        image = matplotlib.image.imread(png)
+        assert image.shape[0] > 100 and image.shape[1] > 100
+    for svg in svgs:
+        assert ET.parse(svg).getroot().tag.endswith("svg")
+    assert main(["plot", str(record), "-o", str(out), "--format", "gif"]) == 2
+
+
+def test_records_without_cpu_or_latency_still_plot(tmp_path: Path) -> None:
+    rec = write(tmp_path / "bare.json", [bench("t.py::test_x[xdp]", [1e6])])
+    figs = figures([load_record(rec)])
+    assert list(figs) == ["throughput-macswap-drop"]
+
+
+def test_param_values() -> None:
+    assert param_value("64K") == 65536 and param_value("1G") == 1 << 30
+    assert param_value(1000) == 1000.0 and param_value("udp") is None

@@ -1,0 +1,437 @@
+"""The built-in generator sends what the profile says, at the rate asked, and its
+receiver and the loss accounting label what happens to the frames.
+
+Integration tests (root, the veth testbed). The DUT side is either nothing (the
+DUT's stack, where a raw socket captures the frames), nfs/trafficgen's receiver
+as a no-op sink or reflector (Sink), or a real NF (RunningNf).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+
+from pytest_xdpperf.errors import ProgramFailed, XdpperfError
+from pytest_xdpperf.ifstats import delta, ethtool_stats
+from pytest_xdpperf.measure import TrialMeasurer
+from pytest_xdpperf.modes import MODES
+from pytest_xdpperf.netns import entered, iproute
+from pytest_xdpperf.nf import NfSpec, RunningNf
+from pytest_xdpperf.trafficgen.base import TrafficProfile
+from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator, Sink
+
+pytestmark = pytest.mark.integration
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33  # not in Python's socket module
+TOLERANCE = 0.01  # the issue's ±1%
+
+
+def gen(bed: Any, builder: Any, profile: TrafficProfile | None = None, **kw: Any
+        ) -> BpfGenerator:
+    return BpfGenerator(builder.program("trafficgen"), bed.tester, bed.dut,
+                        profile or TrafficProfile(), **kw)
+
+
+def sink(bed: Any, builder: Any, profile: TrafficProfile | None = None, **kw: Any) -> Sink:
+    return Sink(builder.program("trafficgen"), bed.dut, profile or TrafficProfile(), **kw)
+
+
+XDP_PASS_C = """\
+__attribute__((section("xdp"), used)) int xdp_pass(void *ctx) { return 2; /* XDP_PASS */ }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+"""
+
+
+@contextmanager
+def capture_on_dut(bed: Any, workdir: Path) -> Iterator[socket.socket]:
+    """A raw socket on the DUT's veth that sees every frame as sent.
+
+    GRO would merge TCP segments (and hold back some UDP) before the socket sees
+    them, but a veth takes XDP frames only while GRO is on or an XDP program is
+    attached: so an XDP_PASS program goes on and GRO off, both undone after."""
+    source, obj = workdir / "xdp_pass.c", workdir / "xdp_pass.o"
+    source.write_text(XDP_PASS_C)
+    subprocess.run(["clang", "-O2", "-target", "bpf", "-c", str(source), "-o", str(obj)],
+                   check=True, capture_output=True)
+    link = ["ip", "-n", bed.dut.netns, "link", "set", "dev", bed.dut.ifname]
+    gro = ["ip", "netns", "exec", bed.dut.netns, "ethtool", "-K", bed.dut.ifname, "gro"]
+    subprocess.run(link + ["xdpdrv", "obj", str(obj), "sec", "xdp"], check=True,
+                   capture_output=True)
+    try:
+        subprocess.run(gro + ["off"], check=True, capture_output=True)
+        with entered(bed.dut.netns):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            # the whole trial queues up before it is read: room for all of it (root may force)
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+            sock.bind((bed.dut.ifname, 0))
+            bed.prepare_dut_napi()
+            yield sock
+        finally:
+            sock.close()
+    finally:
+        subprocess.run(gro + ["on"], check=True, capture_output=True)
+        subprocess.run(link + ["xdpdrv", "off"], check=True, capture_output=True)
+        bed.prepare_dut_napi()
+
+
+def drain(sock: socket.socket, quiet: float = 0.3) -> list[bytes]:
+    frames: list[bytes] = []
+    sock.settimeout(quiet)
+    while True:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except TimeoutError:
+            return frames
+        if addr[2] != PACKET_OUTGOING:
+            frames.append(data)
+
+
+def checksums_valid(pkt: Any) -> bool:
+    """Rebuild the frame with scapy's own checksums: equal iff ours were right."""
+    l4 = TCP if TCP in pkt else UDP
+    fresh = pkt.copy()
+    del fresh[IP].chksum
+    del fresh[l4].chksum
+    return bytes(Ether(bytes(fresh))) == bytes(pkt)
+
+
+def xdp_attached(host: Any) -> bool:
+    with iproute(host.netns) as ipr:
+        link = ipr.link("get", index=ipr.link_lookup(ifname=host.ifname)[0])[0]
+    xdp = link.get_attr("IFLA_XDP")
+    return bool(xdp and xdp.get_attr("IFLA_XDP_ATTACHED"))
+
+
+# --- what goes out --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [64, 65, 512, 1518])
+def test_frame_size_on_the_wire(xdpperf_testbed: Any, xdpperf_builder: Any, size: int) -> None:
+    """Every frame the sink receives is frame_size - FCS bytes long, for odd sizes too."""
+    bed = xdpperf_testbed
+    profile = TrafficProfile(frame_size=size)
+    with sink(bed, xdpperf_builder, profile) as dut, gen(bed, xdpperf_builder, profile) as g:
+        bed.prepare_dut_napi()
+        before = dut.stats()
+        offered = g.offer(20_000, 0.1)
+        time.sleep(0.1)
+        after = dut.stats()
+    got = after["rx_stamped"] - before["rx_stamped"]
+    assert got == offered.sent == 2000
+    assert after["rx_bytes"] - before["rx_bytes"] == got * (size - 4)
+
+
+FLOWS = 50
+FRAMES = 2000
+
+
+@pytest.mark.parametrize("protocol", ["udp", "tcp"])
+@pytest.mark.parametrize("order", ["sequential", "random"])
+@pytest.mark.parametrize("layout", ["dst_port", "src_ip"])
+def test_flows_reach_the_dut_as_distinct_tuples_with_valid_checksums(
+        xdpperf_testbed: Any, xdpperf_builder: Any, protocol: str, order: str,
+        layout: str, tmp_path: Path) -> None:
+    bed = xdpperf_testbed
+    # a small source-port block so several blocks (dst ports / client addresses) are used
+    profile = TrafficProfile(frame_size=64, protocol=protocol, flows=FLOWS, order=order,
+                             layout=layout, src_port=65536 - 20)
+    with capture_on_dut(bed, tmp_path) as sock, gen(bed, xdpperf_builder, profile) as g:
+        offered = g.offer(5_000, FRAMES / 5_000)
+        frames = drain(sock)
+    l4 = UDP if protocol == "udp" else TCP
+    ours = [Ether(f) for f in frames if l4 in Ether(f)]
+    assert offered.sent == FRAMES and len(ours) == FRAMES
+    expected = {profile.flow_tuple(i, bed.tester.ip, bed.dut.ip) for i in range(FLOWS)}
+    assert len(expected) == FLOWS
+    seen = Counter((p[IP].src, p[IP].dst, p[l4].sport, p[l4].dport) for p in ours)
+    assert set(seen) == expected  # N flows give N distinct 5-tuples, and only those
+    if order == "sequential":
+        assert set(seen.values()) == {FRAMES // FLOWS}
+        first = [(p[IP].src, p[IP].dst, p[l4].sport, p[l4].dport) for p in ours[:FLOWS]]
+        assert len(set(first)) == FLOWS
+    bad = [p.summary() for p in ours if not checksums_valid(p)]
+    assert bad == []
+    assert {len(f) for f in frames if l4 in Ether(f)} == {60}
+
+
+def test_firewall_rules_all_hit(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """TrafficProfile.firewall(rules) matches the NF's rule set exactly: with one rule
+    fewer in the NF, exactly the frames of the last flow get through."""
+    bed = xdpperf_testbed
+    rules = 300
+    profile = TrafficProfile.firewall(rules, base_sport=65536 - 100)
+    binary = xdpperf_builder.program("firewall")
+    with RunningNf(binary, NfSpec("firewall", {"rules": rules - 1, "action": "pass",
+                                                "base_sport": 65536 - 100}),
+                   MODES["xdp"], bed.dut) as nf, gen(bed, xdpperf_builder, profile) as g:
+        bed.prepare_dut_napi()
+        before = nf.stats()
+        offered = g.offer(30_000, 0.1)
+        time.sleep(0.2)
+        after = nf.stats()
+    d = {k: after[k] - before[k] for k in ("rx", "drop", "pass")}
+    assert offered.sent == 3000
+    assert d == {"rx": 3000, "drop": 3000 - 10, "pass": 10}
+
+
+def test_loadbalancer_sessions_all_hit(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """TrafficProfile.loadbalancer(sessions) hits only sessions (over several client
+    blocks), and every rewritten frame comes back to the receiver with its stamp."""
+    bed = xdpperf_testbed
+    sessions = 200
+    params = {"sessions": sessions, "base_sport": 65536 - 64, "miss": "drop"}
+    profile = TrafficProfile.loadbalancer(sessions, base_sport=65536 - 64, protocol="tcp",
+                                          order="random")
+    binary = xdpperf_builder.program("loadbalancer")
+    try:
+        nf_cm = RunningNf(binary, NfSpec("loadbalancer", {**params, "proto": "tcp"}),
+                          MODES["xdp"], bed.dut)
+    except ProgramFailed as exc:
+        pytest.fail(f"loadbalancer did not start: {exc}")
+    with nf_cm as nf, gen(bed, xdpperf_builder, profile) as g:
+        bed.prepare_dut_napi()
+        before = nf.stats()
+        offered = g.offer(30_000, 0.1)
+        time.sleep(0.2)
+        after = nf.stats()
+    assert offered.sent == 3000
+    assert after["rx"] - before["rx"] == 3000
+    assert after["tx"] - before["tx"] == 3000  # no miss: every flow is a session
+    assert offered.received == 3000 and offered.duplicates == 0
+
+
+# --- the rate -------------------------------------------------------------------------------
+
+RATES = [100_000.0, 500_000.0, 1_000_000.0, 2_000_000.0]
+
+
+def rate_trial(bed: Any, g: BpfGenerator, dut: Sink, rate: float, seconds: float
+               ) -> dict[str, float]:
+    dut.clear()
+    before = dut.stats()
+    eth0 = ethtool_stats(bed.tester)
+    offered = g.offer(rate, seconds)
+    time.sleep(0.05)
+    after = dut.stats()
+    eth = delta(ethtool_stats(bed.tester), eth0)
+    arrived = after["rx_stamped"] - before["rx_stamped"]
+    span = (after["rx_ts_max"] - after["rx_ts_min"]) / 1e9
+    on_wire = eth.get("tx_queue_0_xdp_xmit", 0) + eth.get("tx_queue_0_xdp_xmit_errors", 0)
+    return {
+        "generator": offered.offered_rate,
+        # measured at the DUT: frames that arrived, over the span of their send stamps
+        # (frames the DUT's ring refused are on the wire too: counted by the tester's port)
+        "dut": (arrived + eth.get("tx_queue_0_xdp_xmit_errors", 0) - 1) / span if span else 0,
+        "sent": offered.sent, "target": offered.intended_count, "on_wire": on_wire,
+        "late": offered.late, "max_lag_ms": offered.raw["max_lag_ns"] / 1e6,
+    }
+
+
+def within(r: dict[str, float], rate: float) -> bool:
+    return all(abs(r[k] / rate - 1) <= TOLERANCE for k in ("generator", "dut"))
+
+
+@pytest.mark.parametrize("rate", RATES, ids=[f"{r / 1e6:g}Mpps" for r in RATES])
+def test_offered_rate_within_one_percent(xdpperf_testbed: Any, xdpperf_builder: Any,
+                                         rate: float) -> None:
+    """Measured, twice over: by the generator's own frame clock and at the DUT from the
+    stamps of the frames that arrived. A VM stall (other jobs on this machine) can
+    still push one trial out; the trial is then retried once, and that is reported."""
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        g.offer(100_000, 0.05)  # warm-up
+        first = rate_trial(bed, g, dut, rate, 1.0)
+        result = first
+        if not within(first, rate):
+            print(f"retrying {rate:g} pps once after {first}", file=sys.stderr)
+            result = rate_trial(bed, g, dut, rate, 1.0)
+    assert result["sent"] == result["target"] == rate, (first, result)
+    assert result["on_wire"] == result["sent"], result
+    assert within(result, rate), (first, result)
+
+
+def test_pacing_catches_up_after_a_stall(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """A real-time task takes the tester CPU for 20 ms mid-trial: the generator falls
+    behind, then catches up, so the trial still offers its rate (the old generator
+    restarted its schedule and offered 2% less here)."""
+    bed = xdpperf_testbed
+    rate, seconds = 200_000.0, 1.0
+    staller = (
+        "import os, time\n"
+        f"os.sched_setaffinity(0, {{{bed.tester.cpu}}})\n"
+        "os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))\n"
+        "time.sleep(0.4)\n"
+        "end = time.monotonic() + 0.02\n"
+        "while time.monotonic() < end: pass\n")
+    with sink(bed, xdpperf_builder) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        proc = subprocess.Popen([sys.executable, "-c", staller])
+        try:
+            r = rate_trial(bed, g, dut, rate, seconds)
+        finally:
+            proc.wait(timeout=10)
+    assert r["sent"] == rate * seconds
+    assert r["max_lag_ms"] >= 10, r  # the stall happened
+    assert r["late"] > 0, r
+    assert within(r, rate), r
+
+
+def test_several_tester_cores(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """One generator thread per CPU, each with its share of the rate and its own stream:
+    here both CPUs of the machine (the DUT side is a no-op sink)."""
+    bed = xdpperf_testbed
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs")
+    rate = 200_000.0
+    with sink(bed, xdpperf_builder) as dut, \
+            gen(bed, xdpperf_builder, cpus=cpus) as g:
+        bed.prepare_dut_napi()
+        assert g.program.ready["cpus"] == cpus
+        dut.clear()
+        before, eth0 = dut.stats(), ethtool_stats(bed.tester)
+        offered = g.offer(rate, 0.5)
+        time.sleep(0.1)
+        after, eth = dut.stats(), delta(ethtool_stats(bed.tester), eth0)
+    streams = offered.raw["streams"]
+    assert [s["cpu"] for s in streams] == cpus
+    assert [s["sent"] for s in streams] == [50_000, 50_000]
+    assert all(s["offered_rate"] > 0 for s in streams)
+    # the generator thread on the DUT's CPU competes with the sink: the sink's ring may
+    # overflow, but every frame is either received or refused at the DUT's door
+    arrived = after["rx_stamped"] - before["rx_stamped"]
+    assert arrived + eth["tx_queue_0_xdp_xmit_errors"] == offered.sent == 100_000
+    assert after["rx_duplicates"] == 0 and after["rx_reordered"] == 0
+
+
+def test_bad_generator_input_is_a_clear_error(xdpperf_testbed: Any,
+                                              xdpperf_builder: Any) -> None:
+    bed = xdpperf_testbed
+    with pytest.raises(XdpperfError, match="repeat a CPU"):
+        gen(bed, xdpperf_builder, cpus=[0, 0])
+    for bad in ({"frame_size": 63}, {"flows": 0}, {"protocol": "sctp"}, {"order": "zigzag"},
+                {"flows": 1 << 20, "src_port": 65535}, {"flows": (1 << 20) + 1}):
+        with pytest.raises(XdpperfError):
+            TrafficProfile(**bad)
+
+
+# --- the receiver and the loss accounting ------------------------------------------------------
+
+def test_receiver_counts_everything_back_in_order(xdpperf_testbed: Any,
+                                                  xdpperf_builder: Any) -> None:
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder, reflect=True), gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        offered = g.offer(50_000, 0.2)
+    assert offered.sent == offered.received == 10_000
+    assert offered.duplicates == 0 and offered.reordered == 0
+    assert offered.latency is not None and offered.latency.count == 10_000
+
+
+def test_dut_that_forwards_nothing(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """Passthrough through an NF that drops everything: full loss, labelled as DUT loss
+    (not tester overflow), and an empty latency histogram."""
+    bed = xdpperf_testbed
+    binary = xdpperf_builder.program("macswap")
+    with RunningNf(binary, NfSpec("macswap", {"action": "drop"}), MODES["xdp"],
+                   bed.dut) as nf, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        trial = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", nf.stats)(50_000, 0.2)
+    assert trial.offered == 10_000 and trial.forwarded == 0
+    assert trial.loss_ratio == 1.0 and trial.tester_overflow == 0
+    assert not trial.extra["tester_overflowed"] and trial.extra["counters_agree"]
+    assert trial.extra["nf"]["drop"] == 10_000
+    assert trial.extra["latency"]["count"] == 0 and trial.extra["latency"]["p50_us"] is None
+
+
+def test_ring_overflow_before_the_nf_is_dut_loss(xdpperf_testbed: Any,
+                                                 xdpperf_builder: Any) -> None:
+    """A slow DUT (20 us per frame) offered 200 kpps: its receive ring overflows. Those
+    frames are lost before the NF: loss, shown apart as ring_overflow, and the kernel's
+    counters account for every frame sent."""
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder, delay_ns=20_000) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        trial = TrialMeasurer(g, bed.tester, bed.dut, "drop", dut.handled)(200_000, 0.2)
+    assert trial.offered == 40_000
+    assert trial.extra["ring_overflow"] > 0
+    assert trial.extra["counters_agree"]
+    assert trial.forwarded + trial.extra["ring_overflow"] == trial.offered
+    assert trial.loss == trial.extra["ring_overflow"]
+    assert not trial.extra["tester_overflowed"]
+
+
+def test_tester_overflow_is_flagged_not_dut_loss(xdpperf_testbed: Any,
+                                                 xdpperf_builder: Any) -> None:
+    """The tester's own receiver is made slow (20 us per frame): the frames the DUT sends
+    back overflow the tester's ring. The trial is flagged tester_overflowed, and those
+    frames are not counted as the DUT's loss."""
+    bed = xdpperf_testbed
+    if bed.tester.cpu == bed.dut.cpu:
+        pytest.skip("needs the tester's receive and the generator on different CPUs")
+    # the generator on the DUT's CPU, so the slow receiver on the tester's CPU cannot
+    # slow it down (sharing one CPU, they take turns and nothing overflows)
+    with sink(bed, xdpperf_builder, reflect=True) as dut, \
+            gen(bed, xdpperf_builder, cpus=[bed.dut.cpu], rx_delay_ns=20_000) as g:
+        bed.prepare_dut_napi()
+        trial = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", dut.handled)(
+            200_000, 0.2)
+    assert trial.offered == 40_000
+    assert trial.extra["tester_overflowed"] and trial.tester_overflow > 0
+    assert trial.extra["return_overflow"] == trial.tester_overflow
+    # every frame accounted: came back, refused by the tester, or refused by the DUT
+    assert (trial.forwarded + trial.tester_overflow + trial.extra["ring_overflow"]
+            == trial.offered), trial.extra
+    assert trial.loss == trial.extra["ring_overflow"]
+
+
+def test_nf_crash_mid_trial_is_a_clear_error_and_leaves_nothing(
+        xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    bed = xdpperf_testbed
+    binary = xdpperf_builder.program("macswap")
+    nf = RunningNf(binary, NfSpec("macswap", {"action": "tx"}), MODES["xdp"], bed.dut)
+    g = gen(bed, xdpperf_builder)
+    try:
+        bed.prepare_dut_napi()
+        measurer = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", nf.stats)
+        killer = threading.Timer(0.3, os.kill, (nf.pid, signal.SIGKILL))
+        killer.start()
+        with pytest.raises(ProgramFailed, match="macswap.*(exited|killed)"):
+            measurer(100_000, 1.0)
+        killer.join()
+        assert not xdp_attached(bed.dut)  # the NF's XDP program went with it
+    finally:
+        nf.stop()
+        g.close()
+    assert g.program.proc.returncode == 0
+    assert not xdp_attached(bed.tester)
+
+
+def test_generator_crash_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    bed = xdpperf_testbed
+    g = gen(bed, xdpperf_builder)
+    try:
+        os.kill(g.program.pid, signal.SIGKILL)
+        g.program.proc.wait(timeout=5)
+        with pytest.raises(ProgramFailed, match="trafficgen exited: killed by SIGKILL"):
+            g.offer(10_000, 0.1)
+    finally:
+        g.close()
+    assert not xdp_attached(bed.tester)
