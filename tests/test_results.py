@@ -280,3 +280,13 @@ def test_confirm_duration_defaults_to_trial_duration() -> None:
     assert RunOptions(confirm_duration=10.0).effective_confirm_duration == 10.0
     assert RunOptions(tester_retries=3).search_spec(1e6).tester_retries == 3
     assert math.isfinite(RunOptions().search_spec(1e6).search_duration_max)
+
+
+def test_metrics_of_the_representative_repetition() -> None:
+    reps = [replace(repetition(Wobbly(capacity=C, wobble=0.05, seed=seed)),
+                    metrics={"cpu": {"seed": seed}}, metrics_sampled="confirmation")
+            for seed in range(3)]
+    m = measurement(reps)
+    info = m.extra_info()
+    assert info["cpu"] == {"seed": m.representative_index} == m.metrics["cpu"]
+    assert info["llc"] is None and info["metrics_sampled"] == "confirmation"
