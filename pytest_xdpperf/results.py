@@ -103,6 +103,13 @@ class Measurement:
         return order[(len(order) - 1) // 2]
 
     @property
+    def forwarded_anything(self) -> bool:
+        """Some repetition found a rate the DUT handled, or forwarded under overload:
+        what a suite asserts before looking at the figures (a dead NF fails it)."""
+        return any(r.pdr.rate_pps or r.ndr.rate_pps or (r.mfr_pps or 0) > 0
+                   for r in self.repetitions)
+
+    @property
     def representative(self) -> Repetition:
         return self.repetitions[self.representative_index]
 

@@ -5,24 +5,26 @@ load balancer in user space (hybrid), or both in user space (placement=user).
 Eleven thousand flows; `rules` of them are dropped by the firewall.
 """
 
-import dataclasses
-
 import pytest
+
+from pytest_xdpperf.trafficgen.base import TrafficProfile
 
 FLOWS = 11_000
 
 
 @pytest.fixture
 def to_the_vip(xdpperf):
-    """The generator's flow is flow 0: client port 1024 to the service port 80."""
-    xdpperf.profile = dataclasses.replace(xdpperf.profile, src_port=1024, dst_port=80)
+    """Frames spread at random over all the chain's flows (its sessions, the first
+    `rules` of which the firewall drops), to the service address."""
+    xdpperf.profile = TrafficProfile.loadbalancer(
+        FLOWS, frame_size=xdpperf.profile.frame_size, order="random")
     return xdpperf
 
 
 @pytest.mark.passthrough
 def test_chain_hybrid(to_the_vip):
     result = to_the_vip.throughput("chain", sessions=FLOWS, rules=0)
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.passthrough
@@ -30,10 +32,10 @@ def test_chain_pure_af_xdp(to_the_vip):
     if to_the_vip.mode.in_kernel:
         pytest.skip("placement=user is the pure AF_XDP chain; in-kernel modes run both in XDP")
     result = to_the_vip.throughput("chain", sessions=FLOWS, rules=0, placement="user")
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.drop
 def test_chain_all_flows_dropped_by_the_firewall(to_the_vip):
     result = to_the_vip.throughput("chain", sessions=FLOWS, rules=FLOWS)
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes

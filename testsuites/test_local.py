@@ -10,14 +10,14 @@ import pytest
 def test_macswap_local(xdpperf):
     """Pure I/O: MAC swap with a foreign destination MAC, so the stack drops it early."""
     result = xdpperf.throughput("macswap")  # action=pass from the marker
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.local
 def test_firewall_local(xdpperf):
     """Every frame passed unchanged to the stack (no rule matches)."""
     result = xdpperf.throughput("firewall", rules=0)
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.local

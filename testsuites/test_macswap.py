@@ -6,10 +6,10 @@ import pytest
 @pytest.mark.drop
 def test_macswap_drop(xdpperf):
     result = xdpperf.throughput("macswap")
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.passthrough
 def test_macswap_passthrough(xdpperf):
     result = xdpperf.throughput("macswap")
-    assert result.pdr.status != "below_min_load" or result.max_forwarding.mean_pps > 0
+    assert result.forwarded_anything, result.notes

@@ -1,0 +1,29 @@
+"""Random access in N bytes: memory demand per packet (reference study, section 1).
+
+One read-modify-write at a random offset of an N-byte array per packet; the
+sizes step from inside L1 past L2 and the LLC into DRAM. The headline point
+fits in L2; the rest are marked `sweep`."""
+
+import pytest
+
+HEADLINE_SIZES = ["256K"]
+SWEEP_SIZES = ["4K", "8M", "256M", "1G"]
+
+
+def size_params():
+    return ([pytest.param(s, id=f"size{s}") for s in HEADLINE_SIZES]
+            + [pytest.param(s, id=f"size{s}", marks=pytest.mark.sweep) for s in SWEEP_SIZES])
+
+
+@pytest.mark.drop
+@pytest.mark.parametrize("size", size_params())
+def test_memory_drop(xdpperf, size):
+    result = xdpperf.throughput("memory", size=size)
+    assert result.forwarded_anything, result.notes
+
+
+@pytest.mark.passthrough
+@pytest.mark.parametrize("size", size_params())
+def test_memory_passthrough(xdpperf, size):
+    result = xdpperf.throughput("memory", size=size)
+    assert result.forwarded_anything, result.notes
