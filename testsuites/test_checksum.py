@@ -6,24 +6,21 @@ rounds, a line per mode."""
 
 import pytest
 
+from pytest_xdpperf.suites import points
+
 HEADLINE_ROUNDS = [1]
 SWEEP_ROUNDS = [8, 64, 512]
 
 
-def rounds_params():
-    return ([pytest.param(r, id=f"rounds{r}") for r in HEADLINE_ROUNDS]
-            + [pytest.param(r, id=f"rounds{r}", marks=pytest.mark.sweep) for r in SWEEP_ROUNDS])
-
-
 @pytest.mark.drop
-@pytest.mark.parametrize("rounds", rounds_params())
+@pytest.mark.parametrize("rounds", points("rounds", HEADLINE_ROUNDS, SWEEP_ROUNDS))
 def test_checksum_drop(xdpperf, rounds):
     result = xdpperf.throughput("checksum", rounds=rounds)
     assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.passthrough
-@pytest.mark.parametrize("rounds", rounds_params())
+@pytest.mark.parametrize("rounds", points("rounds", HEADLINE_ROUNDS, SWEEP_ROUNDS))
 def test_checksum_passthrough(xdpperf, rounds):
     result = xdpperf.throughput("checksum", rounds=rounds)
     assert result.forwarded_anything, result.notes

@@ -8,19 +8,15 @@ the same data structure."""
 
 import pytest
 
+from pytest_xdpperf.suites import points
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 
 HEADLINE_RULES = [1]
 SWEEP_RULES = [1_000, 100_000, 1_000_000]
 
 
-def rules_params():
-    return ([pytest.param(n, id=f"rules{n}") for n in HEADLINE_RULES]
-            + [pytest.param(n, id=f"rules{n}", marks=pytest.mark.sweep) for n in SWEEP_RULES])
-
-
 @pytest.mark.drop
-@pytest.mark.parametrize("rules", rules_params())
+@pytest.mark.parametrize("rules", points("rules", HEADLINE_RULES, SWEEP_RULES))
 def test_firewall_drop(xdpperf, rules):
     xdpperf.profile = TrafficProfile.firewall(rules, frame_size=xdpperf.profile.frame_size,
                                               order="random")

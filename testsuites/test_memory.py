@@ -6,24 +6,21 @@ fits in L2; the rest are marked `sweep`."""
 
 import pytest
 
+from pytest_xdpperf.suites import points
+
 HEADLINE_SIZES = ["256K"]
 SWEEP_SIZES = ["4K", "8M", "256M", "1G"]
 
 
-def size_params():
-    return ([pytest.param(s, id=f"size{s}") for s in HEADLINE_SIZES]
-            + [pytest.param(s, id=f"size{s}", marks=pytest.mark.sweep) for s in SWEEP_SIZES])
-
-
 @pytest.mark.drop
-@pytest.mark.parametrize("size", size_params())
+@pytest.mark.parametrize("size", points("size", HEADLINE_SIZES, SWEEP_SIZES))
 def test_memory_drop(xdpperf, size):
     result = xdpperf.throughput("memory", size=size)
     assert result.forwarded_anything, result.notes
 
 
 @pytest.mark.passthrough
-@pytest.mark.parametrize("size", size_params())
+@pytest.mark.parametrize("size", points("size", HEADLINE_SIZES, SWEEP_SIZES))
 def test_memory_passthrough(xdpperf, size):
     result = xdpperf.throughput("memory", size=size)
     assert result.forwarded_anything, result.notes

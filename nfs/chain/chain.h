@@ -79,4 +79,26 @@ static __always_inline int chain_user_process(void *data, void *data_end,
 	return loadbalancer_process(data, data_end, &cfg->lb);
 }
 
+
+/* The parameters' defaults, for the XDP program's rodata and user space alike. */
+#define CHAIN_CFG_DEFAULTS { \
+	.fw = { \
+		.action = XDP_PASS, \
+		.rules = 0, \
+		.base_sport = LB_DEFAULT_BASE_SPORT, \
+		.dport = LB_VIP_PORT, \
+		.proto = IPPROTO_UDP, \
+	}, \
+	.lb = { \
+		.miss = XDP_DROP, \
+		.sessions = 1, \
+		.backends = LB_DEFAULT_BACKENDS, \
+		.proto = IPPROTO_UDP, \
+		.base_sport = LB_DEFAULT_BASE_SPORT, \
+	}, \
+	.placement = CHAIN_HYBRID, \
+	.local_port = CHAIN_DEFAULT_LOCAL_PORT, \
+	.local_ports = 1, \
+}
+
 #endif

@@ -5,25 +5,7 @@
 #include "nf_kern.h"
 #include "chain.h"
 
-const volatile struct chain_cfg nf_cfg = {
-	.fw = {
-		.action = XDP_PASS,
-		.rules = 0,
-		.base_sport = LB_DEFAULT_BASE_SPORT,
-		.dport = LB_VIP_PORT,
-		.proto = IPPROTO_UDP,
-	},
-	.lb = {
-		.miss = XDP_DROP,
-		.sessions = 1,
-		.backends = LB_DEFAULT_BACKENDS,
-		.proto = IPPROTO_UDP,
-		.base_sport = LB_DEFAULT_BASE_SPORT,
-	},
-	.placement = CHAIN_HYBRID,
-	.local_port = CHAIN_DEFAULT_LOCAL_PORT,
-	.local_ports = 1,
-};
+const volatile struct chain_cfg nf_cfg = CHAIN_CFG_DEFAULTS;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

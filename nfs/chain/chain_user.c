@@ -22,25 +22,7 @@
 #include "../loadbalancer/loadbalancer_table.h"
 #include "chain.h"
 
-static struct chain_cfg cfg = {
-	.fw = {
-		.action = XDP_PASS,
-		.rules = 0,
-		.base_sport = LB_DEFAULT_BASE_SPORT,
-		.dport = LB_VIP_PORT,
-		.proto = IPPROTO_UDP,
-	},
-	.lb = {
-		.miss = XDP_DROP,
-		.sessions = 1,
-		.backends = LB_DEFAULT_BACKENDS,
-		.proto = IPPROTO_UDP,
-		.base_sport = LB_DEFAULT_BASE_SPORT,
-	},
-	.placement = CHAIN_HYBRID,
-	.local_port = CHAIN_DEFAULT_LOCAL_PORT,
-	.local_ports = 1,
-};
+static struct chain_cfg cfg = CHAIN_CFG_DEFAULTS;
 
 /* Where each stage's table lives (NF_TABLE_*), set in before_load. */
 static unsigned int fw_where, lb_where;
