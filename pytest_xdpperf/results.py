@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .calibration import Calibration
+from .latency import LatencyHistogram
 from .modes import Mode
 from .nf import NfSpec
 from .rfc2544 import Confirmation, ForwardingRate, SearchResult, Throughput, TrialResult
@@ -24,6 +25,7 @@ TESTER_BOUND_MARGIN = 0.10
 # and `confirmation`; status may be "tester_bound"; trials carry `valid`/`tester_fault`;
 # metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
 # those of the representative repetition (`representative_repetition`, the median one).
+# Since then, compatibly: ndr/pdr carry `latency` (passthrough: of their confirmation).
 RECORD_VERSION = 2
 
 
@@ -183,6 +185,7 @@ class Measurement:
             d["gbps"] = t.rate_pps * bits / 1e9 if t.rate_pps else None
             d["verified"] = confirmation.verified if confirmation else None
             d["confirmation"] = confirmation_dict(confirmation) if confirmation else None
+            d["latency"] = confirmation_latency(confirmation) if confirmation else None
             return d
 
         mfr = None
@@ -280,6 +283,21 @@ def confirmation_dict(c: Confirmation) -> dict[str, Any]:
         "reason": c.reason,
         "trials": [trial_dict(t) for t in c.trials],
     }
+
+
+def confirmation_latency(c: Confirmation) -> dict[str, Any] | None:
+    """Round-trip latency of the frames that came back during a confirmation's valid
+    trials (passthrough: the generator stamps and reads every frame), merged into one
+    histogram: min, p50 ... p99.9, max in microseconds, and the buckets. None where
+    nothing came back with a stamp (drop and local classes)."""
+    merged: LatencyHistogram | None = None
+    for t in c.trials:
+        hist = t.extra.get("latency_histogram")
+        if t.valid and isinstance(hist, LatencyHistogram) and hist.count:
+            merged = hist if merged is None else merged.merged(hist)
+    if merged is None:
+        return None
+    return {"rate_pps": c.rate_pps, **merged.summary(), "histogram": merged.as_dict()}
 
 
 def record(benchmark: Any, measurement: Measurement) -> None:

@@ -74,6 +74,31 @@ def test_reported_rates_were_confirmed(records: dict) -> None:
                 assert any("not verified" in n for n in info["notes"])
 
 
+def test_latency_and_units_at_the_reported_rates(records: dict) -> None:
+    """Passthrough records carry the round-trip latency of the confirmation trials at
+    NDR and PDR (the frames came back stamped); drop records have none. Rates are
+    given in Mpps and Gbps (64-byte frames: 84 bytes on the wire with preamble and gap)."""
+    for bench in records["json"]["benchmarks"]:
+        info = bench["extra_info"]
+        for goal in ("ndr", "pdr"):
+            figure = info[goal]
+            if figure["rate_pps"] is not None:
+                assert figure["mpps"] == pytest.approx(figure["rate_pps"] / 1e6)
+                assert figure["gbps"] == pytest.approx(figure["rate_pps"] * 84 * 8 / 1e9)
+            latency = figure["latency"]
+            if info["traffic_class"] == "drop" or figure["confirmation"] is None \
+                    or not any(t["valid"] for t in figure["confirmation"]["trials"]):
+                assert latency is None
+                continue
+            assert latency["rate_pps"] == figure["rate_pps"]
+            assert latency["count"] > 0
+            values = [latency[k] for k in ("min_us", "p50_us", "p90_us", "p99_us",
+                                           "p99.9_us", "max_us")]
+            assert values == sorted(values) and values[0] > 0
+            buckets = latency["histogram"]["buckets"]
+            assert sum(count for _, _, count in buckets) == latency["count"]
+
+
 def test_reported_rates_met_the_goal(records: dict) -> None:
     """No reported NDR/PDR is a rate at which a measured trial lost more than its goal."""
     for bench in records["json"]["benchmarks"]:
