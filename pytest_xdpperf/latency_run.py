@@ -10,15 +10,17 @@ latency.py and the per-trial loss accounting in measure.py.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import XdpperfError
 from .latency import LatencyHistogram
 from .measure import TrialMeasurer
+from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import NfSpec, RunningNf
+from .results import TESTER_BOUND_MARGIN
 from .rfc2544 import find_throughput
 from .trafficgen.base import TrafficProfile
 
@@ -29,6 +31,8 @@ DEFAULT_RATES = (1.0, 100.0, 10_000.0)
 DEFAULT_FRACTIONS = (0.1, 0.5, 0.9)
 MIN_SAMPLES = 10  # a low-rate point lasts long enough for this many frames
 MAX_POINT_SECONDS = 60.0
+# 1: first records; since then, compatibly: points carry cpu, llc and tester_bound, the
+# record tester_bound, loss_floor and calibration.
 RECORD_VERSION = 1
 
 
@@ -47,6 +51,9 @@ class LatencyPoint:
     offered_rate: float
     late: int
     histogram: LatencyHistogram
+    # the DUT cores' CPU split (and LLC counters) around this point's trial
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tester_bound: bool = False  # offered within 10% of the tester's capacity
 
     @property
     def lost(self) -> int:
@@ -58,8 +65,9 @@ class LatencyPoint:
             "sent": self.sent, "received": self.received, "lost": self.lost,
             "duplicates": self.duplicates, "reordered": self.reordered,
             "tester_overflow": self.tester_overflow, "offered_pps": self.offered_rate,
-            "late": self.late, **self.histogram.summary(),
-            "histogram": self.histogram.as_dict(),
+            "late": self.late, "tester_bound": self.tester_bound,
+            **self.histogram.summary(), "histogram": self.histogram.as_dict(),
+            "cpu": self.metrics.get("cpu"), "llc": self.metrics.get("llc"),
         }
 
 
@@ -72,6 +80,7 @@ class LatencyMeasurement:
     throughput_source: str           # "given", "ndr", or "none"
     points: list[LatencyPoint]
     notes: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None  # the session's (tester capacity, loss floor)
 
     def point(self, *, rate: float | None = None, fraction: float | None = None
               ) -> LatencyPoint:
@@ -90,6 +99,9 @@ class LatencyMeasurement:
             "traffic_class": "passthrough", "traffic": self.profile.describe(),
             "throughput_pps": self.throughput_pps, "throughput_source": self.throughput_source,
             "latency": [p.as_dict() for p in self.points],
+            "tester_bound": any(p.tester_bound for p in self.points),
+            "loss_floor": (self.calibration or {}).get("loss_floor"),
+            "calibration": self.calibration,
             "notes": self.notes,
         }
 
@@ -117,12 +129,20 @@ def point_duration(rate: float, duration: float, min_samples: int = MIN_SAMPLES)
 
 
 def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float | None]],
-                   duration: float) -> list[LatencyPoint]:
-    """One trial per (rate, fraction) load; each trial's latency histogram."""
+                   duration: float, tester_capacity_pps: float | None = None,
+                   samplers: Callable[[], DutSamplers] | None = None) -> list[LatencyPoint]:
+    """One trial per (rate, fraction) load; each trial's latency histogram, and the DUT's
+    CPU split around it when `samplers` is given."""
     points = []
     for rate, fraction in loads:
         seconds = point_duration(rate, duration)
-        trial = measurer(rate, seconds)
+        metrics: dict[str, Any] = {}
+        if samplers is None:
+            trial = measurer(rate, seconds)
+        else:
+            with samplers() as sampled:
+                trial = measurer(rate, seconds)
+            metrics = sampled.result(trial.forwarded, basis="received")
         offered = measurer.last
         assert offered is not None
         points.append(LatencyPoint(
@@ -130,7 +150,9 @@ def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float |
             received=offered.received, duplicates=offered.duplicates,
             reordered=offered.reordered, tester_overflow=trial.tester_overflow,
             offered_rate=offered.offered_rate, late=offered.late,
-            histogram=offered.latency or LatencyHistogram()))
+            histogram=offered.latency or LatencyHistogram(), metrics=metrics,
+            tester_bound=tester_capacity_pps is not None
+            and rate >= (1 - TESTER_BOUND_MARGIN) * tester_capacity_pps))
     return points
 
 
@@ -182,7 +204,8 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
                 loads += [(f * throughput_pps, f) for f in fractions]
             loads += [(r, None) for r in rates]
             measurer.history.clear()
-            points = measure_points(measurer, loads, duration)
+            points = measure_points(measurer, loads, duration,
+                                    perf.calibration.tester_capacity_pps, perf._final_trials)
         except BaseException as exc:
             perf.journal.write("unfinished", perf.test_id, {
                 "nf": spec.label(), "mode": perf.mode.name, "latency": True,
@@ -192,8 +215,11 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
         if p.tester_overflow:
             notes.append(f"at {p.rate_pps:.0f} pps the tester itself overflowed "
                          f"({p.tester_overflow} frames): that point measures the tester")
+        if p.tester_bound:
+            notes.append(f"{p.rate_pps:.0f} pps is within {TESTER_BOUND_MARGIN:.0%} of the "
+                         "tester's capacity: that point may measure the tester")
     measurement = LatencyMeasurement(spec, perf.mode, perf.profile, throughput_pps, source,
-                                     points, notes)
+                                     points, notes, perf.calibration.as_dict())
     record_latency(perf.benchmark, measurement)
     perf.journal.write("latency", perf.test_id, measurement.extra_info())
     return measurement

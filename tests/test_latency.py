@@ -126,6 +126,7 @@ def test_receiver_latency_is_ordered_positive_and_counts_every_frame(
     hist = offered.latency
     assert offered.sent == offered.received == 5_000
     assert hist is not None and hist.count == 5_000
+    assert offered.raw["lat_future"] == 0  # no stamp from the future (same clock)
     s = hist.summary()
     order = [s[k] for k in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us")]
     assert order == sorted(order) and order[0] > 0
@@ -181,9 +182,62 @@ def test_xdpperf_latency_records_fractions_and_low_rates(xdpperf_testbed: Any,
         assert order == sorted(order) and order[0] > 0
     info = bench.extra_info
     assert info["xdpperf_latency_record"] == 1 and info["throughput_source"] == "given"
+    assert info["loss_floor"] == 0.0 and info["calibration"]["max_load_pps"] == 1.5e6
+    assert info["tester_bound"] is False
+    for pt in info["latency"]:  # each point's DUT CPU split, around its own trial
+        assert pt["tester_bound"] is False
+        cpu = pt["cpu"]
+        assert cpu is not None and cpu["packets_basis"] == "received"
+        assert cpu["cpus"] == sorted(xdpperf_testbed.dut.cpus)
+        assert cpu["packets"] == pt["received"] - pt["duplicates"]
     assert [pt["rate_pps"] for pt in info["latency"]] == [50_000.0, 1.0, 1_000.0]
     assert info["latency"][0]["histogram"]["buckets"]
     assert len(bench.stats.values) == 3 and all(v > 0 for v in bench.stats.values)
+
+
+@pytest.mark.integration
+def test_xdpperf_latency_at_fractions_of_the_measured_ndr(xdpperf_testbed: Any,
+                                                          xdpperf_builder: Any) -> None:
+    """Without a given throughput the NF's NDR is searched first; the fractions are of it,
+    or, where the path loses frames even at the minimum load, no such point and a note."""
+    bench = FakeBenchmark()
+    m = perf(xdpperf_testbed, xdpperf_builder, bench).latency(
+        "macswap", rates=(), fractions=(0.5,), duration=0.2)
+    assert m.throughput_source in ("ndr", "none")
+    if m.throughput_source == "ndr":
+        assert m.throughput_pps and m.throughput_pps >= 10_000  # at least the min load
+        assert [(p.rate_pps, p.fraction) for p in m.points] == [(0.5 * m.throughput_pps, 0.5)]
+        assert m.points[0].histogram.count == m.points[0].received > 0
+    else:
+        assert m.throughput_pps is None and m.points == []
+        assert any("no NDR found" in n for n in m.notes)
+    assert bench.extra_info["throughput_source"] == m.throughput_source
+
+
+class FakeMeasurer:
+    """Answers every trial with all frames back at 5 us."""
+
+    def __init__(self) -> None:
+        self.last: Any = None
+
+    def __call__(self, rate: float, duration: float) -> Any:
+        from pytest_xdpperf.rfc2544 import TrialResult
+        from pytest_xdpperf.trafficgen.base import Offered
+
+        n = max(1, round(rate * duration))
+        self.last = Offered(rate, duration, n, n, duration, rate, n,
+                            latency=LatencyHistogram.from_samples([5_000] * n))
+        return TrialResult(rate, duration, n, n, duration)
+
+
+def test_points_near_the_tester_capacity_are_flagged_tester_bound() -> None:
+    from pytest_xdpperf.latency_run import measure_points
+
+    points = measure_points(FakeMeasurer(), [(1_000.0, None), (950.0, 0.95), (899.0, 0.9)],  # type: ignore[arg-type]
+                            0.1, tester_capacity_pps=1_000.0)
+    assert [p.tester_bound for p in points] == [True, True, False]
+    assert all(p.metrics == {} for p in points)  # no samplers asked for
+    assert [p.histogram.count for p in points] == [100, 95, 90]
 
 
 @pytest.mark.integration
