@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,12 +118,23 @@ class XdpPerf:
                                "mark it @pytest.mark.drop, passthrough or local")
         return self.traffic_class
 
-    def start(self, nf: str, **params: Any) -> RunningNf:
-        """Build and start an NF in this test's mode (for tests that drive it themselves)."""
-        spec = NfSpec(nf, params)
+    def start(self, nf: str, attach: str = "native", bind: str = "copy",
+              **params: Any) -> AbstractContextManager[RunningNf]:
+        """Build an NF and give a context in which it runs in this test's mode, with the
+        mode's interface settings in force, as throughput() runs it (for tests that drive
+        it themselves):  ``with xdpperf.start("macswap") as running: ...``.
+        An NF without this mode skips the test here, before anything starts."""
+        spec = NfSpec(nf, params, attach=attach, bind=bind)
         binary = self.builder.program(nf)
         self.skip_unsupported(nf, binary)
-        return RunningNf(binary, spec, self.mode, self.testbed.dut)
+        return self._running(binary, spec)
+
+    @contextmanager
+    def _running(self, binary: Any, spec: NfSpec) -> Iterator[RunningNf]:
+        with applied(self.mode, self.testbed.dut), \
+                RunningNf(binary, spec, self.mode, self.testbed.dut) as running:
+            self.testbed.prepare_dut_napi()
+            yield running
 
     def skip_unsupported(self, nf: str, binary: Any) -> None:
         """Skip the test (never silently pass it) if the NF lacks this test's mode."""
