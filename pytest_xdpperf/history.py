@@ -33,6 +33,13 @@ class TestRecord:
     def mean_pps(self) -> float | None:
         return sum(self.samples_pps) / len(self.samples_pps) if self.samples_pps else None
 
+    def samples_for(self, figure: str) -> tuple[float, ...]:
+        """`figure` ("pdr", "ndr", "max_forwarding_rate") once per repetition; empty
+        unless every repetition found one (as for the headline)."""
+        if figure == self.metric:
+            return self.samples_pps
+        return figure_samples(self.extra_info, figure)
+
     def figure_pps(self, name: str) -> float | None:
         """NDR / PDR / MFR rate of this record, packets/s."""
         info = self.extra_info
@@ -76,7 +83,7 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
     if info.get("metric_samples_pps"):
         return metric, tuple(float(v) for v in info["metric_samples_pps"] if v is not None)
     reps = info.get("repetitions") or {}
-    key = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}.get(metric)
+    key = REPETITION_KEYS.get(metric)
     if key and reps.get(key):
         return metric, tuple(float(v) for v in reps[key] if v is not None)
     mfr = info.get("max_forwarding_rate") or {}
@@ -85,6 +92,25 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
     if info.get("metric_pps"):
         return metric, (float(info["metric_pps"]),)
     return metric, ()
+
+
+REPETITION_KEYS = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}
+
+
+def figure_samples(info: dict[str, Any], figure: str) -> tuple[float, ...]:
+    """One figure's rate per repetition, whether or not it is the headline: from
+    repetitions[<figure>_pps] (all of them, or none when a repetition lacks it),
+    else the record's single figure (the MFR's own trials for the MFR)."""
+    reps = (info.get("repetitions") or {}).get(REPETITION_KEYS[figure])
+    if reps:
+        return tuple(float(v) for v in reps) if all(reps) else ()
+    if figure == "max_forwarding_rate":
+        mfr = info.get("max_forwarding_rate") or {}
+        if mfr.get("rates_pps"):
+            return tuple(float(v) for v in mfr["rates_pps"])
+        return (float(mfr["mean_pps"]),) if mfr.get("mean_pps") else ()
+    rate = (info.get(figure) or {}).get("rate_pps")
+    return (float(rate),) if rate else ()
 
 
 def load_record(path: str | Path) -> Record:

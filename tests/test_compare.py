@@ -26,11 +26,17 @@ def history(tmp: Path, later: dict[str, list[float]], base: dict[str, list[float
             schema: str = "samples") -> Path:
     """Two records in a history directory, written newest first to prove the ordering."""
     base = base if base is not None else {T: BASE}
+    return pair(tmp, [bench(n, s, schema=schema) for n, s in base.items()],
+                [bench(n, s, schema=schema) for n, s in later.items()])
+
+
+def pair(tmp: Path, old: list[dict], new: list[dict]) -> Path:
+    """A history of two records of these benchmark entries: old (6.18) and new (6.19)."""
     d = tmp / "history"
-    write(d / "a-new.json", [bench(n, s, schema=schema) for n, s in later.items()],
-          kernel="6.19.0", commit="b" * 40, when="2026-11-02T00:00:00+00:00")
-    write(d / "z-old.json", [bench(n, s, schema=schema) for n, s in base.items()],
-          kernel="6.18.0", commit="a" * 40, when="2026-11-01T00:00:00+00:00")
+    write(d / "a-new.json", new, kernel="6.19.0", commit="b" * 40,
+          when="2026-11-02T00:00:00+00:00")
+    write(d / "z-old.json", old, kernel="6.18.0", commit="a" * 40,
+          when="2026-11-01T00:00:00+00:00")
     return d
 
 
@@ -138,3 +144,47 @@ def test_store_names_by_kernel_and_commit(tmp_path: Path) -> None:
     path = store(rec, tmp_path / "hist")
     assert path.name.startswith("6.18.44-fc__dddddddddddd__2026-11-01T000000")
     assert load_record(path).tests[T].samples_pps == tuple(BASE)
+
+
+# like with like: a record's headline is its PDR, or its MFR when a repetition found no PDR
+
+MFR_BASE = scaled(BASE, 3.0)  # 3 Mpps, spread 0.3%
+
+
+def test_lost_pdr_is_a_regression_whatever_the_mfr(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """PDR 1 Mpps before, no PDR now but an MFR of 3 Mpps: not an improvement of +200%."""
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, MFR_BASE, metric="max_forwarding_rate")])
+    assert main(["compare", str(d), "--fail-on", "50%"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{T} (pdr): regression (no PDR now)" in out
+    assert "improvement" not in out and "+200" not in out
+    assert "1 regression(s)" in err
+    verdict = compare(load_all([d]))[0].verdict
+    assert verdict.regression and verdict.metric == "pdr" and verdict.relative is None
+
+
+def test_pdr_lost_in_some_repetitions_says_how_many(tmp_path: Path) -> None:
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, MFR_BASE, metric="max_forwarding_rate",
+                                                pdr=[1e6, None, 1e6, 1e6, 1e6])])
+    comp = compare(load_all([d]))[0]
+    assert comp.verdict.kind == "regression (PDR in 4 of 5 repetitions now)"
+    assert comp.fails(0.5)
+
+
+@pytest.mark.parametrize("mfr_factor, kind, code", [
+    (1.0, "no change on MFR", 0), (0.9, "regression on MFR", 1), (1.1, "improvement on MFR", 0)])
+def test_different_headlines_compare_the_mfr_both_have(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        mfr_factor: float, kind: str, code: int) -> None:
+    """MFR 3 Mpps headline before (no PDR), PDR 1 Mpps now: the MFRs are compared,
+    never the old MFR with the new PDR (which would read -67%)."""
+    d = pair(tmp_path, [bench(T, MFR_BASE, metric="max_forwarding_rate")],
+             [bench(T, BASE, mfr=scaled(MFR_BASE, mfr_factor))])
+    assert main(["compare", str(d)]) == code
+    out = capsys.readouterr().out
+    assert f"{T} (max_forwarding_rate): {kind}" in out
+    assert "-66" not in out and "-67" not in out
+    verdict = compare(load_all([d]))[0].verdict
+    assert verdict.metric == "max_forwarding_rate"
+    assert verdict.relative == pytest.approx(mfr_factor - 1)
