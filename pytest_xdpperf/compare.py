@@ -23,7 +23,7 @@ from typing import Any
 from jumpavg import BitCountingGroupList
 
 from .errors import XdpperfError
-from .history import Record, TestRecord
+from .history import Record, TestRecord, latency_points
 
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
@@ -31,12 +31,16 @@ SIGNIFICANT_BITS = 12
 
 # how a figure is named in tables
 SHORT = {"pdr": "PDR", "ndr": "NDR", "max_forwarding_rate": "MFR"}
+# Latency is shown per load point but never judged: a record holds one histogram per
+# point and no repetitions, so there is no spread to tell a change from noise by.
+LATENCY_NOT_JUDGED = "shown, not judged"
 
 
 @dataclass(frozen=True)
 class Verdict:
     # "regression", "improvement", "no change" (+ " on MFR" when not the headlines'),
-    # "regression (no PDR now)", "only in <label>", "no samples", "not comparable (...)"
+    # "regression (no PDR now)", "only in <label>", "no samples", "not comparable (...)",
+    # LATENCY_NOT_JUDGED
     kind: str
     relative: float | None  # (candidate - baseline) / baseline of the means
     bits_saved: float | None  # separated minus combined description length (negative: change)
@@ -82,6 +86,10 @@ def lost_pdr(test: TestRecord) -> Verdict:
 def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     """`test` against `base`, like with like: the headline when both have the same one,
     else the figure both have (PDR first, then MFR)."""
+    if base.is_latency or test.is_latency:
+        if base.is_latency and test.is_latency:
+            return Verdict(LATENCY_NOT_JUDGED, None, None, "latency")
+        return Verdict(f"not comparable ({base.metric} vs {test.metric})", None, None)
     if base.metric == test.metric:
         return replace(jumpavg_verdict(base.samples_pps, test.samples_pps), metric=base.metric)
     if base.samples_for("pdr") and not test.samples_for("pdr"):
@@ -167,29 +175,72 @@ def _cpu(test: TestRecord) -> str:
 
 
 def table(comparisons: list[TestComparison]) -> str:
-    """A table per test: one row per record, figures side by side, delta and verdict."""
-    header = ("record", "metric", "Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
-              "verdict")
+    """A table per test: one row per record (per latency point), figures side by side,
+    delta and verdict."""
     blocks = []
     for comp in comparisons:
-        lines: list[tuple[str, ...]] = [header]
         headline = next((t.metric for _, t, _ in comp.rows if t is not None), "?")
-        for i, (record, test, verdict) in enumerate(comp.rows):
-            if test is None:
-                lines.append((record.label, "absent", "", "", "", "", "", "", "", ""))
-                continue
-            delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
-                     else "")
-            lines.append((record.label, SHORT.get(test.metric, test.metric),
-                          _mpps(test.mean_pps), _spread(test),
-                          _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
-                          _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
-                          "baseline" if i == 0 else (verdict.kind if verdict else "")))
-        widths = [max(len(row[c]) for row in lines) for c in range(len(header))]
+        lines = (_latency_lines(comp) if headline == "latency" else _throughput_lines(comp))
+        widths = [max(len(row[c]) for row in lines) for c in range(len(lines[0]))]
         text = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines]
         text.insert(1, "  ".join("-" * w for w in widths))
         blocks.append(f"{comp.name} ({headline}): {comp.verdict.kind}\n" + "\n".join(text))
     return "\n\n".join(blocks)
+
+
+def _throughput_lines(comp: TestComparison) -> list[tuple[str, ...]]:
+    header = ("record", "metric", "Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
+              "verdict")
+    lines: list[tuple[str, ...]] = [header]
+    for i, (record, test, verdict) in enumerate(comp.rows):
+        if test is None:
+            lines.append((record.label, "absent") + ("",) * (len(header) - 2))
+            continue
+        delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
+                 else "")
+        lines.append((record.label, SHORT.get(test.metric, test.metric),
+                      _mpps(test.mean_pps), _spread(test),
+                      _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
+                      _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
+                      "baseline" if i == 0 else (verdict.kind if verdict else "")))
+    return lines
+
+
+def point_label(key: tuple[str, float], point: dict[str, Any]) -> str:
+    if key[0] == "fraction":
+        return f"{key[1]:.0%} of throughput ({float(point.get('rate_pps') or 0):.0f} pps)"
+    return f"{key[1]:g} pps"
+
+
+def _us(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "-"
+
+
+def _latency_lines(comp: TestComparison) -> list[tuple[str, ...]]:
+    """One row per record and load point: its percentiles (µs) and p99 against the
+    baseline's at the same load."""
+    header = ("record", "load", "count", "lost", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs",
+              "max µs", "p99 delta")
+    lines: list[tuple[str, ...]] = [header]
+    base = latency_points(comp.rows[0][1])
+    for i, (record, test, _) in enumerate(comp.rows):
+        points = latency_points(test)
+        if not points:
+            lines.append((record.label, "absent" if test is None else "no points")
+                         + ("",) * (len(header) - 2))
+        for key, p in points.items():
+            before = (base.get(key) or {}).get("p99_us")
+            delta = (f"{p['p99_us'] / before - 1:+.2%}"
+                     if i and before and p.get("p99_us") is not None else "")
+            lines.append((record.label, point_label(key, p), str(p.get("count", "-")),
+                          str(p.get("lost", "-")), _us(p.get("p50_us")), _us(p.get("p90_us")),
+                          _us(p.get("p99_us")), _us(p.get("p99.9_us")), _us(p.get("max_us")),
+                          delta))
+    return lines
+
+
+LATENCY_JSON = ("rate_pps", "fraction", "count", "lost", "min_us", "p50_us", "p90_us",
+                "p99_us", "p99.9_us", "max_us", "mean_us")
 
 
 def as_json(comparisons: list[TestComparison]) -> list[dict[str, Any]]:
@@ -201,6 +252,9 @@ def as_json(comparisons: list[TestComparison]) -> list[dict[str, Any]]:
         "records": [{"path": str(r.path), "label": r.label,
                      "samples_pps": list(t.samples_pps) if t else None,
                      "metric": t.metric if t else None,
+                     "latency": ([{k: p.get(k) for k in LATENCY_JSON}
+                                  for p in latency_points(t).values()]
+                                 if t is not None and t.is_latency else None),
                      "verdict": v.kind if v else None,
                      "relative": v.relative if v else None} for r, t, v in c.rows],
     } for c in comparisons]

@@ -18,6 +18,9 @@ from typing import Any
 from .errors import XdpperfError
 
 RECORD_HELP = "give JSON files written by pytest --benchmark-json / --benchmark-autosave"
+# what marks a benchmark's extra_info as xdpperf's: throughput (and transactions), latency
+RECORD_KEY = "xdpperf_record"
+LATENCY_KEY = "xdpperf_latency_record"
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,14 @@ class TestRecord:
     """One test's measurement in one record."""
 
     name: str  # the test's full name (node id), the key records are matched by
-    metric: str  # "pdr", "max_forwarding_rate", ...
-    samples_pps: tuple[float, ...]  # the headline metric once per repetition
+    metric: str  # "pdr", "max_forwarding_rate", ..., "latency"
+    samples_pps: tuple[float, ...]  # the headline metric once per repetition (none: latency)
     extra_info: dict[str, Any]
+
+    @property
+    def is_latency(self) -> bool:
+        """A latency record (latency_run): points with percentiles, no throughput."""
+        return LATENCY_KEY in self.extra_info
 
     @property
     def mean_pps(self) -> float | None:
@@ -113,6 +121,18 @@ def figure_samples(info: dict[str, Any], figure: str) -> tuple[float, ...]:
     return (float(rate),) if rate else ()
 
 
+def latency_points(test: TestRecord | None) -> dict[tuple[str, float], dict[str, Any]]:
+    """A latency record's points by load: ("fraction", f) of the throughput, or ("rate", pps)."""
+    points = test.extra_info.get("latency") if test is not None else None
+    out = {}
+    for p in points if isinstance(points, list) else []:
+        if isinstance(p, dict) and p.get("fraction") is not None:
+            out[("fraction", float(p["fraction"]))] = p
+        elif isinstance(p, dict) and p.get("rate_pps") is not None:
+            out[("rate", float(p["rate_pps"]))] = p
+    return out
+
+
 def load_record(path: str | Path) -> Record:
     """One pytest-benchmark JSON file; XdpperfError naming the file if it is not one."""
     path = Path(path)
@@ -131,10 +151,10 @@ def load_record(path: str | Path) -> Record:
                     doc.get("machine_info") or {})
     for bench in doc["benchmarks"]:
         info = bench.get("extra_info") if isinstance(bench, dict) else None
-        if not isinstance(info, dict) or "xdpperf_record" not in info:
+        if not isinstance(info, dict) or not (RECORD_KEY in info or LATENCY_KEY in info):
             continue
         name = str(bench.get("fullname") or bench.get("name"))
-        metric, samples = samples_of(info)
+        metric, samples = ("latency", ()) if LATENCY_KEY in info else samples_of(info)
         record.tests[name] = TestRecord(name, metric, samples, info)
     if not record.tests:
         raise XdpperfError(f"{path}: a pytest-benchmark record without any xdpperf measurement",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from records import bench, write
+from records import bench, latency_bench, write
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.compare import compare, jumpavg_verdict, parse_fail_on
@@ -188,3 +189,33 @@ def test_different_headlines_compare_the_mfr_both_have(
     verdict = compare(load_all([d]))[0].verdict
     assert verdict.metric == "max_forwarding_rate"
     assert verdict.relative == pytest.approx(mfr_factor - 1)
+
+
+# latency records: shown per load point, not judged
+
+L = "testsuites/test_latency.py::test_macswap_latency[xdp]"
+
+
+def test_latency_records_load_and_show_percentiles(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A latency-only record is a record: compare lists its points' percentiles and the
+    p99 change at each load, and gives no verdict (one histogram, no spread to judge)."""
+    loads = ((50_000.0, 0.5), (1.0, None))
+    d = pair(tmp_path,
+             [latency_bench(L, "xdp", {load: list(range(10_000, 30_000, 100)) for load in loads})],
+             [latency_bench(L, "xdp", {load: list(range(20_000, 60_000, 200)) for load in loads})])
+    old = load_record(d / "z-old.json").tests[L]
+    assert old.is_latency and old.metric == "latency" and old.samples_pps == ()
+    out_json = tmp_path / "cmp.json"
+    assert main(["compare", str(d), "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert f"{L} (latency): shown, not judged" in out
+    rows = [line for line in out.splitlines() if line.startswith("6.1")]
+    assert len(rows) == 4  # two records, two points each
+    p99 = old.extra_info["latency"][0]["p99_us"]
+    assert f"{p99:.1f}" in rows[0] and "50% of throughput (50000 pps)" in rows[0]
+    assert "1 pps" in rows[1]
+    assert "+100" in rows[2] or "+99" in rows[2]  # p99 doubled at the same load
+    doc = json.loads(out_json.read_text())
+    assert doc[0]["verdict"] == "shown, not judged"
+    assert [p["p99_us"] for p in doc[0]["records"][0]["latency"]] == [p99, p99]
