@@ -162,12 +162,17 @@ def load_record(path: str | Path) -> Record:
     return record
 
 
+# a history's pinned baseline (ci/regress): a copy of one of its records, not another point
+BASELINE = "baseline.json"
+
+
 def load_all(paths: list[str | Path]) -> list[Record]:
-    """Records from files and history directories, each directory in its own order."""
+    """Records from files and history directories, each directory in its own order
+    (without its baseline.json, a copy of one of them)."""
     records: list[Record] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(p.rglob("*.json"))
+            found = sorted(f for f in p.rglob("*.json") if f != p / BASELINE)
             if not found:
                 raise XdpperfError(f"{p}: no JSON records in this history directory",
                                    "store records there first (xdpperf store)")
@@ -181,12 +186,27 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("_") or "unknown"
 
 
-def store(record_path: str | Path, history: str | Path) -> Path:
-    """Copy a record into a history, named by kernel release, commit and time."""
+def store(record_path: str | Path, history: str | Path, commit: str | None = None) -> Path:
+    """Copy a record into a history, named by kernel release, commit and time.
+
+    `commit` (ci/regress asks git itself: pytest-benchmark's own lookup says
+    'unknown' when git refuses a sudo'd run's checkout) replaces the record's
+    commit id in the name and in the copy; the record's own is kept as recorded_id."""
     record = load_record(record_path)
+    doc = None
+    if commit:
+        doc = json.loads(Path(record_path).read_text())
+        info = dict(doc.get("commit_info") or {})
+        if info.get("id") not in (None, commit):
+            info["recorded_id"] = info["id"]
+        info["id"] = commit
+        doc["commit_info"] = record.commit = info
     stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
     name = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}.json"
     target = Path(history) / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(record_path, target)
+    if doc is None:
+        shutil.copyfile(record_path, target)
+    else:
+        target.write_text(json.dumps(doc, indent=4))
     return target
