@@ -28,7 +28,6 @@ from .history import Record, TestRecord, latency_points
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
 
-
 # how a figure is named in tables
 SHORT = {"pdr": "PDR", "ndr": "NDR", "max_forwarding_rate": "MFR"}
 # Latency is shown per load point but never judged: a record holds one histogram per
@@ -38,9 +37,9 @@ LATENCY_NOT_JUDGED = "shown, not judged"
 
 @dataclass(frozen=True)
 class Verdict:
-    # "regression", "improvement", "no change" (+ " on MFR" when not the headlines'),
-    # "regression (no PDR now)", "only in <label>", "no samples", "not comparable (...)",
-    # LATENCY_NOT_JUDGED
+    # "regression", "improvement", "no change" (with " on MFR" when the records' headlines
+    # differ and another figure was compared), "regression (no PDR now)",
+    # "only in <label>", "no samples", "not comparable (...)", LATENCY_NOT_JUDGED
     kind: str
     relative: float | None  # (candidate - baseline) / baseline of the means
     bits_saved: float | None  # separated minus combined description length (negative: change)
