@@ -54,7 +54,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace) -> int:
     from .history import store
 
-    print(store(args.record, args.history))
+    print(store(args.record, args.history, args.commit))
     return 0
 
 
@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "kernel release and commit")
     p.add_argument("record")
     p.add_argument("history")
+    p.add_argument("--commit", help="the commit to file it under (and write in the copy) "
+                                    "instead of the record's own commit_info id")
     p.set_defaults(func=_store)
 
     p = sub.add_parser("plot", help="PNG/SVG figures from records or a history")

@@ -7,28 +7,47 @@ as one group and once as two groups; only if two groups take fewer bits is
 there a change.  So a 3% move among samples that scatter by 5% is no change,
 and a 3% move among samples that agree to 0.1% is one.  `--fail-on` adds a
 minimum relative drop on top, for gates that tolerate small regressions.
+
+Only like is compared with like: a record's headline is its PDR, or its MFR
+when some repetition found no PDR, and an MFR is not a better PDR.  When the
+headlines differ the figure both records have is compared, and a run that lost
+the baseline's PDR is a regression of its own.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jumpavg import BitCountingGroupList
 
 from .errors import XdpperfError
-from .history import Record, TestRecord
+from .history import Record, TestRecord, latency_points
 
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
 
+# how a figure is named in tables
+SHORT = {"pdr": "PDR", "ndr": "NDR", "max_forwarding_rate": "MFR"}
+# Latency is shown per load point but never judged: a record holds one histogram per
+# point and no repetitions, so there is no spread to tell a change from noise by.
+LATENCY_NOT_JUDGED = "shown, not judged"
+
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str  # "regression", "improvement", "no change", "only in <label>", "no samples"
+    # "regression", "improvement", "no change" (with " on MFR" when the records' headlines
+    # differ and another figure was compared), "regression (no PDR now)",
+    # "only in <label>", "no samples", "not comparable (...)", LATENCY_NOT_JUDGED
+    kind: str
     relative: float | None  # (candidate - baseline) / baseline of the means
     bits_saved: float | None  # separated minus combined description length (negative: change)
+    metric: str | None = None  # the figure compared: "pdr", "max_forwarding_rate", ...
+
+    @property
+    def regression(self) -> bool:
+        return self.kind.startswith("regression")
 
 
 def jumpavg_verdict(baseline: tuple[float, ...] | list[float],
@@ -51,6 +70,35 @@ def jumpavg_verdict(baseline: tuple[float, ...] | list[float],
         return Verdict("no change", relative, saved)
     later, earlier = separated[1].stats.avg, separated[0].stats.avg
     return Verdict("regression" if later < earlier else "improvement", relative, saved)
+
+
+def lost_pdr(test: TestRecord) -> Verdict:
+    """The baseline had a PDR and this run has none (in some repetition): a regression
+    whatever its MFR, which the gate fails without a relative drop to measure."""
+    reps = (test.extra_info.get("repetitions") or {}).get("pdr_pps") or []
+    found = sum(1 for v in reps if v)
+    kind = (f"regression (PDR in {found} of {len(reps)} repetitions now)" if found
+            else "regression (no PDR now)")
+    return Verdict(kind, None, None, "pdr")
+
+
+def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
+    """`test` against `base`, like with like: the headline when both have the same one,
+    else the figure both have (PDR first, then MFR)."""
+    if base.is_latency or test.is_latency:
+        if base.is_latency and test.is_latency:
+            return Verdict(LATENCY_NOT_JUDGED, None, None, "latency")
+        return Verdict(f"not comparable ({base.metric} vs {test.metric})", None, None)
+    if base.metric == test.metric:
+        return replace(jumpavg_verdict(base.samples_pps, test.samples_pps), metric=base.metric)
+    if base.samples_for("pdr") and not test.samples_for("pdr"):
+        return lost_pdr(test)
+    for figure in ("pdr", "max_forwarding_rate"):
+        before, now = base.samples_for(figure), test.samples_for(figure)
+        if before and now:  # named, as neither headline or only one of them is this figure
+            verdict = jumpavg_verdict(before, now)
+            return replace(verdict, kind=f"{verdict.kind} on {SHORT[figure]}", metric=figure)
+    return Verdict(f"not comparable ({base.metric} vs {test.metric})", None, None)
 
 
 def parse_fail_on(text: str) -> float:
@@ -83,7 +131,7 @@ class TestComparison:
 
     def fails(self, min_drop: float) -> bool:
         v = self.verdict
-        return v.kind == "regression" and (v.relative is None or -v.relative >= min_drop)
+        return v.regression and (v.relative is None or -v.relative >= min_drop)
 
 
 def compare(records: list[Record], baseline: int = 0) -> list[TestComparison]:
@@ -101,7 +149,7 @@ def compare(records: list[Record], baseline: int = 0) -> list[TestComparison]:
         rows: list[tuple[Record, TestRecord | None, Verdict | None]] = [(order[0], base, None)]
         for r in order[1:]:
             test = r.tests.get(name)
-            verdict = (jumpavg_verdict(base.samples_pps, test.samples_pps)
+            verdict = (verdict_of(base, test)
                        if base is not None and test is not None else None)
             rows.append((r, test, verdict))
         out.append(TestComparison(name, rows))
@@ -126,28 +174,72 @@ def _cpu(test: TestRecord) -> str:
 
 
 def table(comparisons: list[TestComparison]) -> str:
-    """A table per test: one row per record, figures side by side, delta and verdict."""
-    header = ("record", "metric Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
-              "verdict")
+    """A table per test: one row per record (per latency point), figures side by side,
+    delta and verdict."""
     blocks = []
     for comp in comparisons:
-        lines: list[tuple[str, ...]] = [header]
-        for i, (record, test, verdict) in enumerate(comp.rows):
-            if test is None:
-                lines.append((record.label, "absent", "", "", "", "", "", "", ""))
-                continue
-            delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
-                     else "")
-            lines.append((record.label, _mpps(test.mean_pps), _spread(test),
-                          _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
-                          _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
-                          "baseline" if i == 0 else (verdict.kind if verdict else "")))
-        widths = [max(len(row[c]) for row in lines) for c in range(len(header))]
+        headline = next((t.metric for _, t, _ in comp.rows if t is not None), "?")
+        lines = (_latency_lines(comp) if headline == "latency" else _throughput_lines(comp))
+        widths = [max(len(row[c]) for row in lines) for c in range(len(lines[0]))]
         text = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines]
         text.insert(1, "  ".join("-" * w for w in widths))
-        metric = next((t.metric for _, t, _ in comp.rows if t is not None), "?")
-        blocks.append(f"{comp.name} ({metric}): {comp.verdict.kind}\n" + "\n".join(text))
+        blocks.append(f"{comp.name} ({headline}): {comp.verdict.kind}\n" + "\n".join(text))
     return "\n\n".join(blocks)
+
+
+def _throughput_lines(comp: TestComparison) -> list[tuple[str, ...]]:
+    header = ("record", "metric", "Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
+              "verdict")
+    lines: list[tuple[str, ...]] = [header]
+    for i, (record, test, verdict) in enumerate(comp.rows):
+        if test is None:
+            lines.append((record.label, "absent") + ("",) * (len(header) - 2))
+            continue
+        delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
+                 else "")
+        lines.append((record.label, SHORT.get(test.metric, test.metric),
+                      _mpps(test.mean_pps), _spread(test),
+                      _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
+                      _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
+                      "baseline" if i == 0 else (verdict.kind if verdict else "")))
+    return lines
+
+
+def point_label(key: tuple[str, float], point: dict[str, Any]) -> str:
+    if key[0] == "fraction":
+        return f"{key[1]:.0%} of throughput ({float(point.get('rate_pps') or 0):.0f} pps)"
+    return f"{key[1]:g} pps"
+
+
+def _us(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "-"
+
+
+def _latency_lines(comp: TestComparison) -> list[tuple[str, ...]]:
+    """One row per record and load point: its percentiles (µs) and p99 against the
+    baseline's at the same load."""
+    header = ("record", "load", "count", "lost", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs",
+              "max µs", "p99 delta")
+    lines: list[tuple[str, ...]] = [header]
+    base = latency_points(comp.rows[0][1])
+    for i, (record, test, _) in enumerate(comp.rows):
+        points = latency_points(test)
+        if not points:
+            lines.append((record.label, "absent" if test is None else "no points")
+                         + ("",) * (len(header) - 2))
+        for key, p in points.items():
+            before = (base.get(key) or {}).get("p99_us")
+            delta = (f"{p['p99_us'] / before - 1:+.2%}"
+                     if i and before and p.get("p99_us") is not None else "")
+            lines.append((record.label, point_label(key, p), str(p.get("count", "-")),
+                          str(p.get("lost", "-")), _us(p.get("p50_us")), _us(p.get("p90_us")),
+                          _us(p.get("p99_us")), _us(p.get("p99.9_us")), _us(p.get("max_us")),
+                          delta))
+    return lines
+
+
+LATENCY_JSON = ("rate_pps", "fraction", "count", "lost", "min_us", "p50_us", "p90_us",
+                "p99_us", "p99.9_us", "max_us", "mean_us")
 
 
 def as_json(comparisons: list[TestComparison]) -> list[dict[str, Any]]:
@@ -155,8 +247,13 @@ def as_json(comparisons: list[TestComparison]) -> list[dict[str, Any]]:
         "test": c.name,
         "verdict": c.verdict.kind,
         "relative": c.verdict.relative,
+        "metric": c.verdict.metric,
         "records": [{"path": str(r.path), "label": r.label,
                      "samples_pps": list(t.samples_pps) if t else None,
+                     "metric": t.metric if t else None,
+                     "latency": ([{k: p.get(k) for k in LATENCY_JSON}
+                                  for p in latency_points(t).values()]
+                                 if t is not None and t.is_latency else None),
                      "verdict": v.kind if v else None,
                      "relative": v.relative if v else None} for r, t, v in c.rows],
     } for c in comparisons]

@@ -18,6 +18,9 @@ from typing import Any
 from .errors import XdpperfError
 
 RECORD_HELP = "give JSON files written by pytest --benchmark-json / --benchmark-autosave"
+# what marks a benchmark's extra_info as xdpperf's: throughput (and transactions), latency
+RECORD_KEY = "xdpperf_record"
+LATENCY_KEY = "xdpperf_latency_record"
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,25 @@ class TestRecord:
     """One test's measurement in one record."""
 
     name: str  # the test's full name (node id), the key records are matched by
-    metric: str  # "pdr", "max_forwarding_rate", ...
-    samples_pps: tuple[float, ...]  # the headline metric once per repetition
+    metric: str  # "pdr", "max_forwarding_rate", ..., "latency"
+    samples_pps: tuple[float, ...]  # the headline metric once per repetition (none: latency)
     extra_info: dict[str, Any]
+
+    @property
+    def is_latency(self) -> bool:
+        """A latency record (latency_run): points with percentiles, no throughput."""
+        return LATENCY_KEY in self.extra_info
 
     @property
     def mean_pps(self) -> float | None:
         return sum(self.samples_pps) / len(self.samples_pps) if self.samples_pps else None
+
+    def samples_for(self, figure: str) -> tuple[float, ...]:
+        """`figure` ("pdr", "ndr", "max_forwarding_rate") once per repetition; empty
+        unless every repetition found one (as for the headline)."""
+        if figure == self.metric:
+            return self.samples_pps
+        return figure_samples(self.extra_info, figure)
 
     def figure_pps(self, name: str) -> float | None:
         """NDR / PDR / MFR rate of this record, packets/s."""
@@ -76,7 +91,7 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
     if info.get("metric_samples_pps"):
         return metric, tuple(float(v) for v in info["metric_samples_pps"] if v is not None)
     reps = info.get("repetitions") or {}
-    key = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}.get(metric)
+    key = REPETITION_KEYS.get(metric)
     if key and reps.get(key):
         return metric, tuple(float(v) for v in reps[key] if v is not None)
     mfr = info.get("max_forwarding_rate") or {}
@@ -85,6 +100,37 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
     if info.get("metric_pps"):
         return metric, (float(info["metric_pps"]),)
     return metric, ()
+
+
+REPETITION_KEYS = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}
+
+
+def figure_samples(info: dict[str, Any], figure: str) -> tuple[float, ...]:
+    """One figure's rate per repetition, whether or not it is the headline: from
+    repetitions[<figure>_pps] (all of them, or none when a repetition lacks it),
+    else the record's single figure (the MFR's own trials for the MFR)."""
+    reps = (info.get("repetitions") or {}).get(REPETITION_KEYS[figure])
+    if reps:
+        return tuple(float(v) for v in reps) if all(reps) else ()
+    if figure == "max_forwarding_rate":
+        mfr = info.get("max_forwarding_rate") or {}
+        if mfr.get("rates_pps"):
+            return tuple(float(v) for v in mfr["rates_pps"])
+        return (float(mfr["mean_pps"]),) if mfr.get("mean_pps") else ()
+    rate = (info.get(figure) or {}).get("rate_pps")
+    return (float(rate),) if rate else ()
+
+
+def latency_points(test: TestRecord | None) -> dict[tuple[str, float], dict[str, Any]]:
+    """A latency record's points by load: ("fraction", f) of the throughput, or ("rate", pps)."""
+    points = test.extra_info.get("latency") if test is not None else None
+    out = {}
+    for p in points if isinstance(points, list) else []:
+        if isinstance(p, dict) and p.get("fraction") is not None:
+            out[("fraction", float(p["fraction"]))] = p
+        elif isinstance(p, dict) and p.get("rate_pps") is not None:
+            out[("rate", float(p["rate_pps"]))] = p
+    return out
 
 
 def load_record(path: str | Path) -> Record:
@@ -105,10 +151,10 @@ def load_record(path: str | Path) -> Record:
                     doc.get("machine_info") or {})
     for bench in doc["benchmarks"]:
         info = bench.get("extra_info") if isinstance(bench, dict) else None
-        if not isinstance(info, dict) or "xdpperf_record" not in info:
+        if not isinstance(info, dict) or not (RECORD_KEY in info or LATENCY_KEY in info):
             continue
         name = str(bench.get("fullname") or bench.get("name"))
-        metric, samples = samples_of(info)
+        metric, samples = ("latency", ()) if LATENCY_KEY in info else samples_of(info)
         record.tests[name] = TestRecord(name, metric, samples, info)
     if not record.tests:
         raise XdpperfError(f"{path}: a pytest-benchmark record without any xdpperf measurement",
@@ -116,12 +162,17 @@ def load_record(path: str | Path) -> Record:
     return record
 
 
+# a history's pinned baseline (ci/regress): a copy of one of its records, not another point
+BASELINE = "baseline.json"
+
+
 def load_all(paths: list[str | Path]) -> list[Record]:
-    """Records from files and history directories, each directory in its own order."""
+    """Records from files and history directories, each directory in its own order
+    (without its baseline.json, a copy of one of them)."""
     records: list[Record] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(p.rglob("*.json"))
+            found = sorted(f for f in p.rglob("*.json") if f != p / BASELINE)
             if not found:
                 raise XdpperfError(f"{p}: no JSON records in this history directory",
                                    "store records there first (xdpperf store)")
@@ -135,12 +186,27 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("_") or "unknown"
 
 
-def store(record_path: str | Path, history: str | Path) -> Path:
-    """Copy a record into a history, named by kernel release, commit and time."""
+def store(record_path: str | Path, history: str | Path, commit: str | None = None) -> Path:
+    """Copy a record into a history, named by kernel release, commit and time.
+
+    `commit` (ci/regress asks git itself: pytest-benchmark's own lookup says
+    'unknown' when git refuses a sudo'd run's checkout) replaces the record's
+    commit id in the name and in the copy; the record's own is kept as recorded_id."""
     record = load_record(record_path)
+    doc = None
+    if commit:
+        doc = json.loads(Path(record_path).read_text())
+        info = dict(doc.get("commit_info") or {})
+        if info.get("id") not in (None, commit):
+            info["recorded_id"] = info["id"]
+        info["id"] = commit
+        doc["commit_info"] = record.commit = info
     stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
     name = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}.json"
     target = Path(history) / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(record_path, target)
+    if doc is None:
+        shutil.copyfile(record_path, target)
+    else:
+        target.write_text(json.dumps(doc, indent=4))
     return target

@@ -87,6 +87,37 @@ class LatencyHistogram:
                    int(answer.get("lat_sum_ns", 0)),
                    int(answer.get("hist_sub_bits", SUB_BITS)))
 
+    @classmethod
+    def from_point(cls, point: Mapping[str, Any]) -> LatencyHistogram:
+        """Back from a record's latency point (latency_run.LatencyPoint.as_dict): its
+        `histogram` {sub_bits, buckets [[low_ns, high_ns, count], ...]} and the exact
+        min, max and mean the summary beside it keeps (in microseconds)."""
+        hist = point.get("histogram") or {}
+        sub_bits = int(hist.get("sub_bits", SUB_BITS))
+        counts: dict[int, int] = {}
+        for low, _high, c in hist.get("buckets") or []:
+            b = bucket_of(int(low), sub_bits)
+            counts[b] = counts.get(b, 0) + int(c)
+
+        def ns(key: str, times: int = 1) -> int:
+            us = point.get(key)
+            return round(float(us) * 1e3 * times) if us is not None else 0
+
+        return cls(counts, ns("min_us"), ns("max_us"), ns("mean_us", sum(counts.values())),
+                   sub_bits)
+
+    def cdf(self) -> list[tuple[int, float]]:
+        """(latency ns, share of samples at or below it) at each non-empty bucket, its
+        value taken as percentile() does (the bucket's highest value, within min/max)."""
+        total = self.count
+        out: list[tuple[int, float]] = []
+        seen = 0
+        for bucket in sorted(b for b, c in self.counts.items() if c):
+            seen += self.counts[bucket]
+            high = bucket_bounds(bucket, self.sub_bits)[1] - 1
+            out.append((min(max(high, self.min_ns), self.max_ns), seen / total))
+        return out
+
     @property
     def count(self) -> int:
         return sum(self.counts.values())

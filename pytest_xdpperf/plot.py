@@ -7,8 +7,9 @@ saves them as PNG and SVG.  Figures:
 - throughput against a parameter (memory size, checksum rounds, ACL rules,
   sessions): the headline rate, a line per mode;
 - CPU split: stacked bars of CPU-ns per packet (percent if no packet count) per state;
-- latency distribution: per mode, when records carry latency;
-- one test across records (kernels or commits): its samples and mean per record.
+- latency distribution: per load point of latency records, a CDF per mode;
+- one test across records (kernels or commits): its samples and mean per record
+  (throughput tests; latency records hold one histogram per point, no samples).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from .history import Record, TestRecord  # noqa: E402
+from .history import Record, TestRecord, latency_points  # noqa: E402
+from .latency import LatencyHistogram  # noqa: E402
 
 FIGURES = ("png", "svg")
 # the parameter that sweeps each NF's demand, and its axis label
@@ -149,67 +151,40 @@ def cpu_split(tests: list[TestRecord], title: str) -> Figure | None:
     return fig
 
 
-def _histogram(latency: Any) -> tuple[list[float], list[float], str] | None:
-    """(bin edges, counts, unit) from a latency section, whatever its exact keys."""
-    if not isinstance(latency, dict):
-        return None
-    hist = latency.get("histogram")
-    if isinstance(hist, dict):
-        counts = hist.get("counts")
-        for key, unit in (("edges_us", "µs"), ("bins_us", "µs"), ("edges_ns", "ns"),
-                          ("bins_ns", "ns"), ("edges", "µs"), ("bins", "µs")):
-            edges = hist.get(key)
-            if isinstance(edges, list) and isinstance(counts, list) and counts:
-                if len(edges) == len(counts):  # lower bounds only: close the last bin
-                    step = (edges[-1] - edges[-2]) if len(edges) > 1 else 1
-                    edges = list(edges) + [edges[-1] + step]
-                if len(edges) == len(counts) + 1:
-                    return [float(e) for e in edges], [float(c) for c in counts], unit
-    return None
-
-
-def _percentiles(latency: Any) -> tuple[dict[float, float], str] | None:
-    if not isinstance(latency, dict):
-        return None
-    for key, unit in (("percentiles_us", "µs"), ("percentiles_ns", "ns"), ("percentiles", "µs")):
-        p = latency.get(key)
-        if isinstance(p, dict) and p:
-            try:
-                return {float(str(k).lstrip("p")): float(v) for k, v in p.items()}, unit
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
 def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
-    """Latency histogram per mode (percentiles if a record has no histogram)."""
-    found = [(t, t.extra_info.get("latency")) for t in tests if t.extra_info.get("latency")]
-    if isinstance(found and found[0][1], list):  # one entry per load level: take the first
-        found = [(t, lat[0] if isinstance(lat, list) and lat else lat) for t, lat in found]
-    found = [(t, lat) for t, lat in found if _histogram(lat) or _percentiles(lat)]
-    if not found:
+    """Per load point of latency records, the latency distribution of each mode: the
+    share of packets at or below each latency (a CDF), from the recorded histogram as
+    latency.py decodes it."""
+    curves: dict[tuple[str, float], list[tuple[str, LatencyHistogram]]] = defaultdict(list)
+    for t in tests:
+        if not t.is_latency:
+            continue
+        for key, point in latency_points(t).items():
+            hist = LatencyHistogram.from_point(point)
+            if hist.count:
+                curves[key].append((t.extra_info.get("mode", "?"), hist))
+    if not curves:
         return None
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    unit = "µs"
-    for t, lat in sorted(found, key=lambda p: _mode_key(p[0].extra_info.get("mode", ""))):
-        mode = t.extra_info.get("mode", "?")
-        hist = _histogram(lat)
-        if hist:
-            edges, counts, unit = hist
-            total = sum(counts) or 1.0
-            ax.stairs([c / total for c in counts], edges, label=mode)
-            ax.set_ylabel("share of packets")
-        else:
-            pct = _percentiles(lat)
-            assert pct
-            points, unit = pct
-            qs = sorted(points)
-            ax.plot([points[q] for q in qs], [q / 100 for q in qs], marker="o", label=mode)
-            ax.set_ylabel("cumulative share of packets")
-    ax.set_xlabel(f"latency ({unit})")
-    ax.set_title(title)
-    ax.legend(title="mode")
+    keys = sorted(curves, key=lambda k: (k[0] != "fraction", k[1]))
+    cols = min(3, len(keys))
+    rows = -(-len(keys) // cols)
+    fig = Figure(figsize=(4.3 * cols, 3.5 * rows + 0.5))
+    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+    for ax, key in zip(axes, keys):
+        for mode, hist in sorted(curves[key], key=lambda c: _mode_key(c[0])):
+            cdf = hist.cdf()
+            ax.plot([ns / 1e3 for ns, _ in cdf], [share for _, share in cdf],
+                    drawstyle="steps-post", label=mode)
+        ax.set_xscale("log")
+        ax.set_title(f"{key[1]:.0%} of throughput" if key[0] == "fraction"
+                     else f"{key[1]:g} pps", fontsize=10)
+        ax.set_xlabel("latency (µs)")
+        ax.set_ylabel("share of packets at or below")
+        ax.set_ylim(0, 1.02)
+        ax.legend(title="mode", fontsize=8)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -245,7 +220,11 @@ def figures(records: list[Record]) -> dict[str, Figure]:
     """Every figure the records allow, by file stem."""
     out: dict[str, Figure] = {}
     latest = records[-1]
-    tests = list(latest.tests.values())
+    tests = [t for t in latest.tests.values() if not t.is_latency]
+    latency: dict[str, list[TestRecord]] = defaultdict(list)
+    for t in latest.tests.values():
+        if t.is_latency:
+            latency[_group(t)].append(t)
     by_group: dict[str, list[TestRecord]] = defaultdict(list)
     for t in tests:
         by_group[_group(t)].append(t)
@@ -263,14 +242,14 @@ def figures(records: list[Record]) -> dict[str, Figure]:
     cpu = cpu_split(tests, "DUT CPU split")
     if cpu is not None:
         out["cpu-split"] = cpu
-    for group, members in sorted(by_group.items()):
+    for group, members in sorted(latency.items()):
         lat = latency_distribution(members, f"{group}: latency")
         if lat is not None:
             out[f"latency-{_slug(group)}"] = lat
     if len(records) > 1:
         names: list[str] = []
         for r in records:
-            names.extend(n for n in r.tests if n not in names)
+            names.extend(n for n, t in r.tests.items() if n not in names and not t.is_latency)
         for name in names:
             out[f"across-{_slug(name.split('::')[-1])}"] = across_records(
                 name, [(r, r.tests.get(name)) for r in records])

@@ -7,37 +7,99 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from pytest_xdpperf.latency import LatencyHistogram
+from pytest_xdpperf.latency_run import LatencyMeasurement, LatencyPoint, record_latency
+from pytest_xdpperf.modes import MODES
+from pytest_xdpperf.nf import NfSpec
+from pytest_xdpperf.trafficgen.base import TrafficProfile
+
 
 def bench(name: str, samples: list[float], mode: str = "xdp", nf: str = "macswap",
           params: dict[str, Any] | None = None, traffic_class: str = "drop",
-          schema: str = "samples", **extra: Any) -> dict[str, Any]:
-    """One benchmark entry; `schema` picks how the repetitions are written:
-    samples (metric_samples_pps), repetitions (repetitions.pdr_pps), single (metric_pps)."""
+          schema: str = "samples", metric: str = "pdr", mfr: list[float] | None = None,
+          pdr: list[float | None] | None = None, **extra: Any) -> dict[str, Any]:
+    """One benchmark entry; `samples` are the headline `metric` per repetition.
+
+    `schema` picks how the repetitions are written: samples (metric_samples_pps),
+    repetitions (repetitions.pdr_pps), single (metric_pps).  metric="max_forwarding_rate"
+    is a run where some repetition found no PDR (`pdr`: each repetition's, default none);
+    `mfr` gives each repetition's MFR of a PDR run (then written under repetitions)."""
     mean = statistics.fmean(samples)
+    if metric == "pdr":
+        pdr_reps: list[float | None] = list(samples)
+        mfr_reps = mfr or [s * 1.5 for s in samples]
+    else:
+        pdr_reps = pdr or [None] * len(samples)
+        mfr_reps = samples
+    pdr_rate = mean if metric == "pdr" else None
+    mfr_mean = statistics.fmean(mfr_reps)
     info: dict[str, Any] = {
         "xdpperf_record": 1, "nf": nf, "nf_params": params or {"action": "drop"},
-        "mode": mode, "traffic_class": traffic_class, "metric": "pdr", "metric_pps": mean,
-        "ndr": {"rate_pps": mean * 0.98, "status": "found"},
-        "pdr": {"rate_pps": mean, "status": "found"},
-        "max_forwarding_rate": {"mean_pps": mean * 1.5, "stdev_pps": mean * 0.01,
-                                "rates_pps": [mean * 1.5]},
+        "mode": mode, "traffic_class": traffic_class, "metric": metric, "metric_pps": mean,
+        "ndr": {"rate_pps": pdr_rate * 0.98 if pdr_rate else None, "status": "found"},
+        "pdr": {"rate_pps": pdr_rate, "status": "found" if pdr_rate else "below_min_load"},
+        "max_forwarding_rate": {"mean_pps": mfr_mean, "stdev_pps": mfr_mean * 0.01,
+                                "rates_pps": [mfr_mean]},
         "loss_floor": 0.0, "tester_bound": False,
     }
     if schema == "samples":
         info["metric_samples_pps"] = samples
+        if metric != "pdr" or mfr:
+            info["repetitions"] = {"count": len(samples), "pdr_pps": pdr_reps,
+                                   "ndr_pps": [None] * len(samples), "mfr_pps": mfr_reps}
     elif schema == "repetitions":
         info["repetitions"] = {"count": len(samples), "pdr_pps": samples,
                                "ndr_pps": [s * 0.98 for s in samples],
                                "mfr_pps": [s * 1.5 for s in samples]}
     info.update(extra)
+    return entry(name, info, 1 / mean)
+
+
+def entry(name: str, info: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """A pytest-benchmark entry: `info` as extra_info, one round of `seconds`."""
     return {"group": None, "name": name.split("::")[-1], "fullname": name,
             "params": None, "param": None, "extra_info": info,
-            "options": {}, "stats": {"min": 1 / mean, "max": 1 / mean, "mean": 1 / mean,
-                                     "stddev": 0, "rounds": 1, "median": 1 / mean, "iqr": 0,
-                                     "q1": 1 / mean, "q3": 1 / mean, "iqr_outliers": 0,
-                                     "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": 1 / mean,
-                                     "hd15iqr": 1 / mean, "ops": mean, "total": 1 / mean,
-                                     "iterations": 1}}
+            "options": {}, "stats": {"min": seconds, "max": seconds, "mean": seconds,
+                                     "stddev": 0, "rounds": 1, "median": seconds, "iqr": 0,
+                                     "q1": seconds, "q3": seconds, "iqr_outliers": 0,
+                                     "stddev_outliers": 0, "outliers": "0;0",
+                                     "ld15iqr": seconds, "hd15iqr": seconds, "ops": 1 / seconds,
+                                     "total": seconds, "iterations": 1}}
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def update(self, value: float) -> None:
+        self.values.append(value)
+
+
+class _Benchmark:
+    """What latency_run.record_latency writes into: the fixture's extra_info and stats."""
+
+    def __init__(self) -> None:
+        self.extra_info: dict[str, Any] = {}
+        self.stats = _Stats()
+
+    def _make_stats(self, _: int) -> _Stats:
+        return self.stats
+
+
+def latency_bench(name: str, mode: str, samples_ns: dict[tuple[float, float | None], list[int]],
+                  throughput_pps: float = 100_000.0) -> dict[str, Any]:
+    """A latency entry exactly as the framework writes it: real LatencyHistograms of these
+    latencies (ns) per (rate, fraction) point, recorded by latency_run.record_latency."""
+    points = [LatencyPoint(rate_pps=rate, fraction=fraction, duration=1.0, sent=len(values),
+                           received=len(values), duplicates=0, reordered=0, tester_overflow=0,
+                           offered_rate=rate, late=0,
+                           histogram=LatencyHistogram.from_samples(values))
+              for (rate, fraction), values in samples_ns.items()]
+    measurement = LatencyMeasurement(NfSpec("macswap", {"action": "tx"}), MODES[mode],
+                                     TrafficProfile(), throughput_pps, "given", points)
+    fake = _Benchmark()
+    record_latency(fake, measurement)
+    return entry(name, fake.extra_info, statistics.fmean(fake.stats.values))
 
 
 def write(path: Path, benches: list[dict[str, Any]], kernel: str = "6.18.0",

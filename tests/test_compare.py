@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from records import bench, write
+from records import bench, latency_bench, write
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.compare import compare, jumpavg_verdict, parse_fail_on
@@ -26,11 +27,17 @@ def history(tmp: Path, later: dict[str, list[float]], base: dict[str, list[float
             schema: str = "samples") -> Path:
     """Two records in a history directory, written newest first to prove the ordering."""
     base = base if base is not None else {T: BASE}
+    return pair(tmp, [bench(n, s, schema=schema) for n, s in base.items()],
+                [bench(n, s, schema=schema) for n, s in later.items()])
+
+
+def pair(tmp: Path, old: list[dict], new: list[dict]) -> Path:
+    """A history of two records of these benchmark entries: old (6.18) and new (6.19)."""
     d = tmp / "history"
-    write(d / "a-new.json", [bench(n, s, schema=schema) for n, s in later.items()],
-          kernel="6.19.0", commit="b" * 40, when="2026-11-02T00:00:00+00:00")
-    write(d / "z-old.json", [bench(n, s, schema=schema) for n, s in base.items()],
-          kernel="6.18.0", commit="a" * 40, when="2026-11-01T00:00:00+00:00")
+    write(d / "a-new.json", new, kernel="6.19.0", commit="b" * 40,
+          when="2026-11-02T00:00:00+00:00")
+    write(d / "z-old.json", old, kernel="6.18.0", commit="a" * 40,
+          when="2026-11-01T00:00:00+00:00")
     return d
 
 
@@ -138,3 +145,89 @@ def test_store_names_by_kernel_and_commit(tmp_path: Path) -> None:
     path = store(rec, tmp_path / "hist")
     assert path.name.startswith("6.18.44-fc__dddddddddddd__2026-11-01T000000")
     assert load_record(path).tests[T].samples_pps == tuple(BASE)
+
+
+# like with like: a record's headline is its PDR, or its MFR when a repetition found no PDR
+
+MFR_BASE = scaled(BASE, 3.0)  # 3 Mpps, spread 0.3%
+
+
+def test_lost_pdr_is_a_regression_whatever_the_mfr(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """PDR 1 Mpps before, no PDR now but an MFR of 3 Mpps: not an improvement of +200%."""
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, MFR_BASE, metric="max_forwarding_rate")])
+    assert main(["compare", str(d), "--fail-on", "50%"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{T} (pdr): regression (no PDR now)" in out
+    assert "improvement" not in out and "+200" not in out
+    assert "1 regression(s)" in err
+    verdict = compare(load_all([d]))[0].verdict
+    assert verdict.regression and verdict.metric == "pdr" and verdict.relative is None
+
+
+def test_pdr_lost_in_some_repetitions_says_how_many(tmp_path: Path) -> None:
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, MFR_BASE, metric="max_forwarding_rate",
+                                                pdr=[1e6, None, 1e6, 1e6, 1e6])])
+    comp = compare(load_all([d]))[0]
+    assert comp.verdict.kind == "regression (PDR in 4 of 5 repetitions now)"
+    assert comp.fails(0.5)
+
+
+@pytest.mark.parametrize("mfr_factor, kind, code", [
+    (1.0, "no change on MFR", 0), (0.9, "regression on MFR", 1), (1.1, "improvement on MFR", 0)])
+def test_different_headlines_compare_the_mfr_both_have(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        mfr_factor: float, kind: str, code: int) -> None:
+    """MFR 3 Mpps headline before (no PDR), PDR 1 Mpps now: the MFRs are compared,
+    never the old MFR with the new PDR (which would read -67%)."""
+    d = pair(tmp_path, [bench(T, MFR_BASE, metric="max_forwarding_rate")],
+             [bench(T, BASE, mfr=scaled(MFR_BASE, mfr_factor))])
+    assert main(["compare", str(d)]) == code
+    out = capsys.readouterr().out
+    assert f"{T} (max_forwarding_rate): {kind}" in out
+    assert "-66" not in out and "-67" not in out
+    verdict = compare(load_all([d]))[0].verdict
+    assert verdict.metric == "max_forwarding_rate"
+    assert verdict.relative == pytest.approx(mfr_factor - 1)
+
+
+# latency records: shown per load point, not judged
+
+L = "testsuites/test_latency.py::test_macswap_latency[xdp]"
+
+
+def test_latency_records_load_and_show_percentiles(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A latency-only record is a record: compare lists its points' percentiles and the
+    p99 change at each load, and gives no verdict (one histogram, no spread to judge)."""
+    loads = ((50_000.0, 0.5), (1.0, None))
+    d = pair(tmp_path,
+             [latency_bench(L, "xdp", {load: list(range(10_000, 30_000, 100)) for load in loads})],
+             [latency_bench(L, "xdp", {load: list(range(20_000, 60_000, 200)) for load in loads})])
+    old = load_record(d / "z-old.json").tests[L]
+    assert old.is_latency and old.metric == "latency" and old.samples_pps == ()
+    out_json = tmp_path / "cmp.json"
+    assert main(["compare", str(d), "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert f"{L} (latency): shown, not judged" in out
+    rows = [line for line in out.splitlines() if line.startswith("6.1")]
+    assert len(rows) == 4  # two records, two points each
+    p99 = old.extra_info["latency"][0]["p99_us"]
+    assert f"{p99:.1f}" in rows[0] and "50% of throughput (50000 pps)" in rows[0]
+    assert "1 pps" in rows[1]
+    assert "+100" in rows[2] or "+99" in rows[2]  # p99 doubled at the same load
+    doc = json.loads(out_json.read_text())
+    assert doc[0]["verdict"] == "shown, not judged"
+    assert [p["p99_us"] for p in doc[0]["records"][0]["latency"]] == [p99, p99]
+
+
+def test_store_under_a_given_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pytest-benchmark writes id 'unknown' when git refuses a sudo'd checkout: the commit
+    ci/regress asked git for names the stored copy instead, inside and out."""
+    rec = write(tmp_path / "run.json", [bench(T, BASE)], commit="unknown")
+    assert main(["store", "--commit", "1a2b3c4", str(rec), str(tmp_path / "hist")]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.name.startswith("6.18.0__1a2b3c4__")
+    stored = load_record(path)
+    assert stored.commit_id == "1a2b3c4" and stored.commit["recorded_id"] == "unknown"
+    assert stored.tests[T].samples_pps == tuple(BASE)

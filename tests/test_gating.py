@@ -106,24 +106,36 @@ def test_xdpperf_compare_and_plot_on_real_records(runs: dict, tmp_path: Path) ->
 
 
 def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> None:
-    """ci/regress: the first run starts the history, a slower one fails the gate."""
+    """ci/regress: the first run starts the history and is pinned as its baseline, a
+    slower one fails the gate and is kept, filed under the checkout's commit."""
     history = tmp_path / "history"
+    commit = subprocess.run(["git", "-c", f"safe.directory={ROOT}", "-C", str(ROOT), "rev-parse",
+                             "--short", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
 
     def regress(rounds: int) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["bash", str(ROOT / "ci" / "regress"), "--history", str(history), "--",
-             str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp", "--trial-duration",
-             "0.2", "--relative-width", "0.02", "--min-load", "1000", "-q"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            ["bash", str(ROOT / "ci" / "regress"), "--history", str(history), "--repo",
+             str(ROOT), "--", str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp",
+             "--trial-duration", "0.2", "--relative-width", "0.02", "--min-load", "1000", "-q"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=900,
             env=os.environ | {"XDPP_ROUNDS": str(rounds),
                               "XDPPERF_BIN": str(Path(sys.executable).parent)})
+
+    def stored() -> list[Path]:
+        return [p for p in history.glob("*.json") if p.name != "baseline.json"]
 
     first = regress(BASE_ROUNDS)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "starts the history" in first.stdout
-    stored = list(history.glob("*.json"))
-    assert len(stored) == 1 and stored[0].name.startswith(os.uname().release + "__")
+    assert len(stored()) == 1
+    assert stored()[0].name.startswith(f"{os.uname().release}__{commit}__")
+    baseline = load_record(history / "baseline.json")
+    (test,) = baseline.tests.values()
+    assert len(test.samples_pps) == 3  # ci/regress's default --repetitions
     second = regress(SLOW_ROUNDS)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     assert "test_checksum[xdp] (pdr): regression" in second.stdout
-    assert len(list(history.glob("*.json"))) == 2
+    assert len(stored()) == 2
+    assert load_record(history / "baseline.json").tests[test.name].samples_pps == \
+        test.samples_pps  # still the first run

@@ -84,6 +84,20 @@ def test_merge_and_trial_answer_and_record_dict() -> None:
     assert all(low <= 1_000 < high for low, high, _ in buckets[:1])
 
 
+def test_a_recorded_point_decodes_to_the_same_histogram() -> None:
+    """What history/plot read back from a record is what the receiver measured."""
+    from pytest_xdpperf.latency_run import LatencyPoint
+
+    rng = random.Random(7)
+    hist = LatencyHistogram.from_samples(rng.randint(2_000, 500_000) for _ in range(5_000))
+    point = LatencyPoint(1e4, None, 1.0, 5_000, 5_000, 0, 0, 0, 1e4, 0, hist).as_dict()
+    back = LatencyHistogram.from_point(point)
+    assert back == hist and back.summary() == hist.summary()
+    cdf = back.cdf()
+    assert [v for v, _ in cdf] == sorted(v for v, _ in cdf) and cdf[-1] == (hist.max_ns, 1.0)
+    assert next(v for v, share in cdf if share >= 0.99) == hist.percentile(99)
+
+
 def test_low_rate_points_last_for_ten_frames() -> None:
     assert point_duration(1.0, 1.0) == 10.0
     assert point_duration(1e6, 1.0) == 1.0

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pytest_xdpperf.metrics import DutSamplers
 from pytest_xdpperf.metrics import perf as perfmod
+from pytest_xdpperf.metrics import sar as sarmod
 from pytest_xdpperf.metrics.machine import driver_info, machine_facts
 from pytest_xdpperf.metrics.perf import LlcSampler, llc_section, parse_perf_csv
-from pytest_xdpperf.metrics.sar import CpuSampler, parse_sadf_json, procfs_split
+from pytest_xdpperf.metrics.sar import (
+    TICK_S,
+    CpuSampler,
+    CpuSplit,
+    helper_cpus,
+    parse_sadf_json,
+    parse_sadf_raw,
+    procfs_split,
+)
 
 DATA = Path(__file__).parent / "data"
 CPU = max(os.sched_getaffinity(0))
@@ -109,6 +120,31 @@ def test_sadf_json_parser() -> None:
         parse_sadf_json("{}", [0])
 
 
+def test_sadf_raw_gives_the_ticks_sars_percentages_are_of() -> None:
+    """One sadc file captured here, read by sadf -r and -j: each CPU's ticks times its
+    percentages are whole ticks per state, so percent x ticks is its CPU time."""
+    ticks = parse_sadf_raw((DATA / "sadf_cpu_raw.txt").read_text(), [0, 1])
+    assert ticks == {0: 32, 1: 31}
+    percent = parse_sadf_json((DATA / "sadf_cpu_raw.json").read_text(), [0, 1])
+    for cpu in (0, 1):
+        for state, pct in percent[cpu].items():
+            assert pct / 100 * ticks[cpu] == pytest.approx(round(pct / 100 * ticks[cpu]),
+                                                           abs=0.01), (cpu, state)
+    with pytest.raises(ValueError, match="no CPU"):
+        parse_sadf_raw((DATA / "sadf_cpu_raw.txt").read_text(), [5])
+
+
+def test_ns_per_packet_uses_each_cpus_own_span() -> None:
+    split = CpuSplit("sar", {0: 32 * TICK_S, 1: 31 * TICK_S},
+                     {0: {"user": 50.0, "idle": 50.0}, 1: {"user": 100.0, "idle": 0.0}})
+    section = split.as_dict(packets=1000)
+    user = 0.5 * 32 * TICK_S * 1e9 / 1000 + 1.0 * 31 * TICK_S * 1e9 / 1000
+    assert section["ns_per_packet"]["user"] == pytest.approx(user)
+    assert section["busy_ns_per_packet"] == pytest.approx(user)
+    assert section["per_cpu"]["1"]["ns_per_packet"]["user"] == pytest.approx(31 * TICK_S * 1e6)
+    assert section["span_s"] == pytest.approx(31.5 * TICK_S)
+
+
 def test_procfs_split_moves_guest_out_of_user() -> None:
     zero = dict.fromkeys(("user", "nice", "system", "idle", "iowait", "irq", "softirq",
                           "steal", "guest", "guest_nice"), 0)
@@ -131,9 +167,12 @@ def test_cpu_sampler_sees_a_busy_core(use_sar: bool) -> None:
     assert sum(pct.values()) == pytest.approx(100, abs=1)
     section = split.as_dict(packets=1_000_000)
     assert section["span_s"] == pytest.approx(0.5, abs=0.2)
+    # the span the percentages are of: the CPU's own ticks, never a clock read beside them
+    ticks = section["span_s"] / TICK_S
+    assert ticks == pytest.approx(round(ticks)) and section["wall_s"] > 0
     ns = section["ns_per_packet"]["user"]
     assert ns == pytest.approx(pct["user"] / 100 * section["span_s"] * 1e9 / 1e6)
-    assert section["resolution_pct"] > 0
+    assert section["resolution_pct"] == pytest.approx(100 / ticks)
 
 
 def test_cpu_sampler_falls_back_to_procfs_without_sysstat() -> None:
@@ -153,6 +192,72 @@ def test_dut_samplers_give_both_sections() -> None:
     assert out["cpu"]["packets"] == 5000 and out["cpu"]["packets_basis"] == "forwarded"
     assert out["cpu"]["busy_ns_per_packet"] > 0
     assert "per_packet" in out["llc"]
+
+
+def test_dut_samplers_windows_nest_around_the_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """perf starts and stops outside both windows; the CPU samples are innermost."""
+    calls: list[str] = []
+
+    def traced(cls: type, name: str) -> Callable[[object], None]:
+        method = getattr(cls, name)
+
+        def call(self: object) -> None:
+            calls.append(f"{cls.__name__}.{name}")
+            method(self)
+        return call
+
+    for cls, names in ((LlcSampler, ("start", "enable", "disable", "finish")),
+                       (CpuSampler, ("begin", "end", "finish"))):
+        for name in names:
+            monkeypatch.setattr(cls, name, traced(cls, name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with DutSamplers([CPU]) as samplers:
+            calls.append("trials")
+            busy(CPU, 0.05)
+    assert calls == ["LlcSampler.start", "LlcSampler.enable", "CpuSampler.begin", "trials",
+                     "CpuSampler.end", "LlcSampler.disable", "LlcSampler.finish",
+                     "CpuSampler.finish"]
+    assert samplers.cpu is not None and samplers.cpu.split is not None
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a CPU besides the DUT's")
+def test_helpers_run_off_the_dut_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sadc, sadf and perf (each wrapped to log the CPUs it may run on) stay off the DUT's."""
+    log = tmp_path / "cpus.log"
+    real = {"sadc": sarmod.find_sadc(), "sadf": shutil.which("sadf"),
+            "perf": shutil.which("perf")}
+    if not all(real.values()):
+        pytest.skip("sysstat or perf missing")
+    for name, path in real.items():
+        wrapper = tmp_path / name
+        wrapper.write_text(f"#!/bin/sh\necho {name} $(grep Cpus_allowed_list /proc/self/status"
+                           f" | cut -f2) >> {log}\nexec {path} \"$@\"\n")
+        wrapper.chmod(0o755)
+    which = shutil.which
+    monkeypatch.setattr(sarmod, "find_sadc", lambda: str(tmp_path / "sadc"))
+    monkeypatch.setattr(shutil, "which", lambda name: (str(tmp_path / name) if name in real
+                                                       else which(name)))
+    assert helper_cpus([CPU]) == set(os.sched_getaffinity(0)) - {CPU}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with DutSamplers([CPU]) as samplers:
+            busy(CPU, 0.05)
+    assert samplers.cpu is not None and samplers.cpu.split is not None
+    assert samplers.cpu.split.source == "sar"
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(name for name, _ in lines) == ["perf", "sadc", "sadc", "sadf", "sadf"]
+    for name, allowed in lines:
+        assert CPU not in cpu_list(allowed), (name, allowed)
+
+
+def cpu_list(text: str) -> set[int]:
+    """'0-2,5' -> {0, 1, 2, 5}"""
+    out: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
 
 
 # machine_info ------------------------------------------------------------------

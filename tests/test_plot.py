@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
-from records import bench, write
+from records import bench, latency_bench, write
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.history import load_all, load_record
@@ -26,9 +26,14 @@ def cpu(user: float, system: float) -> dict:
             "ns_per_packet": {k: v * 10 for k, v in pct.items()}, "busy_ns_per_packet": 1.0}
 
 
-def latency(shift: float) -> dict:
-    return {"percentiles_us": {"50": 10 + shift, "99": 30 + shift},
-            "histogram": {"edges_us": [0, 10, 20, 30, 40], "counts": [5, 50, 30, 15]}}
+# latency (ns) per (rate, fraction) point and mode: af_xdp three times xdp's
+LOADS = ((50_000.0, 0.5), (1.0, None))
+
+
+def latencies(mode: str) -> dict[tuple[float, float | None], list[int]]:
+    scale = 3 if mode == "af_xdp" else 1
+    return {load: [scale * (10_000 + 37 * i + 5_000 * j) for i in range(200)]
+            for j, load in enumerate(LOADS)}
 
 
 @pytest.fixture
@@ -36,7 +41,9 @@ def record(tmp_path: Path) -> Path:
     benches = []
     for i, mode in enumerate(MODES):
         benches.append(bench(f"t.py::test_macswap_drop[{mode}]", [4e6 - i * 1e6, 4.1e6 - i * 1e6],
-                             mode=mode, cpu=cpu(10 + i, 40), latency=latency(i)))
+                             mode=mode, cpu=cpu(10 + i, 40)))
+        benches.append(latency_bench(f"t.py::test_macswap_latency[{mode}]", mode,
+                                     latencies(mode)))
         for rounds in ROUNDS:
             benches.append(bench(f"t.py::test_checksum[{mode}-{rounds}]",
                                  [1e6 / (1 + rounds / 100) / (i + 1)], mode=mode, nf="checksum",
@@ -68,14 +75,35 @@ def test_figures_have_the_expected_series(record: Path) -> None:
     user = [c for c in ax.containers if isinstance(c, BarContainer)][0]
     assert [round(p.get_height()) for p in user.patches] == [100, 110]  # user ns
     assert "ns" in ax.get_ylabel()
-    # latency distribution: one histogram per mode
-    ax = figs["latency-macswap-drop"].axes[0]
-    assert "µs" in ax.get_xlabel()
-    legend = ax.get_legend()
-    assert legend is not None
-    assert sorted(t.get_text() for t in legend.get_texts()) == sorted(MODES)
+    # latency records are no throughput: no bars for them
+    assert "throughput-macswap-passthrough" not in figs
     # one record: no figure across records
     assert not any(k.startswith("across-") for k in figs)
+
+
+def test_latency_distribution_from_the_recorded_histograms(record: Path) -> None:
+    """One panel per load point, a CDF per mode, decoded from what record_latency wrote:
+    it reaches every packet, and crosses one half at the record's own p50."""
+    rec = load_record(record)
+    figs = figures([rec])
+    axes = [ax for ax in figs["latency-macswap-passthrough"].axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["50% of throughput", "1 pps"]
+    for ax, (rate, fraction) in zip(axes, LOADS):
+        assert "µs" in ax.get_xlabel()
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert list(lines) == list(MODES)
+        medians = {}
+        for mode, line in lines.items():
+            xs = np.asarray(line.get_xdata()).tolist()
+            ys = np.asarray(line.get_ydata()).tolist()
+            assert ys == sorted(ys) and ys[-1] == pytest.approx(1.0)
+            info = rec.tests[f"t.py::test_macswap_latency[{mode}]"].extra_info
+            point = next(p for p in info["latency"] if p["rate_pps"] == rate)
+            assert point["fraction"] == fraction
+            assert point["min_us"] <= xs[0] and xs[-1] == pytest.approx(point["max_us"])
+            medians[mode] = next(x for x, y in zip(xs, ys) if y >= 0.5)
+            assert medians[mode] == pytest.approx(point["p50_us"])
+        assert medians["af_xdp"] > 2.5 * medians["xdp"]
 
 
 def test_across_records_figure(record: Path, tmp_path: Path) -> None:
@@ -100,7 +128,8 @@ def test_cli_writes_valid_png_and_svg(record: Path, tmp_path: Path,
     assert main(["plot", str(record), "-o", str(out)]) == 0
     pngs, svgs = sorted(out.glob("*.png")), sorted(out.glob("*.svg"))
     assert {p.stem for p in pngs} == {p.stem for p in svgs} >= {
-        "throughput-macswap-drop", "sweep-checksum-drop", "cpu-split", "latency-macswap-drop"}
+        "throughput-macswap-drop", "sweep-checksum-drop", "cpu-split",
+        "latency-macswap-passthrough"}
     for png in pngs:
         image = matplotlib.image.imread(png)
         assert image.shape[0] > 100 and image.shape[1] > 100

@@ -4,7 +4,8 @@
 started before the trials with its counters disabled; "enable" on the control
 pipe (acknowledged by perf) opens the window right before the trials and
 "disable" closes it right after, so perf's own start-up and shut-down are
-never counted.  SIGINT then makes perf write its CSV.
+never counted.  SIGINT then makes perf write its CSV.  perf itself runs off
+the DUT CPUs when it can (helper_cpus), so its own work is not the DUT's.
 
 Where the CPU (or a VM) has no such counters perf prints `<not supported>`:
 the record then says null with the reason, and the session warns once.
@@ -21,6 +22,8 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import Any
+
+from .sar import pinned_to
 
 EVENTS = ("LLC-loads", "LLC-stores", "LLC-load-misses", "LLC-store-misses")
 ACK_TIMEOUT_S = 5.0
@@ -144,13 +147,17 @@ def warn_once(reason: str) -> None:
 
 
 class LlcSampler:
-    """Context manager: perf stat's LLC counters on `cpus` between enter and exit."""
+    """perf stat's LLC counters on `cpus`: `start()` runs perf with its counters off,
+    `enable()`/`disable()` open and close the window (acknowledged by perf), `finish()`
+    stops perf and reads them; or used as a context manager around the trials."""
 
-    def __init__(self, cpus: list[int], perf: str | None = None) -> None:
+    def __init__(self, cpus: list[int], perf: str | None = None,
+                 helper_cpus: set[int] | None = None) -> None:
         self.cpus = sorted(cpus)
         self.perf = perf or shutil.which("perf")
         self.counters: dict[str, Counter] | None = None
         self.reason: str | None = None
+        self._pin = pinned_to(helper_cpus)
         self._proc: subprocess.Popen[str] | None = None
         self._ctl = self._ack = -1
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -179,10 +186,11 @@ class LlcSampler:
             got += chunk
         return True
 
-    def __enter__(self) -> LlcSampler:
+    def start(self) -> None:
+        """perf running, counting nothing yet (-D -1): its start-up is in no window."""
         if not self.perf:
             self.reason = "perf (linux-perf) not installed"
-            return self
+            return
         self._dir = tempfile.TemporaryDirectory(prefix="xdpperf-perf-")
         self._out = os.path.join(self._dir.name, "stat.csv")
         ctl_r, self._ctl = os.pipe()
@@ -190,15 +198,54 @@ class LlcSampler:
         try:
             self._proc = subprocess.Popen(self.command(ctl_r, ack_w, self._out),
                                           pass_fds=(ctl_r, ack_w), stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, text=True)
+                                          stderr=subprocess.PIPE, text=True,
+                                          preexec_fn=self._pin)
         except OSError as exc:
             self.reason = f"cannot run perf: {exc}"
         finally:
             os.close(ctl_r)
             os.close(ack_w)
+
+    def enable(self) -> None:
         if self._proc and not self._command(b"enable"):
             self.reason = "perf stat did not start counting: " + self._stop()
+
+    def disable(self) -> None:
+        if self._proc:
+            self._command(b"disable")
+
+    def finish(self) -> None:
+        """Stop perf (it writes its CSV) and read the counters."""
+        try:
+            if self._proc is None:
+                return
+            err = self._stop()
+            try:
+                with open(self._out) as f:
+                    text = f.read()
+            except OSError:
+                text = ""
+            counters = parse_perf_csv(text)
+            if not counters:
+                self.reason = f"perf stat gave no counters: {err or text[:200]!r}"
+                return
+            self.counters = counters
+        finally:
+            self._stop()
+            if self._dir is not None:
+                self._dir.cleanup()
+                self._dir = None
+
+    def __enter__(self) -> LlcSampler:
+        self.start()
+        self.enable()
         return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.disable()
+        finally:
+            self.finish()
 
     def _stop(self) -> str:
         """Stop perf (SIGINT makes it print); return its stderr."""
@@ -217,28 +264,6 @@ class LlcSampler:
             proc.kill()
             _, err = proc.communicate()
         return (err or "").strip()
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._proc is None:
-                return
-            self._command(b"disable")
-            err = self._stop()
-            try:
-                with open(self._out) as f:
-                    text = f.read()
-            except OSError:
-                text = ""
-            counters = parse_perf_csv(text)
-            if not counters:
-                self.reason = f"perf stat gave no counters: {err or text[:200]!r}"
-                return
-            self.counters = counters
-        finally:
-            self._stop()
-            if self._dir is not None:
-                self._dir.cleanup()
-                self._dir = None
 
     def result(self, packets: int | None) -> dict[str, Any]:
         section = llc_section(self.counters, packets, self.reason)

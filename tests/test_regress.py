@@ -1,0 +1,91 @@
+"""ci/regress's bookkeeping on records that need no testbed (tests/suites/fakerecord):
+a pinned baseline that a regressed run never replaces, --update-baseline, the
+repetitions it asks for, and the commit it files runs under."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_xdpperf.history import load_all, load_record
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "suites" / "fakerecord"
+TEST = "test_record"
+
+
+def regress(tmp: Path, pps: float, *options: str, pytest_args: tuple[str, ...] = (),
+            repo: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ROOT / "ci" / "regress"), "--history", str(tmp / "history"),
+         "--repo", str(repo), *options, "--", str(SUITE), "-p", "no:cacheprovider", "-q",
+         *pytest_args],
+        cwd=tmp, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"XDPP_FAKE_PPS": str(pps),
+                          "XDPPERF_BIN": str(Path(sys.executable).parent)})
+
+
+def samples(path: Path) -> tuple[float, ...]:
+    (test,) = load_record(path).tests.values()
+    return test.samples_pps
+
+
+def test_a_regressed_run_never_becomes_the_baseline(tmp_path: Path) -> None:
+    pinned = tmp_path / "history" / "baseline.json"
+    first = regress(tmp_path, 1e6)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "starts the history" in first.stdout
+    assert pinned.is_file() and len(samples(pinned)) == 3  # --repetitions 3 by default
+    for _ in range(2):  # the second time too: the first regressed run is no baseline
+        slow = regress(tmp_path, 0.8e6)
+        assert slow.returncode == 1, slow.stdout + slow.stderr
+        assert f"{TEST} (pdr): regression" in slow.stdout
+        assert min(samples(pinned)) > 0.99e6
+    # every run is in the history; the pinned copy is not read as another one
+    assert len(load_all([tmp_path / "history"])) == 3
+    accepted = regress(tmp_path, 0.8e6, "--update-baseline")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "regression" in accepted.stdout and "--update-baseline" in accepted.stdout
+    assert max(samples(pinned)) < 0.81e6
+    after = regress(tmp_path, 0.8e6)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert f"{TEST} (pdr): no change" in after.stdout
+    assert len(load_all([tmp_path / "history"])) == 5
+
+
+def test_repetitions_can_be_overridden(tmp_path: Path) -> None:
+    assert regress(tmp_path, 1e6, "--repetitions", "5").returncode == 0
+    assert len(samples(tmp_path / "history" / "baseline.json")) == 5
+    again = regress(tmp_path, 1e6, pytest_args=("--repetitions", "2"))  # pytest's last wins
+    assert again.returncode == 0, again.stdout + again.stderr
+    newest = load_all([tmp_path / "history"])[-1]
+    assert len(newest.tests[next(iter(newest.tests))].samples_pps) == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a checkout as someone else")
+def test_commit_comes_from_a_checkout_git_distrusts(tmp_path: Path) -> None:
+    """Under sudo the checkout belongs to another user: plain git refuses it (and
+    pytest-benchmark records 'unknown'); ci/regress still files the run by its commit."""
+    repo = tmp_path / "checkout"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    short = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    shutil.chown(repo, 65534, 65534)
+    for path in repo.rglob("*"):
+        shutil.chown(path, 65534, 65534)
+    plain = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                           text=True)
+    assert plain.returncode != 0 and "dubious ownership" in plain.stderr
+    run = regress(tmp_path, 1e6, "--repetitions", "1", repo=repo)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (stored,) = [p for p in (tmp_path / "history").glob("*.json") if p.name != "baseline.json"]
+    assert f"__{short}__" in stored.name
+    record = load_record(stored)
+    assert record.commit_id == short and "recorded_id" in record.commit  # pytest-benchmark's
