@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leftovers import beyond_testbed, xdp_attached
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
@@ -29,7 +30,7 @@ from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import delta, ethtool_stats
 from pytest_xdpperf.measure import TrialMeasurer
 from pytest_xdpperf.modes import MODES
-from pytest_xdpperf.netns import entered, iproute
+from pytest_xdpperf.netns import entered
 from pytest_xdpperf.nf import NfSpec, RunningNf
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator, Sink
@@ -110,13 +111,6 @@ def checksums_valid(pkt: Any) -> bool:
     del fresh[IP].chksum
     del fresh[l4].chksum
     return bytes(Ether(bytes(fresh))) == bytes(pkt)
-
-
-def xdp_attached(host: Any) -> bool:
-    with iproute(host.netns) as ipr:
-        link = ipr.link("get", index=ipr.link_lookup(ifname=host.ifname)[0])[0]
-    xdp = link.get_attr("IFLA_XDP")
-    return bool(xdp and xdp.get_attr("IFLA_XDP_ATTACHED"))
 
 
 # --- what goes out --------------------------------------------------------------------------
@@ -359,6 +353,7 @@ def test_dut_that_forwards_nothing(xdpperf_testbed: Any, xdpperf_builder: Any) -
     assert not trial.extra["tester_overflowed"] and trial.extra["counters_agree"]
     assert trial.extra["nf"]["drop"] == 10_000
     assert trial.extra["latency"]["count"] == 0 and trial.extra["latency"]["p50_us"] is None
+    assert beyond_testbed(bed) == []
 
 
 def test_ring_overflow_before_the_nf_is_dut_loss(xdpperf_testbed: Any,
@@ -400,6 +395,7 @@ def test_tester_overflow_is_flagged_not_dut_loss(xdpperf_testbed: Any,
     assert (trial.forwarded + trial.tester_overflow + trial.extra["ring_overflow"]
             == trial.offered), trial.extra
     assert trial.loss == trial.extra["ring_overflow"]
+    assert beyond_testbed(bed) == []
 
 
 def test_nf_crash_mid_trial_is_a_clear_error_and_leaves_nothing(
