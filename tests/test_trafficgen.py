@@ -376,8 +376,8 @@ def test_receiver_counts_reordered_and_duplicate_frames(xdpperf_testbed: Any,
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         with sock:
             sock.bind((bed.dut.ifname, 0))
-            for frame in frames:
-                sock.send(frame)
+            for raw in frames:
+                sock.send(raw)
         deadline = time.monotonic() + 5
         while (after := g.received())["rx_stamped"] - before["rx_stamped"] < len(INJECTED) \
                 and time.monotonic() < deadline:
