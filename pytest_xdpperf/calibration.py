@@ -10,16 +10,17 @@ close to it measures the testbed, and the record says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
+from .build import Builder
 from .measure import TrialMeasurer
-from .process import Program
 from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
-from .trafficgen.bpfgen import BpfGenerator
+from .trafficgen.bpfgen import Sink
+from .trafficgen.factory import GeneratorFactory, builtin
 
 # Below this share of its flat-out rate the tester holds a paced rate within 1%.
 PACED_HEADROOM = 0.9
@@ -67,27 +68,19 @@ class Calibration:
         return {**asdict(self), "loss_floor": self.loss_floor}
 
 
-def calibrate(testbed: Testbed, trafficgen: Path, profile: TrafficProfile,
-              spec: SearchSpec) -> Calibration:
-    """Trials from the tester into a counting XDP sink (the no-op NF) on the DUT.
+def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
+              spec: SearchSpec, generator: GeneratorFactory = builtin) -> Calibration:
+    """Trials from the session's generator into a counting XDP sink (the no-op NF,
+    nfs/trafficgen's receiver) on the DUT.
 
     `spec` is the search the tests will run; its max_load is replaced by what
     the tester is measured to sustain."""
-    sink = Program("no-op sink", [
-        str(trafficgen), "--netns", testbed.dut.netns, "--ifname", testbed.dut.ifname,
-        "--cpu", str(testbed.dut.cpu), "--stamp-offset", str(profile.stamp_offset),
-    ])
-    try:
-        with BpfGenerator(trafficgen, testbed.tester, testbed.dut, profile) as generator:
-            testbed.prepare_dut_napi()
-
-            def sink_count() -> dict[str, Any]:
-                return {"rx": sink.command("stats")["rx_stamped"]}
-
-            trial = TrialMeasurer(generator, testbed.tester, testbed.dut, "drop", sink_count)
-            return measure_testbed(trial, spec)
-    finally:
-        sink.stop()
+    # the sink finds the stamp where the profile puts it (UDP or TCP: stamp_args)
+    with Sink(builder.program("trafficgen"), testbed.dut, profile) as sink, \
+            closing(generator(testbed, builder, profile)) as offering:
+        testbed.prepare_dut_napi()
+        trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "drop", sink.handled)
+        return measure_testbed(trial, spec)
 
 
 def measure_testbed(trial: Trial, spec: SearchSpec,

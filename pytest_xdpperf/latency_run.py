@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -185,7 +186,7 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
     source = "given" if throughput_pps is not None else "none"
     with applied(perf.mode, perf.testbed.dut), \
             RunningNf(binary, spec, perf.mode, perf.testbed.dut) as running, \
-            perf.generator() as generator:
+            closing(perf.generator()) as generator:
         perf.testbed.prepare_dut_napi()
         measurer = TrialMeasurer(generator, perf.testbed.tester, perf.testbed.dut,
                                  "passthrough", running.stats)

@@ -30,8 +30,8 @@ from .testbed.base import Host
 from .trafficgen.base import Generator, Offered
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")
-# A trial whose offered rate fell short of the intended one by more than this
-# measured the tester, not the DUT.
+# A trial whose offered rate missed the intended one by more than this, short or
+# over, measured the tester, not the DUT (the generator's target is within 1%).
 RATE_TOLERANCE = 0.01
 XMIT = "tx_queue_0_xdp_xmit"
 XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
@@ -66,7 +66,7 @@ def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mappi
         "offered_rate": offered.offered_rate,
         "late": offered.late,
         "max_lag_ns": offered.raw.get("max_lag_ns"),
-        "tester_limited": rate > 0 and offered.offered_rate < rate * (1 - RATE_TOLERANCE),
+        "tester_limited": rate > 0 and abs(offered.offered_rate - rate) > rate * RATE_TOLERANCE,
         # lost before the NF: the DUT's receive ring was full (RFC 2544 loss, shown apart)
         "ring_overflow": ring_overflow,
         # the tester's own failures, not the DUT's loss; such a trial is not valid

@@ -24,6 +24,7 @@ from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
 from .trafficgen.base import TrafficProfile
+from .trafficgen.factory import DEFAULT_SPEC, GeneratorFactory, resolve
 
 DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
@@ -65,6 +66,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="CPUs for the tester's work, e.g. 0 (default: the first CPU)")
     group.addoption("--dut-cpus", default=None,
                     help="CPUs for all DUT work, e.g. 1 (default: the last CPU)")
+    group.addoption("--generator", default=DEFAULT_SPEC, metavar="MODULE:FACTORY",
+                    help="traffic generator: FACTORY(testbed, builder, profile) in MODULE "
+                         "returns a Generator (pytest_xdpperf/trafficgen/base.py); used for "
+                         "calibration and every measurement (default: the built-in BPF "
+                         "generator)")
     group.addoption("--xdpperf-journal", default=".xdpperf/journal.jsonl",
                     help="append every measurement (and the trials of unfinished ones) here "
                          "as soon as it exists; '' to disable (default .xdpperf/journal.jsonl)")
@@ -79,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         config._xdpperf_modes = parse_modes(config.getoption("--xdp-mode"))  # type: ignore[attr-defined]
         config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
+        # once per session: a bad spec is one usage error, not one per test
+        config._xdpperf_generator = resolve(config.getoption("--generator"))  # type: ignore[attr-defined]
     except XdpperfError as exc:
         raise pytest.UsageError(str(exc)) from None
     # SIGTERM should tear the testbed down like Ctrl-C does.
@@ -187,11 +195,19 @@ def xdpperf_profile(pytestconfig: pytest.Config) -> TrafficProfile:
 
 
 @pytest.fixture(scope="session")
+def xdpperf_generator(pytestconfig: pytest.Config) -> GeneratorFactory:
+    """The session's generator factory (--generator), resolved at configure time."""
+    factory: GeneratorFactory = pytestconfig._xdpperf_generator  # type: ignore[attr-defined]
+    return factory
+
+
+@pytest.fixture(scope="session")
 def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
-                        xdpperf_builder: Builder, xdpperf_profile: TrafficProfile) -> Calibration:
+                        xdpperf_builder: Builder, xdpperf_profile: TrafficProfile,
+                        xdpperf_generator: GeneratorFactory) -> Calibration:
     options: RunOptions = pytestconfig._xdpperf_options  # type: ignore[attr-defined]
-    return calibrate(xdpperf_testbed, xdpperf_builder.program("trafficgen"), xdpperf_profile,
-                     options.search_spec(max_load=1e9))
+    return calibrate(xdpperf_testbed, xdpperf_builder, xdpperf_profile,
+                     options.search_spec(max_load=1e9), xdpperf_generator)
 
 
 @pytest.fixture
@@ -208,13 +224,13 @@ def xdpperf_progress(request: pytest.FixtureRequest) -> Iterator[ProgressLine]:
 def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Testbed,
             xdpperf_builder: Builder, xdpperf_calibration: Calibration,
             xdpperf_profile: TrafficProfile, xdpperf_progress: ProgressLine,
-            benchmark: Any) -> Iterator[XdpPerf]:
+            xdpperf_generator: GeneratorFactory, benchmark: Any) -> Iterator[XdpPerf]:
     markers = [m for m in TRAFFIC_MARKERS if request.node.get_closest_marker(m)]
     perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]
                    benchmark, xdpperf_profile, xdpperf_progress,
-                   _journal(request.config), request.node.nodeid)
+                   _journal(request.config), request.node.nodeid, xdpperf_generator)
     original = perf.throughput
 
     def throughput(*args: Any, **kwargs: Any) -> Measurement:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +36,8 @@ from .rfc2544 import (
     max_forwarding_rate,
 )
 from .testbed.base import Testbed
-from .trafficgen.base import TrafficProfile
-from .trafficgen.bpfgen import BpfGenerator
+from .trafficgen.base import Generator, TrafficProfile
+from .trafficgen.factory import GeneratorFactory, builtin
 
 if TYPE_CHECKING:
     from .latency_run import LatencyMeasurement
@@ -98,7 +98,8 @@ class XdpPerf:
                  mode: Mode, traffic_class: str | None, options: RunOptions,
                  benchmark: Any, profile: TrafficProfile,
                  progress: ProgressLine | Callable[[str], None] | None = None,
-                 journal: Journal | None = None, test_id: str = ""):
+                 journal: Journal | None = None, test_id: str = "",
+                 generator_factory: GeneratorFactory = builtin):
         self.testbed = testbed
         self.builder = builder
         self.calibration = calibration
@@ -111,6 +112,8 @@ class XdpPerf:
         self.progress = progress
         self.journal = journal or Journal(None)
         self.test_id = test_id
+        # the session's --generator; called for each measurement's traffic
+        self.generator_factory = generator_factory
 
     def _class(self) -> str:
         if self.traffic_class is None:
@@ -142,9 +145,10 @@ class XdpPerf:
         if reason is not None:
             pytest.skip(f"{nf} cannot run in mode {self.mode.name}: {reason}")
 
-    def generator(self, profile: TrafficProfile | None = None) -> BpfGenerator:
-        return BpfGenerator(self.builder.program("trafficgen"), self.testbed.tester,
-                            self.testbed.dut, profile or self.profile)
+    def generator(self, profile: TrafficProfile | None = None) -> Generator:
+        """The session's generator (--generator) for `profile` (default this test's);
+        close() it when done, e.g. `with contextlib.closing(xdpperf.generator()) as g`."""
+        return self.generator_factory(self.testbed, self.builder, profile or self.profile)
 
     def throughput(self, nf: str, attach: str = "native", bind: str = "copy",
                    **params: Any) -> Measurement:
@@ -161,7 +165,7 @@ class XdpPerf:
         with applied(self.mode, self.testbed.dut), \
                 (local.passing_nf(self.testbed, binary, spec, self.mode) if local_class else
                  RunningNf(binary, spec, self.mode, self.testbed.dut)) as running, \
-                self.generator() as generator:
+                closing(self.generator()) as generator:
             self.testbed.prepare_dut_napi()
             measurer: TrialMeasurer | local.LocalMeasurer = (
                 local.LocalMeasurer(generator, local.StackCounters(self.testbed, self.mode),

@@ -4,6 +4,7 @@ settings as throughput() gives it, and loses them when the block ends."""
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -32,7 +33,7 @@ def test_start_runs_the_nf_with_its_mode_settings_and_restores_them(
     before = read_settings(MODES[mode], dut)
     assert before != dict(SYSC_SYSFS), "the interface already has the sysc values"
     p = perf(xdpperf_testbed, xdpperf_builder, mode)
-    with p.start("macswap", action="drop") as running, p.generator() as gen:
+    with p.start("macswap", action="drop") as running, closing(p.generator()) as gen:
         during = read_settings(MODES[mode], dut)
         sent = gen.offer(20_000, 0.2).sent
         stats = running.stats()

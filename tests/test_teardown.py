@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 import pytest
+from leftovers import left_of, processes_of
 
 from pytest_xdpperf import cleanup, naming
 
@@ -78,26 +79,6 @@ def wait_for(directory: Path, test: str, key: str, proc: subprocess.Popen[str],
         time.sleep(0.1)
     proc.kill()
     raise AssertionError(f"suite never reported '{key}'")
-
-
-def processes_of(run_id: str) -> list[str]:
-    """Our C programs working in this run's namespaces."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        argv = proc.info["cmdline"] or []
-        if any(f"-{run_id}-" in arg for arg in argv):
-            found.append(f"process {proc.pid} {' '.join(argv)}")
-    return found
-
-
-def left_of(run_id: str) -> list[str]:
-    """What cleanup.leftovers() reports of this run, and this run's note."""
-    left = [item for item in cleanup.leftovers() if run_id in item]
-    left += processes_of(run_id)
-    note = Path(naming.run_dir()) / f"{run_id}.json"
-    if note.exists():
-        left.append(f"note {note}")
-    return left
 
 
 def assert_clean(facts: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leftovers import beyond_testbed, xdp_attached
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
@@ -29,7 +31,7 @@ from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import delta, ethtool_stats
 from pytest_xdpperf.measure import TrialMeasurer
 from pytest_xdpperf.modes import MODES
-from pytest_xdpperf.netns import entered, iproute
+from pytest_xdpperf.netns import entered
 from pytest_xdpperf.nf import NfSpec, RunningNf
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator, Sink
@@ -110,13 +112,6 @@ def checksums_valid(pkt: Any) -> bool:
     del fresh[IP].chksum
     del fresh[l4].chksum
     return bytes(Ether(bytes(fresh))) == bytes(pkt)
-
-
-def xdp_attached(host: Any) -> bool:
-    with iproute(host.netns) as ipr:
-        link = ipr.link("get", index=ipr.link_lookup(ifname=host.ifname)[0])[0]
-    xdp = link.get_attr("IFLA_XDP")
-    return bool(xdp and xdp.get_attr("IFLA_XDP_ATTACHED"))
 
 
 # --- what goes out --------------------------------------------------------------------------
@@ -345,6 +340,57 @@ def test_receiver_counts_everything_back_in_order(xdpperf_testbed: Any,
     assert offered.latency is not None and offered.latency.count == 10_000
 
 
+GEN_MAGIC = 0x5800  # nfs/trafficgen/trafficgen.h: high byte of the magic, low byte the stream
+# (stream, sequence number) of injected frames, in sending order. Stream 1:
+#   0 1 2 5 3 4 4 6 2 7 7 7 8 -> 3 and 4 after 5: 2 reordered; 4, 2, 7, 7 again: 4 duplicates
+# Stream 2, interleaved (order is per stream, so 100 before stream 1's 1 is no reordering):
+#   100 101 50 101 -> 50 after 101: 1 reordered; 101 again: 1 duplicate
+INJECTED = [(1, 0), (2, 100), (1, 1), (1, 2), (2, 101), (1, 5), (1, 3), (1, 4), (1, 4),
+            (2, 50), (1, 6), (1, 2), (2, 101), (1, 7), (1, 7), (1, 7), (1, 8)]
+INJECTED_REORDERED, INJECTED_DUPLICATES = 3, 5
+
+
+@pytest.mark.parametrize("protocol", ["udp", "tcp"])
+def test_receiver_counts_reordered_and_duplicate_frames(xdpperf_testbed: Any,
+                                                        xdpperf_builder: Any,
+                                                        protocol: str) -> None:
+    """Stamped frames with a known pattern of sequence numbers, sent from the DUT's end of
+    the veth straight into the tester's receiver: it counts exactly the reordered and
+    duplicated ones, and ignores a frame without our magic."""
+    bed = xdpperf_testbed
+    profile = TrafficProfile(protocol=protocol)
+    ts_off, seq_off, magic_off = profile.stamp_layout
+    template = profile.frame(bed.dut.mac, bed.tester.mac, bed.dut.ip, bed.tester.ip)
+    frames = []
+    for stream, seq in INJECTED:
+        frame = bytearray(template)
+        struct.pack_into("=Q", frame, ts_off, time.monotonic_ns())  # bpf_ktime_get_ns' clock
+        struct.pack_into("=I", frame, seq_off, seq)
+        struct.pack_into("=H", frame, magic_off, GEN_MAGIC | stream)
+        frames.append(bytes(frame))
+    frames.insert(5, template)  # magic 0: not ours
+    with gen(bed, xdpperf_builder, profile) as g:
+        bed.prepare_dut_napi()
+        before = g.received()
+        with entered(bed.dut.netns):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        with sock:
+            sock.bind((bed.dut.ifname, 0))
+            for raw in frames:
+                sock.send(raw)
+        deadline = time.monotonic() + 5
+        while (after := g.received())["rx_stamped"] - before["rx_stamped"] < len(INJECTED) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        after = g.received()  # and nothing more arrives
+    assert after["rx_stamped"] - before["rx_stamped"] == len(INJECTED)
+    assert after["rx_packets"] - before["rx_packets"] >= len(frames)
+    assert after["rx_received"] == len(INJECTED)
+    assert after["rx_reordered"] == INJECTED_REORDERED
+    assert after["rx_duplicates"] == INJECTED_DUPLICATES
+
+
 def test_dut_that_forwards_nothing(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
     """Passthrough through an NF that drops everything: full loss, labelled as DUT loss
     (not tester overflow), and an empty latency histogram."""
@@ -359,6 +405,7 @@ def test_dut_that_forwards_nothing(xdpperf_testbed: Any, xdpperf_builder: Any) -
     assert not trial.extra["tester_overflowed"] and trial.extra["counters_agree"]
     assert trial.extra["nf"]["drop"] == 10_000
     assert trial.extra["latency"]["count"] == 0 and trial.extra["latency"]["p50_us"] is None
+    assert beyond_testbed(bed) == []
 
 
 def test_ring_overflow_before_the_nf_is_dut_loss(xdpperf_testbed: Any,
@@ -400,6 +447,7 @@ def test_tester_overflow_is_flagged_not_dut_loss(xdpperf_testbed: Any,
     assert (trial.forwarded + trial.tester_overflow + trial.extra["ring_overflow"]
             == trial.offered), trial.extra
     assert trial.loss == trial.extra["ring_overflow"]
+    assert beyond_testbed(bed) == []
 
 
 def test_nf_crash_mid_trial_is_a_clear_error_and_leaves_nothing(

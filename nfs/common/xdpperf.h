@@ -51,8 +51,15 @@ uint64_t xp_now_ns(void);
 long long xp_parse_int(const char *what, const char *text, long long min, long long max);
 double xp_parse_double(const char *what, const char *text, double min, double max);
 unsigned int xp_ifindex(const char *ifname);
-/* MemAvailable of /proc/meminfo in bytes, 0 if unknown: NFs check their
- * tables against it to fail with a clear message instead of the OOM killer. */
-unsigned long long xp_mem_available(void);
+/* Bytes this process may still allocate, 0 if unknown: MemAvailable of
+ * /proc/meminfo, or less if its memory cgroup or an ancestor's limit is
+ * closer (v2 memory.max - memory.current, v1 memory.limit_in_bytes -
+ * memory.usage_in_bytes), since BPF maps and our pages are charged to it.
+ * *what (if what is not NULL) names the bound for messages: "available
+ * memory" or "memory left under the limit of memory cgroup <path>". NFs
+ * check their tables against it to fail with a clear message instead of
+ * the OOM killer. */
+#define XP_MEM_FIX "free memory or raise the memory cgroup's limit"
+unsigned long long xp_mem_available(const char **what);
 
 #endif

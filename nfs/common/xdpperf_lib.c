@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,17 +190,130 @@ unsigned int xp_ifindex(const char *ifname)
 	return ifindex;
 }
 
-unsigned long long xp_mem_available(void)
+/* Mount point of the hierarchy holding the memory controller, from
+ * /proc/self/mountinfo: cgroup v1 with the "memory" option, else cgroup v2
+ * (whose root lists "memory" in cgroup.controllers). 0 if found. */
+static int memcg_mount(char *mnt, size_t len, bool *v2)
 {
-	unsigned long long kib = 0;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
+	char line[1024], point[512], fstype[64], opts[512], path[600], ctrl[256];
+	bool found_v2 = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
 
 	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* id parent maj:min root point opts [tags] - fstype source superopts */
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", point) != 1 ||
+		    sscanf(sep, " - %63s %*s %511s", fstype, opts) != 2)
+			continue;
+		if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory")) {
+			snprintf(mnt, len, "%s", point);
+			*v2 = false;
+			fclose(f);
+			return 0;
+		}
+		if (strcmp(fstype, "cgroup2") == 0 && !found_v2) {
+			FILE *c;
+
+			snprintf(path, sizeof(path), "%s/cgroup.controllers", point);
+			c = fopen(path, "r");
+			if (c && fgets(ctrl, sizeof(ctrl), c) && strstr(ctrl, "memory")) {
+				snprintf(mnt, len, "%s", point);
+				found_v2 = true;
+			}
+			if (c)
+				fclose(c);
+		}
+	}
 	fclose(f);
-	return kib * 1024;
+	*v2 = found_v2;
+	return found_v2 ? 0 : -1;
+}
+
+/* This process's cgroup in that hierarchy, from /proc/self/cgroup. */
+static int memcg_path(bool v2, char *out, size_t len)
+{
+	char line[1024], *ctrl, *path;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	int err = -1;
+
+	if (!f)
+		return -1;
+	while (err && fgets(line, sizeof(line), f)) {
+		/* hierarchy-id:controllers:path; v2 is "0::path" */
+		line[strcspn(line, "\n")] = '\0';
+		ctrl = strchr(line, ':');
+		path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		ctrl++;
+		if (v2 ? *ctrl == '\0' : strstr(ctrl, "memory") != NULL) {
+			snprintf(out, len, "%s", path);
+			err = 0;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+static bool read_ull(const char *dir, const char *file, unsigned long long *value)
+{
+	char path[1200], text[64];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	/* "max" (v2) is no limit: sscanf fails on it */
+	ok = fgets(text, sizeof(text), f) && sscanf(text, "%llu", value) == 1;
+	fclose(f);
+	return ok;
+}
+
+unsigned long long xp_mem_available(const char **what)
+{
+	static char cgroup_what[700];
+	unsigned long long kib = 0, avail, limit, usage, left = ~0ULL;
+	char line[128], mnt[512], cg[512], dir[1100], *slash;
+	bool v2 = false;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+				break;
+		fclose(f);
+	}
+	avail = kib * 1024;
+	if (what)
+		*what = "available memory";
+	/* BPF maps and our own pages are charged to our memory cgroup: its limit
+	 * (and every ancestor's) bounds them too, long before MemAvailable does. */
+	if (memcg_mount(mnt, sizeof(mnt), &v2) || memcg_path(v2, cg, sizeof(cg)))
+		return avail;
+	for (;;) {
+		snprintf(dir, sizeof(dir), "%s%s", mnt, strcmp(cg, "/") ? cg : "");
+		if (read_ull(dir, v2 ? "memory.max" : "memory.limit_in_bytes", &limit) &&
+		    read_ull(dir, v2 ? "memory.current" : "memory.usage_in_bytes", &usage) &&
+		    limit - (usage < limit ? usage : limit) < left) {
+			left = limit - (usage < limit ? usage : limit);
+			snprintf(cgroup_what, sizeof(cgroup_what),
+				 "memory left under the limit of memory cgroup %s", cg);
+		}
+		slash = strrchr(cg, '/');
+		if (!slash || slash == cg)
+			break;
+		*slash = '\0';
+	}
+	if (left < avail || (!avail && left != ~0ULL)) {
+		if (what)
+			*what = cgroup_what;
+		return left ? left : 1; /* 0 would read as "unknown" */
+	}
+	return avail;
 }

@@ -31,6 +31,7 @@ static void fw_table_prepare(struct bpf_object *obj, const struct firewall_cfg *
 	__u32 per_block = 65536 - c->base_sport;
 	__u32 slots = c->rules ? c->rules : 1;
 	unsigned long long need = 0, avail;
+	const char *what;
 	struct bpf_map *map;
 
 	/* Blocks of per_block rules take dports dport, dport + 1, ... up to 65535. */
@@ -43,10 +44,11 @@ static void fw_table_prepare(struct bpf_object *obj, const struct firewall_cfg *
 					     libbpf_num_possible_cpus());
 	if (where & NF_TABLE_USER)
 		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots);
-	avail = xp_mem_available();
+	avail = xp_mem_available(&what);
 	if (avail && need + *reserved > avail)
-		xp_die("rules=%u needs %.0f MiB for the rule table, %.0f MiB available (fix: lower rules or free memory)",
-		       c->rules, need / FW_MIB, (avail - (avail < *reserved ? avail : *reserved)) / FW_MIB);
+		xp_die("rules=%u needs %.0f MiB for the rule table, more than the %.0f MiB of %s (fix: lower rules, or %s)",
+		       c->rules, need / FW_MIB, (avail - (avail < *reserved ? avail : *reserved)) / FW_MIB,
+		       what, XP_MEM_FIX);
 	*reserved += need;
 
 	map = bpf_object__find_map_by_name(obj, FW_MAP);

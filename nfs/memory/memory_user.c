@@ -35,6 +35,7 @@ static enum memory_place place = MEMORY_BOTH;
 static __u64 memory_parse_size(const char *text)
 {
 	unsigned long long value, avail;
+	const char *what;
 	unsigned int shift = 0;
 	char *end;
 
@@ -71,10 +72,10 @@ static __u64 memory_parse_size(const char *text)
 	if (value % sizeof(__u64))
 		xp_die("size '%s' is not a multiple of 8 bytes (use size=%llu or size=%llu)",
 		       text, value & ~7ULL, (value + 7) & ~7ULL);
-	avail = xp_mem_available();
+	avail = xp_mem_available(&what);
 	if (avail && value > avail)
-		xp_die("size '%s' is more than the %llu MiB of available memory (free memory or use a smaller size)",
-		       text, avail >> 20);
+		xp_die("size '%s' is more than the %llu MiB of %s (use a smaller size, or %s)",
+		       text, avail >> 20, what, XP_MEM_FIX);
 	return value;
 }
 

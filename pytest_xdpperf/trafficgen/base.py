@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import XdpperfError
 from ..latency import LatencyHistogram
@@ -183,6 +183,7 @@ class Offered:
         return self.received - self.duplicates
 
 
+@runtime_checkable
 class Generator(Protocol):
     """Offers traffic of one profile; built-in or an adapter for an external tool.
 
