@@ -1,6 +1,8 @@
 """What the testbed itself can do, measured once per session before any search:
 the tester's capacity, the loss of a no-op NF on the DUT at fixed shares of that
-capacity (the loss floor, as a table), and the no-op's NDR/PDR.
+capacity (the loss floor, as a table), and the no-op's NDR/PDR; then the same
+shares through a trivial reflector (XDP_TX straight back), the floor of the
+round trip that passthrough tests measure.
 
 On the veth testbed the path itself loses a little at most rates (kthread
 wake-up stalls in a VM), so an NF's PDR can never exceed the no-op's: a figure
@@ -58,14 +60,29 @@ class Calibration:
     trial_duration: float
     # the no-op's loss at LOSS_TABLE_SHARES of the tester's capacity, lowest first
     loss_table: tuple[LossPoint, ...] = ()
+    # the same shares through a reflector on the DUT: frames there and back
+    reflector_loss_table: tuple[LossPoint, ...] = ()
 
     @property
     def loss_floor(self) -> float:
         """Loss of the bare testbed near its top rate: no NF can do better there."""
         return self.noop_loss_at_max_load
 
+    @property
+    def reflector_loss_floor(self) -> float | None:
+        """The round trip's loss at the top share (None: not measured)."""
+        top = [p for p in self.reflector_loss_table if p.share == PACED_HEADROOM]
+        return top[0].loss_ratio if top else None
+
+    def loss_floor_for(self, traffic_class: str) -> float:
+        """The floor of the path a traffic class uses: there and back for passthrough."""
+        if traffic_class == "passthrough" and self.reflector_loss_floor is not None:
+            return self.reflector_loss_floor
+        return self.loss_floor
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "loss_floor": self.loss_floor}
+        return {**asdict(self), "loss_floor": self.loss_floor,
+                "reflector_loss_floor": self.reflector_loss_floor}
 
 
 def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
@@ -75,12 +92,26 @@ def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
 
     `spec` is the search the tests will run; its max_load is replaced by what
     the tester is measured to sustain."""
+    trafficgen = builder.program("trafficgen")
     # the sink finds the stamp where the profile puts it (UDP or TCP: stamp_args)
-    with Sink(builder.program("trafficgen"), testbed.dut, profile) as sink, \
+    with Sink(trafficgen, testbed.dut, profile) as sink, \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
         trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "drop", sink.handled)
-        return measure_testbed(trial, spec)
+        calibration = measure_testbed(trial, spec)
+    with Sink(trafficgen, testbed.dut, profile, reflect=True), \
+            closing(generator(testbed, builder, profile)) as offering:
+        testbed.prepare_dut_napi()
+        trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "passthrough")
+        return replace(calibration, reflector_loss_table=loss_table(
+            trial, calibration.tester_capacity_pps, spec.trial_duration))
+
+
+def loss_table(trial: Trial, capacity: float, duration: float,
+               shares: Sequence[float] = LOSS_TABLE_SHARES) -> tuple[LossPoint, ...]:
+    """One trial at each share of the tester's capacity, after a short warm-up."""
+    trial(100_000.0, min(duration, 0.2))
+    return tuple(LossPoint.of(share, trial(capacity * share, duration)) for share in shares)
 
 
 def measure_testbed(trial: Trial, spec: SearchSpec,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .calibration import Calibration
+from .calibration import Calibration, LossPoint
 from .results import Measurement
 from .rfc2544 import Throughput
 
@@ -44,15 +44,21 @@ def flags(m: Measurement) -> list[str]:
     return out
 
 
+def _loss_points(table: tuple[LossPoint, ...]) -> str:
+    return ", ".join(f"{p.loss_ratio:.3%} at {p.share:.0%}"
+                     + ("(tester short)" if p.tester_fault else "") for p in table)
+
+
 def testbed_summary(cal: Calibration) -> str:
     line = (f"testbed: tester capacity {cal.tester_capacity_pps / 1e6:.3f} Mpps, searches up to "
             f"{cal.max_load_pps / 1e6:.3f} Mpps; no-op NF NDR {_mpps(cal.noop_ndr_pps)} / PDR "
             f"{_mpps(cal.noop_pdr_pps)} Mpps, loss {cal.loss_floor:.3%} at the top rate")
     if cal.loss_table:
-        points = ", ".join(f"{p.loss_ratio:.3%} at {p.share:.0%}"
-                           + ("(tester short)" if p.tester_fault else "")
-                           for p in cal.loss_table)
-        line += f"\ntestbed loss floor (no-op NF, share of tester capacity): {points}"
+        line += ("\ntestbed loss floor (no-op NF, share of tester capacity): "
+                 + _loss_points(cal.loss_table))
+    if cal.reflector_loss_table:
+        line += ("\nround-trip loss floor (reflector, share of tester capacity): "
+                 + _loss_points(cal.reflector_loss_table))
     return line
 
 

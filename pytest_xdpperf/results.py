@@ -217,7 +217,8 @@ class Measurement:
             "ndr": throughput(rep.ndr, rep.ndr_confirmation),
             "pdr": throughput(rep.pdr, rep.pdr_confirmation),
             "max_forwarding_rate": mfr,
-            "loss_floor": self.calibration.loss_floor,
+            # the bare testbed's loss on this class's path (passthrough: there and back)
+            "loss_floor": self.calibration.loss_floor_for(self.traffic_class),
             "calibration": self.calibration.as_dict(),
             "tester_bound": self.tester_bound,
             "testbed_bound": self.testbed_bound,

@@ -198,9 +198,10 @@ class XdpPerf:
             notes.append(LIVELOCK_NOTE)
         if busy_poll:
             notes.append(busy_poll)
-        floor = self.calibration.loss_floor
+        floor = self.calibration.loss_floor_for(traffic_class)
         if floor > opts.loss_threshold:
-            notes.append(f"the bare testbed (no-op NF) loses {floor:.3%} at "
+            path = "(reflector) loses" if traffic_class == "passthrough" else "(no-op NF) loses"
+            notes.append(f"the bare testbed {path} {floor:.3%} at "
                          f"{self.calibration.max_load_pps / 1e6:.2f} Mpps, more than the "
                          f"{opts.loss_threshold:.3%} threshold: PDRs near the no-op's "
                          "measure the testbed, see testbed_bound")

@@ -31,3 +31,10 @@ def test_calibration_counts_the_frames_of_the_session_profile(
     # the bare testbed loses a little here and there, never (nearly) everything
     assert all(p.loss_ratio < 0.5 for p in cal.loss_table), cal.loss_table
     assert cal.noop_pdr_pps is not None and cal.noop_pdr_pps > 0
+    # and the round trip through a reflector, at the same shares: frames came back
+    # (a reflector that returned nothing would read as 100% loss here)
+    assert [p.share for p in cal.reflector_loss_table] == list(LOSS_TABLE_SHARES)
+    assert all(p.loss_ratio < 0.5 for p in cal.reflector_loss_table), cal.reflector_loss_table
+    assert cal.reflector_loss_floor == cal.reflector_loss_table[-1].loss_ratio
+    assert cal.loss_floor_for("passthrough") == cal.reflector_loss_floor
+    assert cal.loss_floor_for("drop") == cal.loss_floor

@@ -290,3 +290,22 @@ def test_metrics_of_the_representative_repetition() -> None:
     info = m.extra_info()
     assert info["cpu"] == {"seed": m.representative_index} == m.metrics["cpu"]
     assert info["llc"] is None and info["metrics_sampled"] == "confirmation"
+
+
+def test_the_record_loss_floor_is_that_of_the_class_path() -> None:
+    """Passthrough goes there and back: its floor is the reflector's; drop's the sink's."""
+    from dataclasses import replace
+
+    from pytest_xdpperf.calibration import LossPoint
+
+    top = LossPoint(0.9, 4.5e6, 4.5e6, 0.02, 0, None)
+    cal = replace(CAL, noop_loss_at_max_load=0.001,
+                  reflector_loss_table=(LossPoint(0.1, 5e5, 5e5, 0.0, 0, None), top))
+    assert cal.reflector_loss_floor == 0.02
+    assert cal.as_dict()["reflector_loss_floor"] == 0.02
+    m = measurement([repetition(SimDut())], cal)
+    assert m.extra_info()["loss_floor"] == 0.001
+    assert replace(m, traffic_class="passthrough").extra_info()["loss_floor"] == 0.02
+    # without a reflector table (an older calibration) both use the sink's
+    assert replace(m, traffic_class="passthrough", calibration=CAL).extra_info()[
+        "loss_floor"] == CAL.loss_floor
