@@ -16,7 +16,9 @@ from .modes import MODES, Mode
 from .process import Program
 from .testbed.base import Host
 
-ATTACH_MODES = ("native", "generic")
+# offload runs the program on the NIC (XDP_FLAGS_HW_MODE): only NICs with BPF offload
+# (nfp) take it, and only in mode xdp, since XSKMAP redirect cannot run in hardware.
+ATTACH_MODES = ("native", "generic", "offload")
 BIND_MODES = ("copy", "zerocopy")
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
@@ -128,6 +130,11 @@ class RunningNf:
         """pass_ifname: in AF_XDP modes, the interface through which the NF hands
         XDP_PASS frames to the stack (see VethTestbed.reinjection); without it they
         are counted and dropped."""
+        if spec.attach == "offload" and mode.sockets:
+            raise XdpperfError(
+                f"mode {mode.name} hands frames to an AF_XDP socket, and XSKMAP redirect "
+                "cannot run in hardware (offload)",
+                "use attach='native' or 'generic', or mode xdp")
         self.spec = spec
         self.mode = mode
         self.host = host

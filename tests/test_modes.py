@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from pytest_xdpperf.cpuacct import task_times
@@ -51,7 +52,7 @@ RATE = 300_000.0   # pps offered in the where-does-it-run trial
 DURATION = 1.0     # s
 MIN_NAPI_S = 0.02  # s of DUT NAPI kthread run time when it did the driver work (seen 0.12-0.3)
 SETTLE = 3.0       # s to wait for the NF's counters to catch up with what was sent
-XDP_ATTACHED = {"native": "xdp", "generic": "xdpgeneric"}  # pyroute2's IFLA_XDP_ATTACHED
+XDP_ATTACHED = {"native": "xdp", "generic": "xdpgeneric", "offload": "hw"}  # IFLA_XDP_ATTACHED
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -103,6 +104,21 @@ def xdp_sockets(pid: int) -> int:
             if fields and fields[0] == "XDP":
                 return int(fields[2])
     raise AssertionError("no XDP line in /proc/net/protocols (CONFIG_XDP_SOCKETS?)")
+
+
+def xdp_sockets_in(host: Any) -> int:
+    """AF_XDP sockets in use in the host's namespace."""
+    out = subprocess.run(["ip", "netns", "exec", host.netns, "cat", "/proc/net/protocols"],
+                         capture_output=True, text=True, check=True).stdout
+    return next(int(line.split()[2]) for line in out.splitlines() if line.startswith("XDP "))
+
+
+def link_kind(host: Any) -> str:
+    """The kind of the host's interface ("veth"), or "" for a physical NIC."""
+    with iproute(host.netns) as ipr:
+        link = ipr.get_links(ipr.link_lookup(ifname=host.ifname)[0])[0]
+    info = link.get_attr("IFLA_LINKINFO")
+    return str(info.get_attr("IFLA_INFO_KIND")) if info else ""
 
 
 def sysc_settings(host: Any) -> dict[str, str]:
@@ -218,12 +234,29 @@ def test_busy_poll_note_flags_a_sysc_mode_that_did_not_busy_poll() -> None:
 
 
 def test_unknown_attach_and_bind_are_rejected() -> None:
-    with pytest.raises(XdpperfError, match="unknown attach mode 'offload'.*native, generic"):
-        NfSpec("macswap", attach="offload")
+    with pytest.raises(XdpperfError, match="unknown attach mode 'hw'.*native, generic, offload"):
+        NfSpec("macswap", attach="hw")
     with pytest.raises(XdpperfError, match="unknown bind mode 'zc'.*copy, zerocopy"):
         NfSpec("macswap", bind="zc")
     with pytest.raises(XdpperfError, match="unknown mode 'af_xdp-busy'"):
         parse_modes("xdp,af_xdp-busy")
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES.values() if m.sockets],
+                         ids=lambda m: m.name)
+def test_offload_of_a_socket_mode_is_refused(xdpperf_builder: Any, mode: Mode) -> None:
+    """XSKMAP redirect exists only in the host kernel: refused before anything starts, by
+    the framework and by the NF itself (which needs no root or namespace to say so)."""
+    spec = NfSpec("macswap", {}, attach="offload")
+    with pytest.raises(XdpperfError, match=f"mode {mode.name} hands frames to an AF_XDP socket"
+                       r".*cannot run in hardware \(offload\).*'native' or 'generic'"):
+        RunningNf(xdpperf_builder.program("macswap"), spec, mode, None)  # type: ignore[arg-type]
+    result = subprocess.run([str(xdpperf_builder.program("macswap")), "--netns", "",
+                             "--ifname", "lo", "--mode", mode.name, "--attach", "offload"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result
+    assert "XSKMAP redirect cannot run in hardware (offload)" in result.stderr, result.stderr
+    assert "use --attach native or generic" in result.stderr, result.stderr
 
 
 # --- 2. where each mode's driver work runs ------------------------------------------------
@@ -341,6 +374,31 @@ def test_zerocopy_on_veth_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder
     assert "zero-copy not supported by driver of" in message, message
     assert "use --bind copy" in message, message
     assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None  # nothing left behind
+
+
+@integration
+def test_offload_on_veth_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """veth has no BPF offload: the NF says so, names the fix, and leaves nothing behind.
+    On a testbed whose DUT NIC has BPF offload (nfp) the same spec must load the program
+    for the device and attach it with XDP_FLAGS_HW_MODE instead."""
+    dut = xdpperf_testbed.dut
+    sockets_before = xdp_sockets_in(dut)
+    spec = NfSpec("macswap", {"action": "drop"}, attach="offload")
+    if link_kind(dut) == "veth":
+        with pytest.raises(ProgramFailed) as failed:
+            RunningNf(xdpperf_builder.program("macswap"), spec, MODES["xdp"], dut)
+        message = str(failed.value)
+        assert "veth cannot run XDP in hardware (offload)" in message, message
+        assert "use --attach native or generic" in message, message
+    else:
+        with RunningNf(xdpperf_builder.program("macswap"), spec, MODES["xdp"], dut) as nf:
+            assert nf.ready["attach"] == "offload"
+            assert xdp_attrs(dut)["IFLA_XDP_ATTACHED"] == XDP_ATTACHED["offload"]
+    # nothing left behind: no program, no socket, no NF process for this namespace
+    assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None
+    assert xdp_sockets_in(dut) == sockets_before
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if dut.netns in (p.info["cmdline"] or []) and "offload" in p.info["cmdline"]]
 
 
 @integration

@@ -19,9 +19,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 
 #include "nf.h"
 #include "xsk.h"
@@ -50,6 +55,15 @@ static const struct nf_mode nf_modes[] = {
 };
 #define NF_NUM_MODES (sizeof(nf_modes) / sizeof(nf_modes[0]))
 
+/* How the XDP program is attached (--attach). */
+enum nf_attach {
+	NF_ATTACH_NATIVE,  /* in the driver (XDP_FLAGS_DRV_MODE) */
+	NF_ATTACH_GENERIC, /* after the skb is built (XDP_FLAGS_SKB_MODE) */
+	NF_ATTACH_OFFLOAD, /* on the NIC itself (XDP_FLAGS_HW_MODE) */
+};
+
+static const char *const nf_attach_names[] = { "native", "generic", "offload" };
+
 struct nf_args {
 	const char *netns;
 	const char *ifname;
@@ -58,7 +72,7 @@ struct nf_args {
 	const struct nf_mode *mode;
 	int cpu;
 	__u32 queue;
-	bool generic;
+	enum nf_attach attach;
 	bool zerocopy;
 	bool need_wakeup;
 	int busy_poll_usecs;
@@ -98,7 +112,9 @@ static void usage(const struct nf_ops *ops)
 	printf("\n"
 	       "  --cpu N                  pin the NF loop to CPU N (default: not pinned)\n"
 	       "  --queue Q                RX queue of the AF_XDP socket (default 0)\n"
-	       "  --attach native|generic  XDP attach mode (default native)\n"
+	       "  --attach native|generic|offload\n"
+	       "                           XDP attach mode (default native); offload runs the\n"
+	       "                           program on the NIC, only in mode xdp\n"
 	       "  --bind copy|zerocopy     AF_XDP bind mode (default copy)\n"
 	       "  --need-wakeup on|off     AF_XDP need_wakeup flag (default on)\n"
 	       "  --busy-poll-usecs N      SO_BUSY_POLL in *-sysc modes (default %d)\n"
@@ -175,6 +191,16 @@ static bool parse_choice(const char *option, const char *text, const char *yes, 
 	xp_die("bad %s '%s' (use %s or %s)", option, text, yes, no);
 }
 
+static enum nf_attach parse_attach(const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nf_attach_names) / sizeof(nf_attach_names[0]); i++)
+		if (strcmp(text, nf_attach_names[i]) == 0)
+			return i;
+	xp_die("bad --attach '%s' (use native, generic or offload)", text);
+}
+
 static void parse_param(const struct nf_ops *ops, char *text)
 {
 	char *eq = strchr(text, '=');
@@ -240,7 +266,7 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 			a->queue = xp_parse_int("--queue", optarg, 0, NF_MAX_QUEUES - 1);
 			break;
 		case OPT_ATTACH:
-			a->generic = !parse_choice("--attach", optarg, "native", "generic");
+			a->attach = parse_attach(optarg);
 			break;
 		case OPT_BIND:
 			a->zerocopy = !parse_choice("--bind", optarg, "copy", "zerocopy");
@@ -285,7 +311,12 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 		xp_die("--ifname is required (the interface the NF serves)");
 	if (!a->mode)
 		xp_die("--mode is required (see --help for the modes)");
-	if (a->zerocopy && a->generic)
+	/* The NIC cannot look up an AF_XDP socket: XSKMAP redirect exists only
+	 * in the host kernel, so no socket mode can be offloaded. */
+	if (a->attach == NF_ATTACH_OFFLOAD && a->mode->sockets)
+		xp_die("mode %s hands frames to an AF_XDP socket, and XSKMAP redirect cannot run in hardware (offload) (use --attach native or generic, or --mode xdp)",
+		       a->mode->name);
+	if (a->zerocopy && a->attach == NF_ATTACH_GENERIC)
 		xp_die("zero-copy needs a driver-mode XDP program (use --attach native or --bind copy)");
 	if (!a->mode->xdp_logic && !s->ops->batch)
 		xp_die("mode %s runs the NF in user space, but %s has no user-space logic (use --mode xdp)",
@@ -386,6 +417,34 @@ static int map_fd(struct nf_state *s, const char *name)
 	return fd;
 }
 
+/* The driver of ifname as ethtool -i names it, or "unknown". */
+static void driver_name(const char *ifname, char *out, size_t size)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(out, size, "unknown");
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && info.driver[0])
+		snprintf(out, size, "%s", info.driver);
+	close(fd);
+}
+
+/* Offload: the program and every map it uses are created for the device,
+ * and the device's driver verifies and translates them. */
+static void bind_to_device(struct nf_state *s, struct bpf_program *prog)
+{
+	struct bpf_map *map;
+
+	bpf_program__set_ifindex(prog, s->ifindex);
+	bpf_object__for_each_map(map, s->obj)
+		bpf_map__set_ifindex(map, s->ifindex);
+}
+
 static void load_object(struct nf_state *s)
 {
 	const struct nf_ops *ops = s->ops;
@@ -411,8 +470,20 @@ static void load_object(struct nf_state *s)
 	if (!prog)
 		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
 		       NF_PROG, NF_PROG);
+	if (s->args.attach == NF_ATTACH_OFFLOAD)
+		bind_to_device(s, prog);
 
 	err = bpf_object__load(s->obj);
+	if (err && s->args.attach == NF_ATTACH_OFFLOAD) {
+		char driver[32];
+
+		/* veth and most drivers have no BPF offload: the kernel refuses
+		 * the device-bound maps. An offload-capable NIC (nfp) takes only
+		 * what its JIT supports (array/hash maps, a subset of helpers). */
+		driver_name(s->args.ifname, driver, sizeof(driver));
+		xp_die_errno(err, "%s cannot run XDP in hardware (offload): driver %s of %s did not take %s for the device (use --attach native or generic)",
+			     driver, driver, s->args.ifname, s->obj_path);
+	}
 	if (err == -EPERM)
 		xp_die_errno(err, "cannot load %s (run as root)", s->obj_path);
 	if (err)
@@ -448,8 +519,13 @@ static void open_port(struct nf_state *s)
 static void attach(struct nf_state *s)
 {
 	const char *ifname = s->args.ifname;
-	LIBBPF_OPTS(bpf_link_create_opts, opts,
-		    .flags = s->args.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	static const __u32 flags[] = {
+		[NF_ATTACH_NATIVE] = XDP_FLAGS_DRV_MODE,
+		[NF_ATTACH_GENERIC] = XDP_FLAGS_SKB_MODE,
+		[NF_ATTACH_OFFLOAD] = XDP_FLAGS_HW_MODE,
+	};
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags[s->args.attach]);
+	const char *how = nf_attach_names[s->args.attach];
 	int err;
 
 	s->link_fd = bpf_link_create(s->prog_fd, s->ifindex, BPF_XDP, &opts);
@@ -461,11 +537,13 @@ static void attach(struct nf_state *s)
 	if (err == EBUSY || err == EEXIST)
 		xp_die_errno(err, "%s already has an XDP program (remove it: ip link set dev %s xdp off; or stop the NF holding it)",
 			     ifname, ifname);
-	if (err == EOPNOTSUPP && !s->args.generic)
+	if (err == EOPNOTSUPP && s->args.attach == NF_ATTACH_NATIVE)
 		xp_die_errno(err, "driver of %s has no native XDP (use --attach generic)", ifname);
+	if (s->args.attach == NF_ATTACH_OFFLOAD)
+		xp_die_errno(err, "cannot attach XDP to %s in hardware (offload) (use --attach native or generic)",
+			     ifname);
 	xp_die_errno(err, "cannot attach XDP to %s in %s mode (check the MTU and, for veth, the peer's queues; try --attach %s)",
-		     ifname, s->args.generic ? "generic" : "native",
-		     s->args.generic ? "native" : "generic");
+		     ifname, how, s->args.attach == NF_ATTACH_GENERIC ? "native" : "generic");
 }
 
 /* Write text as a JSON string (quotes included) into out. */
@@ -618,7 +696,7 @@ static void emit_ready(struct nf_state *s)
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
 		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
-		a->generic ? "generic" : "native",
+		nf_attach_names[a->attach],
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
 		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
