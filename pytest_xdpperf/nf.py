@@ -102,12 +102,17 @@ def syscall_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float 
 
 @dataclass(frozen=True)
 class NfSpec:
-    """Which NF, with which parameters, attached and bound how."""
+    """Which NF, with which parameters, attached and bound how.
+
+    need_wakeup: the AF_XDP sockets' XDP_USE_NEED_WAKEUP bind flag (socket modes
+    only): on, the loop makes a syscall only when the kernel asks for one; off, it
+    kicks the kernel after every batch it sends."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     attach: str = "native"
     bind: str = "copy"
+    need_wakeup: bool = True
 
     def __post_init__(self) -> None:
         if self.attach not in ATTACH_MODES:
@@ -116,6 +121,9 @@ class NfSpec:
         if self.bind not in BIND_MODES:
             raise XdpperfError(f"unknown bind mode '{self.bind}'",
                                f"use one of {', '.join(BIND_MODES)}")
+        if not isinstance(self.need_wakeup, bool):
+            raise XdpperfError(f"need_wakeup={self.need_wakeup!r} is not a boolean",
+                               "use need_wakeup=True (the default) or False")
 
     def label(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
@@ -142,6 +150,7 @@ class RunningNf:
             str(binary), "--netns", host.netns, "--ifname", host.ifname,
             "--mode", mode.name, "--cpu", str(host.cpu),
             "--attach", spec.attach, "--bind", spec.bind,
+            "--need-wakeup", "on" if spec.need_wakeup else "off",
         ]
         if pass_ifname:
             argv += ["--pass-ifname", pass_ifname]

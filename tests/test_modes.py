@@ -26,7 +26,10 @@ from typing import Any
 
 import psutil
 import pytest
+from simdut import Deterministic
+from test_testbed import N_FRAMES, bounce, crafted, swapped
 
+from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
@@ -41,6 +44,8 @@ from pytest_xdpperf.nf import (
     unsupported_reason,
 )
 from pytest_xdpperf.plugin import DEFAULT_MODES
+from pytest_xdpperf.results import Measurement, Repetition
+from pytest_xdpperf.rfc2544 import SearchSpec, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, XdpPerf
 from pytest_xdpperf.testbed.veth import napi_threads
 from pytest_xdpperf.trafficgen.base import TrafficProfile
@@ -360,6 +365,48 @@ def test_mode_in_force_while_running_and_undone_after(xdpperf_testbed: Any,
     assert "IFLA_XDP_PROG_ID" not in attrs_after
     assert settings_after == original
     assert not os.path.exists(f"/proc/{pid}")
+
+
+@integration
+def test_need_wakeup_off_forwards_every_frame(xdpperf_testbed: Any, xdpperf_builder: Any,
+                                             xdp_mode: Mode, tmp_path: Path) -> None:
+    """need_wakeup=False reaches the socket's bind flags (the ready line says so) and the
+    NF still bounces every frame exactly once; in mode xdp there is no socket to flag."""
+    bed = xdpperf_testbed
+    frames = crafted(bed, N_FRAMES)
+    spec = NfSpec("macswap", {"action": "tx"}, need_wakeup=False)
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), spec, xdp_mode, bed.dut) as nf:
+        bed.prepare_dut_napi()
+        ready = nf.ready
+        back, delta = bounce(bed, nf, frames, xdp_mode.in_kernel, tmp_path)
+
+    assert ready["need_wakeup"] is (False if xdp_mode.sockets else None), ready
+    assert sorted(back) == sorted(swapped(f) for f in frames)
+    assert delta == {"rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
+
+
+@pytest.mark.parametrize("mode,need_wakeup,recorded", [
+    ("af_xdp", False, False), ("af_xdp-poll", True, True), ("xdp-sk", False, False),
+    ("xdp", False, None)])  # no socket in mode xdp: nothing to flag
+def test_need_wakeup_is_in_the_record(mode: str, need_wakeup: bool,
+                                      recorded: bool | None) -> None:
+    dut = Deterministic(capacity=1e6)
+    spec = SearchSpec(max_load=4e6, min_load=1e4, search_duration_max=1e6)
+    rep = Repetition(find_throughput(dut, spec, clock=dut.clock),
+                     max_forwarding_rate(dut, spec.max_load, 1.0))
+    cal = Calibration(tester_capacity_pps=5e6, noop_forwarding_pps=5e6, max_load_pps=4.5e6,
+                      noop_ndr_pps=3e6, noop_pdr_pps=3e6, noop_loss_at_max_load=0.0,
+                      trial_duration=1.0)
+    m = Measurement(NfSpec("macswap", {"action": "drop"}, need_wakeup=need_wakeup),
+                    MODES[mode], "drop", TrafficProfile(), 0.001, [rep], cal)
+    assert m.extra_info()["need_wakeup"] is recorded
+
+
+def test_need_wakeup_must_be_a_boolean() -> None:
+    with pytest.raises(XdpperfError, match="need_wakeup='off' is not a boolean.*True.*False"):
+        NfSpec("macswap", need_wakeup="off")  # type: ignore[arg-type]
+    assert NfSpec("macswap").need_wakeup is True
 
 
 # --- 4. bad parameters -------------------------------------------------------------------------
