@@ -20,6 +20,7 @@ from .testbed.base import Host
 # (nfp) take it, and only in mode xdp, since XSKMAP redirect cannot run in hardware.
 ATTACH_MODES = ("native", "generic", "offload")
 BIND_MODES = ("copy", "zerocopy")
+MAX_BUSY_POLL_BUDGET = 65535  # the kernel keeps SO_BUSY_POLL_BUDGET in a u16
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
 # did not really busy-poll (see busy_poll_note).
@@ -106,13 +107,17 @@ class NfSpec:
 
     need_wakeup: the AF_XDP sockets' XDP_USE_NEED_WAKEUP bind flag (socket modes
     only): on, the loop makes a syscall only when the kernel asks for one; off, it
-    kicks the kernel after every batch it sends."""
+    kicks the kernel after every batch it sends.
+    busy_poll_usecs / busy_poll_budget: SO_BUSY_POLL / SO_BUSY_POLL_BUDGET of the
+    *-sysc modes' sockets; None leaves the NF's defaults (20 us, 64)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     attach: str = "native"
     bind: str = "copy"
     need_wakeup: bool = True
+    busy_poll_usecs: int | None = None
+    busy_poll_budget: int | None = None
 
     def __post_init__(self) -> None:
         if self.attach not in ATTACH_MODES:
@@ -124,6 +129,14 @@ class NfSpec:
         if not isinstance(self.need_wakeup, bool):
             raise XdpperfError(f"need_wakeup={self.need_wakeup!r} is not a boolean",
                                "use need_wakeup=True (the default) or False")
+        usecs, budget = self.busy_poll_usecs, self.busy_poll_budget
+        if usecs is not None and (not isinstance(usecs, int) or usecs < 0):
+            raise XdpperfError(f"busy_poll_usecs={usecs!r} is not a number of microseconds",
+                               "give an integer of 0 or more, or None for the default 20")
+        if budget is not None and (not isinstance(budget, int)
+                                   or not 1 <= budget <= MAX_BUSY_POLL_BUDGET):
+            raise XdpperfError(f"busy_poll_budget={budget!r} is out of range",
+                               f"give 1 to {MAX_BUSY_POLL_BUDGET}, or None for the default 64")
 
     def label(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
@@ -143,6 +156,11 @@ class RunningNf:
                 f"mode {mode.name} hands frames to an AF_XDP socket, and XSKMAP redirect "
                 "cannot run in hardware (offload)",
                 "use attach='native' or 'generic', or mode xdp")
+        asked = [k for k in ("busy_poll_usecs", "busy_poll_budget")
+                 if getattr(spec, k) is not None]
+        if asked and mode.driver != "syscall":
+            raise XdpperfError(f"mode {mode.name} does not busy-poll, so {asked[0]} has no "
+                               "effect there", "give it only with a *-sysc mode")
         self.spec = spec
         self.mode = mode
         self.host = host
@@ -152,6 +170,10 @@ class RunningNf:
             "--attach", spec.attach, "--bind", spec.bind,
             "--need-wakeup", "on" if spec.need_wakeup else "off",
         ]
+        if spec.busy_poll_usecs is not None:
+            argv += ["--busy-poll-usecs", str(spec.busy_poll_usecs)]
+        if spec.busy_poll_budget is not None:
+            argv += ["--busy-poll-budget", str(spec.busy_poll_budget)]
         if pass_ifname:
             argv += ["--pass-ifname", pass_ifname]
         for key, value in spec.params.items():

@@ -409,6 +409,45 @@ def test_need_wakeup_must_be_a_boolean() -> None:
     assert NfSpec("macswap").need_wakeup is True
 
 
+@integration
+@pytest.mark.parametrize("asked", [{}, {"busy_poll_usecs": 50, "busy_poll_budget": 16}],
+                         ids=["defaults", "asked"])
+def test_busy_poll_options_in_force(xdpperf_testbed: Any, xdpperf_builder: Any,
+                                    xdp_mode: Mode, asked: dict[str, Any]) -> None:
+    """The NF reads SO_PREFER_BUSY_POLL / SO_BUSY_POLL / SO_BUSY_POLL_BUDGET back from
+    its socket: set in the *-sysc modes (defaults 1/20/64 or what was asked), the
+    kernel's untouched socket defaults in the other socket modes, no socket in xdp."""
+    dut = xdpperf_testbed.dut
+    if asked and xdp_mode.driver != "syscall":
+        with pytest.raises(XdpperfError, match=f"mode {xdp_mode.name} does not busy-poll"):
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", **asked),
+                      xdp_mode, dut)
+        return
+    with applied(xdp_mode, dut), RunningNf(xdpperf_builder.program("macswap"),
+                                           NfSpec("macswap", **asked), xdp_mode, dut) as nf:
+        busy_poll = nf.ready["busy_poll"]
+    if not xdp_mode.sockets:
+        assert busy_poll is None
+        return
+    # Linux 6.18 has no getsockopt for SO_BUSY_POLL_BUDGET: then the NF reports the
+    # value setsockopt accepted, and says it was not read back
+    read_back = busy_poll.pop("budget_read_back")
+    if xdp_mode.driver == "syscall":
+        assert busy_poll == {"prefer": 1, "usecs": asked.get("busy_poll_usecs", 20),
+                             "budget": asked.get("busy_poll_budget", 64)}
+    else:
+        with open("/proc/sys/net/core/busy_read") as f:  # a new socket's SO_BUSY_POLL
+            busy_read = int(f.read())
+        assert busy_poll == {"prefer": 0, "usecs": busy_read, "budget": 0 if read_back else -1}
+
+
+def test_busy_poll_values_are_checked() -> None:
+    with pytest.raises(XdpperfError, match="busy_poll_budget=0 is out of range.*1 to 65535"):
+        NfSpec("macswap", busy_poll_budget=0)
+    with pytest.raises(XdpperfError, match="busy_poll_usecs=-1 is not a number"):
+        NfSpec("macswap", busy_poll_usecs=-1)
+
+
 # --- 4. bad parameters -------------------------------------------------------------------------
 
 @integration

@@ -681,9 +681,15 @@ static void on_command(const char *line, void *ctx)
 static void emit_ready(struct nf_state *s)
 {
 	const struct nf_args *a = &s->args;
-	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX];
+	const struct xsk_busy_poll *bp = &s->port.busy_poll;
+	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX], busy_poll[128] = "null";
 
 	json_string(name, sizeof(name), a->ifname);
+	/* The socket's busy-poll options as in force (see xsk.h); -1 = unknown. */
+	if (s->has_port)
+		snprintf(busy_poll, sizeof(busy_poll),
+			 "{\"prefer\":%d,\"usecs\":%d,\"budget\":%d,\"budget_read_back\":%s}",
+			 bp->prefer, bp->usecs, bp->budget, bp->budget_read_back ? "true" : "false");
 	/* Where XDP_PASS frames go: the stack itself (XDP), a re-injection
 	 * interface, or nowhere (AF_XDP without one: counted and dropped). */
 	if (a->mode->xdp_logic)
@@ -694,13 +700,13 @@ static void emit_ready(struct nf_state *s)
 		snprintf(pass_to, sizeof(pass_to), "null");
 	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
-		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s}",
+		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s,\"busy_poll\":%s}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
 		nf_attach_names[a->attach],
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
 		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
-		pass_to);
+		pass_to, busy_poll);
 }
 
 /* Modes without a socket loop: the XDP program does the work. */

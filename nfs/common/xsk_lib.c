@@ -62,6 +62,17 @@ static void set_busy_poll(int fd, const char *name, int option, int value)
 			     name, value);
 }
 
+/* One option as the kernel reports it, or -1. */
+static int get_sockopt_int(int fd, int option)
+{
+	int value = -1;
+	socklen_t len = sizeof(value);
+
+	if (getsockopt(fd, SOL_SOCKET, option, &value, &len) < 0 || len != sizeof(value))
+		return -1;
+	return value;
+}
+
 /* Hand every frame of the UMEM to the kernel. */
 static void fill_all(struct xsk_port *port)
 {
@@ -149,6 +160,14 @@ void xsk_port_open(struct xsk_port *port, const struct xsk_opts *opts, int xsks_
 		set_busy_poll(port->fd, "SO_BUSY_POLL_BUDGET", SO_BUSY_POLL_BUDGET,
 			      opts->busy_poll_budget);
 	}
+	/* Every socket mode reports them, so a mode that should not busy-poll
+	 * shows it does not. */
+	port->busy_poll.prefer = get_sockopt_int(port->fd, SO_PREFER_BUSY_POLL);
+	port->busy_poll.usecs = get_sockopt_int(port->fd, SO_BUSY_POLL);
+	port->busy_poll.budget = get_sockopt_int(port->fd, SO_BUSY_POLL_BUDGET);
+	port->busy_poll.budget_read_back = port->busy_poll.budget >= 0;
+	if (!port->busy_poll.budget_read_back && opts->wait == XSK_WAIT_SYSCALL)
+		port->busy_poll.budget = opts->busy_poll_budget;
 }
 
 void xsk_port_reinject_to(struct xsk_port *port, const char *ifname)
