@@ -325,6 +325,40 @@ def test_where_the_driver_runs(xdpperf_testbed: Any, xdpperf_builder: Any, xdp_m
         assert note is None, facts
 
 
+@integration
+def test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket(
+        xdpperf_testbed: Any, xdpperf_builder: Any, xdp_mode: Mode, tmp_path: Path,
+        record_property: Any) -> None:
+    """xdp-sk modes: the socket gets the first frame of its queue (so it has seen
+    traffic), XDP finishes every other one, and the one it got is handed back to the
+    same XDP program: every frame still comes back exactly once, counted once. Other
+    modes hand nothing back."""
+    bed = xdpperf_testbed
+    frames = crafted(bed, N_FRAMES)
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", {"action": "tx"}),
+                      xdp_mode, bed.dut) as nf:
+        bed.prepare_dut_napi()
+        napi_id_at_start = nf.ready["napi_id"]
+        back, delta = bounce(bed, nf, frames, xdp_mode.in_kernel, tmp_path)
+        stats = nf.stats()
+    facts = {"mode": xdp_mode.name, "napi_id_at_start": napi_id_at_start,
+             "napi_id_after_traffic": stats["napi_id"], "xdp": stats["xdp"],
+             "user": stats["user"], "handed_back": stats["handed_back"]}
+    record_property("first_frame", facts)
+    print(facts)
+
+    assert sorted(back) == sorted(swapped(f) for f in frames)
+    assert delta == {"rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
+    if xdp_mode.first_to_socket:  # xdp-sk, xdp-sk-sysc: one queue, one socket
+        assert stats["xdp"]["redirect"] == 1 and stats["handed_back"] == 1, facts
+        assert stats["xdp"]["rx"] == stats["xdp"]["tx"] == N_FRAMES, facts
+        assert stats["user"]["rx"] == 0, facts
+    else:
+        assert stats["handed_back"] == 0, facts
+        assert stats["xdp"]["redirect"] == (0 if xdp_mode.in_kernel else N_FRAMES), facts
+
+
 # --- 3. mode settings in force while the NF runs, and restored -------------------------------
 
 @integration

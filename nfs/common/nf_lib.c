@@ -43,15 +43,17 @@ struct nf_mode {
 	bool xdp_logic; /* the XDP program runs the NF; else it redirects */
 	bool sockets;
 	enum xsk_wait wait;
+	/* XDP hands each queue's first frame to its socket (nf_shared.h). */
+	bool first_to_socket;
 };
 
 static const struct nf_mode nf_modes[] = {
-	{ "xdp",         NF_MODE_XDP,         true,  false, XSK_WAIT_BUSY },
-	{ "af_xdp",      NF_MODE_AF_XDP,      false, true,  XSK_WAIT_BUSY },
-	{ "af_xdp-sysc", NF_MODE_AF_XDP_SYSC, false, true,  XSK_WAIT_SYSCALL },
-	{ "af_xdp-poll", NF_MODE_AF_XDP_POLL, false, true,  XSK_WAIT_POLL },
-	{ "xdp-sk",      NF_MODE_XDP_SK,      true,  true,  XSK_WAIT_POLL },
-	{ "xdp-sk-sysc", NF_MODE_XDP_SK_SYSC, true,  true,  XSK_WAIT_SYSCALL },
+	{ "xdp",         NF_MODE_XDP,         true,  false, XSK_WAIT_BUSY,    false },
+	{ "af_xdp",      NF_MODE_AF_XDP,      false, true,  XSK_WAIT_BUSY,    false },
+	{ "af_xdp-sysc", NF_MODE_AF_XDP_SYSC, false, true,  XSK_WAIT_SYSCALL, false },
+	{ "af_xdp-poll", NF_MODE_AF_XDP_POLL, false, true,  XSK_WAIT_POLL,    false },
+	{ "xdp-sk",      NF_MODE_XDP_SK,      true,  true,  XSK_WAIT_POLL,    true },
+	{ "xdp-sk-sysc", NF_MODE_XDP_SK_SYSC, true,  true,  XSK_WAIT_SYSCALL, true },
 };
 #define NF_NUM_MODES (sizeof(nf_modes) / sizeof(nf_modes[0]))
 
@@ -449,6 +451,7 @@ static void load_object(struct nf_state *s)
 {
 	const struct nf_ops *ops = s->ops;
 	__u32 redirect = !s->args.mode->xdp_logic;
+	__u32 first = s->args.mode->first_to_socket;
 	__u32 owner = (__u32)getpid();
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -466,6 +469,8 @@ static void load_object(struct nf_state *s)
 	/* Only objects built with the current nf_kern.h count where they run. */
 	if (has_rodata(s->obj, NF_OWNER_TGID_VAR))
 		nf_set_rodata(s->obj, NF_OWNER_TGID_VAR, &owner, sizeof(owner));
+	if (has_rodata(s->obj, NF_XSK_FIRST_VAR))
+		nf_set_rodata(s->obj, NF_XSK_FIRST_VAR, &first, sizeof(first));
 	prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
 	if (!prog)
 		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
@@ -650,12 +655,15 @@ static void emit_stats(struct nf_state *s)
 	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
 		"\"aborted\":%llu,\"xsk\":%s,\"xdp_in_nf_task\":%llu,\"xdp_elsewhere\":%llu,"
 		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
-		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu}",
+		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu,"
+		"\"handed_back\":%llu}",
 		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
 		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk, sum.xdp_in_nf_task,
 		sum.xdp_elsewhere, where, share, napi_id, xdp_counts, user_counts,
 		(unsigned long long)atomic_load_explicit(&s->counters.reinjected, memory_order_relaxed),
 		(unsigned long long)atomic_load_explicit(&s->counters.reinject_failed,
+							 memory_order_relaxed),
+		(unsigned long long)atomic_load_explicit(&s->counters.handed_back,
 							 memory_order_relaxed));
 }
 
@@ -707,6 +715,44 @@ static void emit_ready(struct nf_state *s)
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
 		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
 		pass_to, busy_poll);
+}
+
+/* xdp-sk modes: the one frame per queue the XDP program handed to the
+ * socket goes through the same program again (see nf_shared.h), which now
+ * finishes it like every other frame: BPF_PROG_RUN with live frames sends
+ * XDP_TX out of the interface and XDP_PASS into its stack, as the driver
+ * would. A failed run leaves the frame to user space, counted aborted. */
+static void hand_back(struct nf_pkt *pkt, unsigned int n, const void *data)
+{
+	const struct nf_state *s = data;
+	static bool warned;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct xdp_md ctx = {
+			.data_end = pkt[i].len,
+			.ingress_ifindex = s->ifindex,
+			.rx_queue_index = s->args.queue,
+		};
+		LIBBPF_OPTS(bpf_test_run_opts, opts,
+			    .data_in = pkt[i].data,
+			    .data_size_in = pkt[i].len,
+			    .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx),
+			    .repeat = 1,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+			    .batch_size = 1);
+
+		if (bpf_prog_test_run_opts(s->prog_fd, &opts) == 0) {
+			pkt[i].action = NF_HANDED_BACK;
+			continue;
+		}
+		if (!warned)
+			fprintf(stderr, "%s: cannot hand a frame back to XDP (BPF_PROG_RUN: %s); counted aborted\n",
+				xp_progname, strerror(errno));
+		warned = true;
+		pkt[i].action = XDP_ABORTED;
+	}
 }
 
 /* Modes without a socket loop: the XDP program does the work. */
@@ -774,7 +820,9 @@ int nf_main(int argc, char **argv, const struct nf_ops *ops)
 	xp_pin_cpu(s->args.cpu);
 
 	emit_ready(s);
-	if (s->has_port)
+	if (s->has_port && s->args.mode->xdp_logic)
+		xsk_port_run(&s->port, s->args.mode->wait, hand_back, s, &s->counters);
+	else if (s->has_port)
 		xsk_port_run(&s->port, s->args.mode->wait, ops->batch, ops->cfg, &s->counters);
 	else
 		wait_for_stop();

@@ -333,7 +333,7 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		      const void *cfg, struct nf_counters *counters)
 {
 	__u32 idx_rx, idx_tx = 0, idx_fq = 0, n, i, ntx = 0, t = 0, f = 0;
-	__u64 cnt[NF_COUNTERS] = { 0 };
+	__u64 cnt[NF_COUNTERS] = { 0 }, handed_back = 0;
 	struct nf_pkt pkt[XSK_BATCH];
 	struct mmsghdr msgs[XSK_BATCH];
 	struct iovec iov[XSK_BATCH];
@@ -374,6 +374,9 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		case XDP_DROP:
 			cnt[NF_DROP]++;
 			break;
+		case NF_HANDED_BACK:
+			handed_back++;
+			break;
 		case XDP_PASS:
 			/* Copied into the stack below, before the frame goes
 			 * back to the fill ring. */
@@ -408,8 +411,11 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		if (!port->need_wakeup || xsk_ring_prod__needs_wakeup(&port->tx))
 			kick_tx(port);
 	}
-	cnt[NF_RX] = n;
+	/* rx: frames the user-space logic decided, so not the handed back. */
+	cnt[NF_RX] = n - handed_back;
 	add_counts(counters, cnt);
+	if (handed_back)
+		nf_add(&counters->handed_back, handed_back);
 	return n;
 }
 
