@@ -1,13 +1,19 @@
 """The DUT modes of the reference study, as data, and how each is applied and undone.
 
-| mode        | NF logic runs in | user-space notification | driver runs by | sockets |
-|-------------|------------------|-------------------------|----------------|---------|
-| xdp         | kernel           | -                       | interrupt      | no      |
-| xdp-sk      | kernel           | poll()                  | interrupt      | yes     |
-| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     |
-| af_xdp      | user             | busy loop               | interrupt      | yes     |
-| af_xdp-sysc | user             | busy loop               | syscall        | yes     |
-| af_xdp-poll | user             | poll()                  | interrupt      | yes     |
+| mode        | NF logic runs in | user-space notification | driver runs by | sockets | loop    |
+|-------------|------------------|-------------------------|----------------|---------|---------|
+| xdp         | kernel           | -                       | interrupt      | no      | none    |
+| xdp-sk      | kernel           | poll()                  | interrupt      | yes     | poll    |
+| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     | syscall |
+| af_xdp      | user             | busy loop               | interrupt      | yes     | busy    |
+| af_xdp-sysc | user             | busy loop               | syscall        | yes     | syscall |
+| af_xdp-poll | user             | poll()                  | interrupt      | yes     | poll    |
+
+"loop" is how the NF's socket loop waits (nfs/common/xsk.h enum xsk_wait): spin on
+the RX ring, block in poll(), or busy-poll through recvfrom() with the sockets'
+BUSY_POLL options set (busy_poll below). The C side has the same table (nf_modes
+in nfs/common/nf_lib.c) and prints it with `<nf> --describe-modes`;
+tests/test_modes.py checks the two agree field by field.
 
 "Interrupt" on the veth testbed means the DUT's NAPI kthread; "syscall" means
 the NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL), and
@@ -49,16 +55,21 @@ from .testbed.base import Host
 SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
     {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
 )
+# SO_PREFER_BUSY_POLL, SO_BUSY_POLL (us), SO_BUSY_POLL_BUDGET of the *-sysc sockets
+SYSC_BUSY_POLL: Mapping[str, int] = MappingProxyType({"prefer": 1, "usecs": 20, "budget": 64})
 
 
 @dataclass(frozen=True)
 class Mode:
     name: str
-    processing: Literal["kernel", "user"]
+    processing: Literal["kernel", "user"]  # which program decides: XDP or user space
     notification: Literal["none", "busy", "poll"]
     driver: Literal["interrupt", "syscall"]
     sockets: bool
+    loop: Literal["none", "busy", "poll", "syscall"]
     sysfs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # the sockets' busy-poll options (empty: left as the kernel makes them)
+    busy_poll: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     # xdp-sk modes: XDP hands each queue's first frame to its socket, then finishes
     # every frame itself; the socket hands that one back (nfs/common/nf_shared.h)
     first_to_socket: bool = False
@@ -72,13 +83,15 @@ MODES: Mapping[str, Mode] = MappingProxyType(
     {
         m.name: m
         for m in (
-            Mode("xdp", "kernel", "none", "interrupt", sockets=False),
-            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True, first_to_socket=True),
-            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS,
+            Mode("xdp", "kernel", "none", "interrupt", sockets=False, loop="none"),
+            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True, loop="poll",
                  first_to_socket=True),
-            Mode("af_xdp", "user", "busy", "interrupt", sockets=True),
-            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS),
-            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True),
+            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, loop="syscall",
+                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL, first_to_socket=True),
+            Mode("af_xdp", "user", "busy", "interrupt", sockets=True, loop="busy"),
+            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, loop="syscall",
+                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL),
+            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True, loop="poll"),
         )
     }
 )

@@ -63,6 +63,21 @@ def _describe(path: str, mtime: int) -> dict[str, Any]:
     return answer
 
 
+def c_modes(binary: Path | str) -> list[dict[str, Any]]:
+    """The NF runtime's own table of modes (`<nf> --describe-modes`, nf_modes in
+    nfs/common/nf_lib.c): name, logic (xdp|user), sockets, loop, first_to_socket,
+    busy_poll. Needs no root."""
+    path = os.path.abspath(binary)
+    try:
+        result = subprocess.run([path, "--describe-modes"], capture_output=True, text=True,
+                                timeout=DESCRIBE_TIMEOUT)
+        answer = json.loads(result.stdout)
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        raise ProgramFailed(f"{path} --describe-modes gave no table ({exc}); is it built "
+                            "with the current nfs/common/nf_lib.c?") from None
+    return list(answer["modes"])
+
+
 def unsupported_reason(binary: Path | str, mode: Mode) -> str | None:
     """None if the NF supports `mode`, else why not (for pytest.skip)."""
     info = describe(binary)

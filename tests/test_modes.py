@@ -39,6 +39,7 @@ from pytest_xdpperf.nf import (
     NfSpec,
     RunningNf,
     busy_poll_note,
+    c_modes,
     describe,
     syscall_share,
     unsupported_reason,
@@ -155,6 +156,22 @@ def test_macswap_describes_itself(xdpperf_builder: Any) -> None:
                     "modes_note": None}
     assert all(unsupported_reason(xdpperf_builder.program("macswap"), m) is None
                for m in MODES.values())
+
+
+def test_python_and_c_mode_tables_agree(xdpperf_builder: Any) -> None:
+    """modes.py and nf_modes in nf_lib.c describe the same six modes, field by field."""
+    c_table = {m["name"]: m for m in c_modes(xdpperf_builder.program("macswap"))}
+    assert sorted(c_table) == sorted(MODES)
+    for name, mode in MODES.items():
+        c = c_table[name]
+        assert c["logic"] == ("xdp" if mode.processing == "kernel" else "user"), name
+        assert c["sockets"] == mode.sockets, name
+        assert c["loop"] == mode.loop, name
+        assert c["first_to_socket"] == mode.first_to_socket, name
+        assert c["busy_poll"] == dict(mode.busy_poll), name
+        # and the Python columns say the same among themselves
+        assert (mode.loop == "syscall") == (mode.driver == "syscall") == bool(mode.busy_poll)
+        assert (mode.loop == "none") == (not mode.sockets) == (mode.notification == "none")
 
 
 def test_describe_is_cached_per_build(tmp_path: Path) -> None:
@@ -467,8 +484,9 @@ def test_busy_poll_options_in_force(xdpperf_testbed: Any, xdpperf_builder: Any,
     # value setsockopt accepted, and says it was not read back
     read_back = busy_poll.pop("budget_read_back")
     if xdp_mode.driver == "syscall":
-        assert busy_poll == {"prefer": 1, "usecs": asked.get("busy_poll_usecs", 20),
-                             "budget": asked.get("busy_poll_budget", 64)}
+        assert xdp_mode.busy_poll == {"prefer": 1, "usecs": 20, "budget": 64}
+        assert busy_poll == {**xdp_mode.busy_poll, **{k.removeprefix("busy_poll_"): v
+                                                      for k, v in asked.items()}}
     else:
         with open("/proc/sys/net/core/busy_read") as f:  # a new socket's SO_BUSY_POLL
             busy_read = int(f.read())

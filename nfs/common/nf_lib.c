@@ -126,7 +126,8 @@ static void usage(const struct nf_ops *ops)
 	       "                           nowhere, they are counted and dropped)\n"
 	       "  --obj PATH               BPF object (default: %s_kern.o next to the program)\n"
 	       "  --param key=value        NF parameter: %s\n"
-	       "  --describe               print name, parameters and supported modes as JSON\n",
+	       "  --describe               print name, parameters and supported modes as JSON\n"
+	       "  --describe-modes         print the table of modes (nf_modes) as JSON\n",
 	       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET, ops->name, ops->params_help);
 }
 
@@ -166,6 +167,36 @@ static void describe(const struct nf_ops *ops)
 		first = false;
 	}
 	printf("],\"modes_note\":%s}\n", note);
+	fflush(stdout);
+}
+
+/* --describe-modes: nf_modes as one JSON line, so the test framework can
+ * check its own table (pytest_xdpperf/modes.py) against this one. */
+static void describe_modes(void)
+{
+	static const char *const loops[] = {
+		[XSK_WAIT_BUSY] = "busy",
+		[XSK_WAIT_POLL] = "poll",
+		[XSK_WAIT_SYSCALL] = "syscall",
+	};
+	const struct nf_mode *m;
+	size_t i;
+
+	printf("{\"modes\":[");
+	for (i = 0; i < NF_NUM_MODES; i++) {
+		m = &nf_modes[i];
+		printf("%s{\"name\":\"%s\",\"logic\":\"%s\",\"sockets\":%s,\"loop\":\"%s\","
+		       "\"first_to_socket\":%s,\"busy_poll\":", i ? "," : "", m->name,
+		       m->xdp_logic ? "xdp" : "user", m->sockets ? "true" : "false",
+		       m->sockets ? loops[m->wait] : "none", m->first_to_socket ? "true" : "false");
+		/* What open_port() sets: only the busy-polling loop touches them. */
+		if (m->sockets && m->wait == XSK_WAIT_SYSCALL)
+			printf("{\"prefer\":1,\"usecs\":%d,\"budget\":%d}}",
+			       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET);
+		else
+			printf("{}}");
+	}
+	printf("]}\n");
 	fflush(stdout);
 }
 
@@ -218,7 +249,7 @@ static void parse_param(const struct nf_ops *ops, char *text)
 enum {
 	OPT_NETNS = 256, OPT_IFNAME, OPT_MODE, OPT_CPU, OPT_QUEUE, OPT_ATTACH, OPT_BIND,
 	OPT_NEED_WAKEUP, OPT_BUSY_POLL_USECS, OPT_BUSY_POLL_BUDGET, OPT_OBJ, OPT_PARAM,
-	OPT_DESCRIBE, OPT_PASS_IFNAME,
+	OPT_DESCRIBE, OPT_PASS_IFNAME, OPT_DESCRIBE_MODES,
 };
 
 static const struct option long_options[] = {
@@ -236,6 +267,7 @@ static const struct option long_options[] = {
 	{ "pass-ifname", required_argument, NULL, OPT_PASS_IFNAME },
 	{ "param", required_argument, NULL, OPT_PARAM },
 	{ "describe", no_argument, NULL, OPT_DESCRIBE },
+	{ "describe-modes", no_argument, NULL, OPT_DESCRIBE_MODES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -294,6 +326,9 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 			break;
 		case OPT_DESCRIBE:
 			describe(s->ops);
+			exit(0);
+		case OPT_DESCRIBE_MODES:
+			describe_modes();
 			exit(0);
 		case 'h':
 			usage(s->ops);
