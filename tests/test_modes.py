@@ -376,6 +376,37 @@ def test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket(
         assert stats["xdp"]["redirect"] == (0 if xdp_mode.in_kernel else N_FRAMES), facts
 
 
+@integration
+def test_every_verdict_counter_per_cpu_lands_on_the_dut_cpu(
+        xdpperf_testbed: Any, xdpperf_builder: Any, xdp_mode: Mode) -> None:
+    """xdp_per_cpu: each XDP counter (rx, drop, tx, pass, redirect, aborted) per CPU.
+    On the testbed all XDP work is the DUT CPU's, and the per-CPU values sum to the
+    XDP world's totals."""
+    bed = xdpperf_testbed
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", {"action": "drop"}),
+                      xdp_mode, bed.dut) as nf, \
+            BpfGenerator(xdpperf_builder.program("trafficgen"), bed.tester, bed.dut,
+                         TrafficProfile()) as gen:
+        bed.prepare_dut_napi()
+        before = nf.stats()
+        offered = gen.offer(RATE, 0.2)
+        after = settled(nf, before["xdp_in_nf_task"] + before["xdp_elsewhere"] + offered.sent)
+    names = ("rx", "drop", "tx", "pass", "redirect", "aborted")
+    per_cpu = {k: [a - b for a, b in zip(after["xdp_per_cpu"][k], before["xdp_per_cpu"][k])]
+               for k in names}
+    total = {k: after["xdp"][k] - before["xdp"][k] for k in names}
+    facts = {"sent": offered.sent, "per_cpu": per_cpu, "xdp": total}
+
+    assert offered.sent > 0, facts
+    assert {k: sum(v) for k, v in per_cpu.items()} == total, facts
+    assert all(v[c] == 0 for v in per_cpu.values() for c in range(len(v))
+               if c != bed.dut.cpu), facts
+    # the counter this mode's XDP program moves: drop in XDP, or the hand-off to a socket
+    moved = "redirect" if xdp_mode.processing == "user" else "drop"
+    assert per_cpu[moved][bed.dut.cpu] == total[moved] >= 0.9 * offered.sent, facts
+
+
 # --- 3. mode settings in force while the NF runs, and restored -------------------------------
 
 @integration

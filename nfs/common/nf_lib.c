@@ -606,11 +606,17 @@ static void json_string(char *out, size_t size, const char *text)
 	out[o] = '\0';
 }
 
-#define NF_MAX_CPUS_SHOWN 256 /* xdp_by_cpu lists at most this many CPUs */
+#define NF_MAX_CPUS_SHOWN 256 /* per-CPU lists have at most this many CPUs */
+#define NF_CPU_LIST_MAX (4 + NF_MAX_CPUS_SHOWN * 21) /* "[n,n,...]" of u64s */
 
-/* Sum of the per-CPU kernel counters; by_cpu[c] = XDP program runs on CPU c
+static const char *const nf_counter_names[NF_COUNTERS] = {
+	[NF_RX] = "rx", [NF_DROP] = "drop", [NF_TX] = "tx", [NF_PASS] = "pass",
+	[NF_REDIRECT] = "redirect", [NF_ABORTED] = "aborted",
+};
+
+/* Sum of the per-CPU kernel counters, and each CPU's own in by_cpu[c]
  * (for c < *ncpus_out). */
-static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *by_cpu,
+static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, struct nf_stats *by_cpu,
 			      int *ncpus_out)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -630,7 +636,7 @@ static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *b
 			sum->xdp_in_nf_task += percpu[cpu].xdp_in_nf_task;
 			sum->xdp_elsewhere += percpu[cpu].xdp_elsewhere;
 			if (cpu < NF_MAX_CPUS_SHOWN)
-				by_cpu[cpu] = percpu[cpu].xdp_in_nf_task + percpu[cpu].xdp_elsewhere;
+				by_cpu[cpu] = percpu[cpu];
 		}
 		*ncpus_out = ncpus < NF_MAX_CPUS_SHOWN ? ncpus : NF_MAX_CPUS_SHOWN;
 	}
@@ -651,16 +657,18 @@ static void emit_stats(struct nf_state *s)
 {
 	char xdp_counts[256], user_counts[256];
 	__u64 user[NF_COUNTERS];
-	__u64 by_cpu[NF_MAX_CPUS_SHOWN] = { 0 };
-	char where[64 + NF_MAX_CPUS_SHOWN * 21];
+	static struct nf_stats by_cpu[NF_MAX_CPUS_SHOWN];
+	/* Only the control thread emits stats: static buffers are safe. */
+	static char where[NF_CPU_LIST_MAX], per_cpu[NF_COUNTERS * (NF_CPU_LIST_MAX + 16) + 4];
 	char share[32] = "null";
 	struct xdp_statistics xs;
 	struct nf_stats sum;
 	char xsk[512] = "null";
 	long long napi_id = -1;
-	int i, ncpus;
-	size_t o;
+	int c, i, ncpus;
+	size_t o, p;
 
+	memset(by_cpu, 0, sizeof(by_cpu));
 	read_kernel_stats(s, &sum, by_cpu, &ncpus);
 	/* Where the XDP program ran (see nf_shared.h): the share run by the
 	 * NF's own syscalls is what tells a *-sysc mode really busy-polls. */
@@ -670,8 +678,19 @@ static void emit_stats(struct nf_state *s)
 	o = snprintf(where, sizeof(where), "[");
 	for (i = 0; i < ncpus; i++)
 		o += snprintf(where + o, sizeof(where) - o, "%s%llu", i ? "," : "",
-			      (unsigned long long)by_cpu[i]);
+			      (unsigned long long)(by_cpu[i].xdp_in_nf_task + by_cpu[i].xdp_elsewhere));
 	snprintf(where + o, sizeof(where) - o, "]");
+	/* Every XDP verdict counter per CPU: where the kernel side did its work. */
+	p = snprintf(per_cpu, sizeof(per_cpu), "{");
+	for (i = 0; i < NF_COUNTERS; i++) {
+		p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "%s\"%s\":[", i ? "," : "",
+			      nf_counter_names[i]);
+		for (c = 0; c < ncpus; c++)
+			p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "%s%llu", c ? "," : "",
+				      (unsigned long long)by_cpu[c].cnt[i]);
+		p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "]");
+	}
+	snprintf(per_cpu + p, sizeof(per_cpu) - p, "}");
 	counts_json(xdp_counts, sizeof(xdp_counts), sum.cnt);
 	for (i = 0; i < NF_COUNTERS; i++) {
 		user[i] = atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
@@ -689,12 +708,12 @@ static void emit_stats(struct nf_state *s)
 			 xs.rx_fill_ring_empty_descs, xs.tx_ring_empty_descs);
 	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
 		"\"aborted\":%llu,\"xsk\":%s,\"xdp_in_nf_task\":%llu,\"xdp_elsewhere\":%llu,"
-		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
+		"\"xdp_by_cpu\":%s,\"xdp_per_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
 		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu,"
 		"\"handed_back\":%llu}",
 		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
 		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk, sum.xdp_in_nf_task,
-		sum.xdp_elsewhere, where, share, napi_id, xdp_counts, user_counts,
+		sum.xdp_elsewhere, where, per_cpu, share, napi_id, xdp_counts, user_counts,
 		(unsigned long long)atomic_load_explicit(&s->counters.reinjected, memory_order_relaxed),
 		(unsigned long long)atomic_load_explicit(&s->counters.reinject_failed,
 							 memory_order_relaxed),

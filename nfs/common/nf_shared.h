@@ -56,7 +56,8 @@ struct nf_stats {
 	 * nf_to_xsk(): in the NF process's own task (its recvfrom/sendto/poll
 	 * ran the driver, i.e. busy poll) or in any other task (the NAPI
 	 * kthread, or softirq on whatever task it interrupted). Per CPU, as
-	 * the map is, so user space also sees on which CPU it ran. */
+	 * the map is, so user space also sees on which CPU it ran. The stats
+	 * answer has every counter per CPU too (xdp_per_cpu). */
 	__u64 xdp_in_nf_task;
 	__u64 xdp_elsewhere;
 };
