@@ -42,6 +42,7 @@ either (test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket records it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from .errors import XdpperfError
 from .netns import run_with_sysfs
 from .testbed.base import Host
 
+SYSFS_NET = "/sys/class/net"  # where the interfaces' settings are (tests point it elsewhere)
 SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
     {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
 )
@@ -111,15 +113,44 @@ def parse_modes(text: str) -> list[Mode]:
     return [MODES[n] for n in dict.fromkeys(names)]
 
 
-def _swap_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
-    previous = {}
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _apply_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Write `values`, all or nothing: if one fails, those already written are put
+    back before the error is raised. Returns the values they replaced."""
+    previous: dict[str, str] = {}
     for attr, value in values.items():
-        path = f"/sys/class/net/{ifname}/{attr}"
-        with open(path) as f:
-            previous[attr] = f.read().strip()
-        with open(path, "w") as f:
-            f.write(value)
+        path = os.path.join(SYSFS_NET, ifname, attr)
+        try:
+            old = _read(path)
+            _write(path, value)
+        except OSError as exc:
+            _restore_sysfs(ifname, previous)
+            raise XdpperfError(f"cannot set {attr}={value} on {ifname}: {exc}",
+                               "run as root; nothing was left changed") from exc
+        previous[attr] = old
     return previous
+
+
+def _restore_sysfs(ifname: str, previous: Mapping[str, str]) -> None:
+    """Put every value back, trying all of them even if one fails."""
+    failed = []
+    for attr, value in reversed(list(previous.items())):
+        try:
+            _write(os.path.join(SYSFS_NET, ifname, attr), value)
+        except OSError as exc:
+            failed.append(f"{attr}={value} ({exc})")
+    if failed:
+        raise XdpperfError(f"cannot restore {', '.join(failed)} on {ifname}",
+                           f"set them back by hand under {SYSFS_NET}/{ifname}/")
 
 
 @contextmanager
@@ -128,11 +159,11 @@ def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
     if not mode.sysfs:
         yield {}
         return
-    previous = run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, mode.sysfs))
+    previous = run_with_sysfs(host.netns, lambda: _apply_sysfs(host.ifname, mode.sysfs))
     try:
         yield dict(mode.sysfs)
     finally:
-        run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, previous))
+        run_with_sysfs(host.netns, lambda: _restore_sysfs(host.ifname, previous))
 
 
 def read_settings(mode: Mode, host: Host) -> dict[str, str]:
@@ -140,7 +171,6 @@ def read_settings(mode: Mode, host: Host) -> dict[str, str]:
     def read() -> dict[str, str]:
         out = {}
         for attr in SYSC_SYSFS:
-            with open(f"/sys/class/net/{host.ifname}/{attr}") as f:
-                out[attr] = f.read().strip()
+            out[attr] = _read(os.path.join(SYSFS_NET, host.ifname, attr))
         return out
     return run_with_sysfs(host.netns, read)

@@ -29,6 +29,7 @@ import pytest
 from simdut import Deterministic
 from test_testbed import N_FRAMES, bounce, crafted, swapped
 
+from pytest_xdpperf import modes
 from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
@@ -279,6 +280,44 @@ def test_offload_of_a_socket_mode_is_refused(xdpperf_builder: Any, mode: Mode) -
     assert result.returncode == 2, result
     assert "XSKMAP redirect cannot run in hardware (offload)" in result.stderr, result.stderr
     assert "use --attach native or generic" in result.stderr, result.stderr
+
+
+def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: set[tuple[str, str]]
+               ) -> Path:
+    """A /sys/class/net/eth9 with the sysc attributes at 0, where writing
+    (attribute, value) in `fail` raises as a refused sysfs write does."""
+    dev = tmp_path / "eth9"
+    dev.mkdir()
+    for attr in SYSC_SYSFS:
+        (dev / attr).write_text("0\n")
+    monkeypatch.setattr(modes, "SYSFS_NET", str(tmp_path))
+    real = modes._write
+
+    def write(path: str, value: str) -> None:
+        if (os.path.basename(path), value) in fail:
+            raise PermissionError(13, "Permission denied", path)
+        real(path, value)
+    monkeypatch.setattr(modes, "_write", write)
+    return dev
+
+
+def test_a_partial_apply_is_undone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = list(SYSC_SYSFS)  # napi_defer_hard_irqs is written first
+    dev = fake_sysfs(tmp_path, monkeypatch, {(second, SYSC_SYSFS[second])})
+    with pytest.raises(XdpperfError, match=f"cannot set {second}=200000 on eth9: .*Permission "
+                       "denied.*nothing was left changed"):
+        modes._apply_sysfs("eth9", SYSC_SYSFS)
+    assert {a: (dev / a).read_text().strip() for a in SYSC_SYSFS} == {first: "0", second: "0"}
+
+
+def test_restore_tries_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = list(SYSC_SYSFS)
+    dev = fake_sysfs(tmp_path, monkeypatch, {(first, "0")})
+    previous = modes._apply_sysfs("eth9", SYSC_SYSFS)
+    assert previous == {first: "0", second: "0"}
+    with pytest.raises(XdpperfError, match=f"cannot restore {first}=0 .*set them back by hand"):
+        modes._restore_sysfs("eth9", previous)
+    assert (dev / second).read_text().strip() == "0"  # restored despite the first failing
 
 
 # --- 2. where each mode's driver work runs ------------------------------------------------
