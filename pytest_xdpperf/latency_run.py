@@ -96,6 +96,7 @@ class LatencyMeasurement:
             "xdpperf_latency_record": RECORD_VERSION,
             "nf": self.nf.name, "nf_params": dict(self.nf.params),
             "attach": self.nf.attach, "bind": self.nf.bind,
+            "need_wakeup": self.nf.need_wakeup if self.mode.sockets else None,
             "mode": self.mode.name, "processing": self.mode.processing,
             "traffic_class": "passthrough", "traffic": self.profile.describe(),
             "throughput_pps": self.throughput_pps, "throughput_source": self.throughput_source,
@@ -160,7 +161,7 @@ def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float |
 def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
                 fractions: Sequence[float] | None, duration: float | None,
                 throughput_pps: float | None, attach: str, bind: str,
-                **params: Any) -> LatencyMeasurement:
+                need_wakeup: bool, **params: Any) -> LatencyMeasurement:
     traffic_class = perf.traffic_class or "passthrough"
     if traffic_class != "passthrough":
         raise XdpperfError(f"latency needs the frames back, not the {traffic_class} class",
@@ -179,7 +180,7 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
                            "give the NF's throughput in packets/s, or None to measure it")
     duration = duration or perf.options.trial_duration
     params.setdefault("action", "tx")
-    spec = NfSpec(nf, params, attach=attach, bind=bind)
+    spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
     binary = perf.builder.program(nf)
     perf.skip_unsupported(nf, binary)
     notes: list[str] = []

@@ -345,6 +345,7 @@ class AppMeasurement:
             "nf_params": dict(self.nf.params),
             "attach": self.nf.attach,
             "bind": self.nf.bind,
+            "need_wakeup": self.nf.need_wakeup if self.mode.sockets else None,
             "mode": self.mode.name,
             "processing": self.mode.processing,
             "traffic_class": "local",

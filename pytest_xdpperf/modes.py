@@ -1,13 +1,19 @@
 """The DUT modes of the reference study, as data, and how each is applied and undone.
 
-| mode        | NF logic runs in | user-space notification | driver runs by | sockets |
-|-------------|------------------|-------------------------|----------------|---------|
-| xdp         | kernel           | -                       | interrupt      | no      |
-| xdp-sk      | kernel           | poll()                  | interrupt      | yes     |
-| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     |
-| af_xdp      | user             | busy loop               | interrupt      | yes     |
-| af_xdp-sysc | user             | busy loop               | syscall        | yes     |
-| af_xdp-poll | user             | poll()                  | interrupt      | yes     |
+| mode        | NF logic runs in | user-space notification | driver runs by | sockets | loop    |
+|-------------|------------------|-------------------------|----------------|---------|---------|
+| xdp         | kernel           | -                       | interrupt      | no      | none    |
+| xdp-sk      | kernel           | poll()                  | interrupt      | yes     | poll    |
+| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     | syscall |
+| af_xdp      | user             | busy loop               | interrupt      | yes     | busy    |
+| af_xdp-sysc | user             | busy loop               | syscall        | yes     | syscall |
+| af_xdp-poll | user             | poll()                  | interrupt      | yes     | poll    |
+
+"loop" is how the NF's socket loop waits (nfs/common/xsk.h enum xsk_wait): spin on
+the RX ring, block in poll(), or busy-poll through recvfrom() with the sockets'
+BUSY_POLL options set (busy_poll below). The C side has the same table (nf_modes
+in nfs/common/nf_lib.c) and prints it with `<nf> --describe-modes`;
+tests/test_modes.py checks the two agree field by field.
 
 "Interrupt" on the veth testbed means the DUT's NAPI kthread; "syscall" means
 the NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL), and
@@ -22,10 +28,21 @@ xdp_elsewhere, driver_by_syscall_share, napi_id). On the veth testbed (Linux
 6.13 that is the only place it gets one) and recvfrom() never busy-polls; the
 NAPI kthread keeps doing the driver work. The runner adds a note to such
 measurements (nf.busy_poll_note); tests/test_modes.py checks the detection.
+
+In the xdp-sk modes the sockets are bound but XDP finishes the frames. Busy
+polling only engages for a socket that has received traffic, so XDP hands the
+first frame of each queue with a socket to that socket (first_to_socket) and
+finishes every later one itself; the NF runs the same XDP program again on that
+one frame (BPF_PROG_RUN, live frames), so it is finished and counted like the
+rest (one "redirect", "handed_back": 1). Measured on veth, Linux 6.18: the
+socket's napi_id (SO_INCOMING_NAPI_ID) is 0 at bind and still 0 after the first
+frame and after traffic, so on veth this does not make busy polling engage
+either (test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket records it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,19 +53,28 @@ from .errors import XdpperfError
 from .netns import run_with_sysfs
 from .testbed.base import Host
 
+SYSFS_NET = "/sys/class/net"  # where the interfaces' settings are (tests point it elsewhere)
 SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
     {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
 )
+# SO_PREFER_BUSY_POLL, SO_BUSY_POLL (us), SO_BUSY_POLL_BUDGET of the *-sysc sockets
+SYSC_BUSY_POLL: Mapping[str, int] = MappingProxyType({"prefer": 1, "usecs": 20, "budget": 64})
 
 
 @dataclass(frozen=True)
 class Mode:
     name: str
-    processing: Literal["kernel", "user"]
+    processing: Literal["kernel", "user"]  # which program decides: XDP or user space
     notification: Literal["none", "busy", "poll"]
     driver: Literal["interrupt", "syscall"]
     sockets: bool
+    loop: Literal["none", "busy", "poll", "syscall"]
     sysfs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # the sockets' busy-poll options (empty: left as the kernel makes them)
+    busy_poll: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # xdp-sk modes: XDP hands each queue's first frame to its socket, then finishes
+    # every frame itself; the socket hands that one back (nfs/common/nf_shared.h)
+    first_to_socket: bool = False
 
     @property
     def in_kernel(self) -> bool:
@@ -59,12 +85,15 @@ MODES: Mapping[str, Mode] = MappingProxyType(
     {
         m.name: m
         for m in (
-            Mode("xdp", "kernel", "none", "interrupt", sockets=False),
-            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True),
-            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS),
-            Mode("af_xdp", "user", "busy", "interrupt", sockets=True),
-            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, sysfs=SYSC_SYSFS),
-            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True),
+            Mode("xdp", "kernel", "none", "interrupt", sockets=False, loop="none"),
+            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True, loop="poll",
+                 first_to_socket=True),
+            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, loop="syscall",
+                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL, first_to_socket=True),
+            Mode("af_xdp", "user", "busy", "interrupt", sockets=True, loop="busy"),
+            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, loop="syscall",
+                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL),
+            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True, loop="poll"),
         )
     }
 )
@@ -84,15 +113,44 @@ def parse_modes(text: str) -> list[Mode]:
     return [MODES[n] for n in dict.fromkeys(names)]
 
 
-def _swap_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
-    previous = {}
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _apply_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Write `values`, all or nothing: if one fails, those already written are put
+    back before the error is raised. Returns the values they replaced."""
+    previous: dict[str, str] = {}
     for attr, value in values.items():
-        path = f"/sys/class/net/{ifname}/{attr}"
-        with open(path) as f:
-            previous[attr] = f.read().strip()
-        with open(path, "w") as f:
-            f.write(value)
+        path = os.path.join(SYSFS_NET, ifname, attr)
+        try:
+            old = _read(path)
+            _write(path, value)
+        except OSError as exc:
+            _restore_sysfs(ifname, previous)
+            raise XdpperfError(f"cannot set {attr}={value} on {ifname}: {exc}",
+                               "run as root; nothing was left changed") from exc
+        previous[attr] = old
     return previous
+
+
+def _restore_sysfs(ifname: str, previous: Mapping[str, str]) -> None:
+    """Put every value back, trying all of them even if one fails."""
+    failed = []
+    for attr, value in reversed(list(previous.items())):
+        try:
+            _write(os.path.join(SYSFS_NET, ifname, attr), value)
+        except OSError as exc:
+            failed.append(f"{attr}={value} ({exc})")
+    if failed:
+        raise XdpperfError(f"cannot restore {', '.join(failed)} on {ifname}",
+                           f"set them back by hand under {SYSFS_NET}/{ifname}/")
 
 
 @contextmanager
@@ -101,11 +159,11 @@ def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
     if not mode.sysfs:
         yield {}
         return
-    previous = run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, mode.sysfs))
+    previous = run_with_sysfs(host.netns, lambda: _apply_sysfs(host.ifname, mode.sysfs))
     try:
         yield dict(mode.sysfs)
     finally:
-        run_with_sysfs(host.netns, lambda: _swap_sysfs(host.ifname, previous))
+        run_with_sysfs(host.netns, lambda: _restore_sysfs(host.ifname, previous))
 
 
 def read_settings(mode: Mode, host: Host) -> dict[str, str]:
@@ -113,7 +171,6 @@ def read_settings(mode: Mode, host: Host) -> dict[str, str]:
     def read() -> dict[str, str]:
         out = {}
         for attr in SYSC_SYSFS:
-            with open(f"/sys/class/net/{host.ifname}/{attr}") as f:
-                out[attr] = f.read().strip()
+            out[attr] = _read(os.path.join(SYSFS_NET, host.ifname, attr))
         return out
     return run_with_sysfs(host.netns, read)

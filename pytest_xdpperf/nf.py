@@ -16,8 +16,11 @@ from .modes import MODES, Mode
 from .process import Program
 from .testbed.base import Host
 
-ATTACH_MODES = ("native", "generic")
+# offload runs the program on the NIC (XDP_FLAGS_HW_MODE): only NICs with BPF offload
+# (nfp) take it, and only in mode xdp, since XSKMAP redirect cannot run in hardware.
+ATTACH_MODES = ("native", "generic", "offload")
 BIND_MODES = ("copy", "zerocopy")
+MAX_BUSY_POLL_BUDGET = 65535  # the kernel keeps SO_BUSY_POLL_BUDGET in a u16
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
 # did not really busy-poll (see busy_poll_note).
@@ -60,6 +63,21 @@ def _describe(path: str, mtime: int) -> dict[str, Any]:
     return answer
 
 
+def c_modes(binary: Path | str) -> list[dict[str, Any]]:
+    """The NF runtime's own table of modes (`<nf> --describe-modes`, nf_modes in
+    nfs/common/nf_lib.c): name, logic (xdp|user), sockets, loop, first_to_socket,
+    busy_poll. Needs no root."""
+    path = os.path.abspath(binary)
+    try:
+        result = subprocess.run([path, "--describe-modes"], capture_output=True, text=True,
+                                timeout=DESCRIBE_TIMEOUT)
+        answer = json.loads(result.stdout)
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        raise ProgramFailed(f"{path} --describe-modes gave no table ({exc}); is it built "
+                            "with the current nfs/common/nf_lib.c?") from None
+    return list(answer["modes"])
+
+
 def unsupported_reason(binary: Path | str, mode: Mode) -> str | None:
     """None if the NF supports `mode`, else why not (for pytest.skip)."""
     info = describe(binary)
@@ -100,12 +118,21 @@ def syscall_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float 
 
 @dataclass(frozen=True)
 class NfSpec:
-    """Which NF, with which parameters, attached and bound how."""
+    """Which NF, with which parameters, attached and bound how.
+
+    need_wakeup: the AF_XDP sockets' XDP_USE_NEED_WAKEUP bind flag (socket modes
+    only): on, the loop makes a syscall only when the kernel asks for one; off, it
+    kicks the kernel after every batch it sends.
+    busy_poll_usecs / busy_poll_budget: SO_BUSY_POLL / SO_BUSY_POLL_BUDGET of the
+    *-sysc modes' sockets; None leaves the NF's defaults (20 us, 64)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     attach: str = "native"
     bind: str = "copy"
+    need_wakeup: bool = True
+    busy_poll_usecs: int | None = None
+    busy_poll_budget: int | None = None
 
     def __post_init__(self) -> None:
         if self.attach not in ATTACH_MODES:
@@ -114,6 +141,17 @@ class NfSpec:
         if self.bind not in BIND_MODES:
             raise XdpperfError(f"unknown bind mode '{self.bind}'",
                                f"use one of {', '.join(BIND_MODES)}")
+        if not isinstance(self.need_wakeup, bool):
+            raise XdpperfError(f"need_wakeup={self.need_wakeup!r} is not a boolean",
+                               "use need_wakeup=True (the default) or False")
+        usecs, budget = self.busy_poll_usecs, self.busy_poll_budget
+        if usecs is not None and (not isinstance(usecs, int) or usecs < 0):
+            raise XdpperfError(f"busy_poll_usecs={usecs!r} is not a number of microseconds",
+                               "give an integer of 0 or more, or None for the default 20")
+        if budget is not None and (not isinstance(budget, int)
+                                   or not 1 <= budget <= MAX_BUSY_POLL_BUDGET):
+            raise XdpperfError(f"busy_poll_budget={budget!r} is out of range",
+                               f"give 1 to {MAX_BUSY_POLL_BUDGET}, or None for the default 64")
 
     def label(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
@@ -128,6 +166,16 @@ class RunningNf:
         """pass_ifname: in AF_XDP modes, the interface through which the NF hands
         XDP_PASS frames to the stack (see VethTestbed.reinjection); without it they
         are counted and dropped."""
+        if spec.attach == "offload" and mode.sockets:
+            raise XdpperfError(
+                f"mode {mode.name} hands frames to an AF_XDP socket, and XSKMAP redirect "
+                "cannot run in hardware (offload)",
+                "use attach='native' or 'generic', or mode xdp")
+        asked = [k for k in ("busy_poll_usecs", "busy_poll_budget")
+                 if getattr(spec, k) is not None]
+        if asked and mode.driver != "syscall":
+            raise XdpperfError(f"mode {mode.name} does not busy-poll, so {asked[0]} has no "
+                               "effect there", "give it only with a *-sysc mode")
         self.spec = spec
         self.mode = mode
         self.host = host
@@ -135,7 +183,12 @@ class RunningNf:
             str(binary), "--netns", host.netns, "--ifname", host.ifname,
             "--mode", mode.name, "--cpu", str(host.cpu),
             "--attach", spec.attach, "--bind", spec.bind,
+            "--need-wakeup", "on" if spec.need_wakeup else "off",
         ]
+        if spec.busy_poll_usecs is not None:
+            argv += ["--busy-poll-usecs", str(spec.busy_poll_usecs)]
+        if spec.busy_poll_budget is not None:
+            argv += ["--busy-poll-budget", str(spec.busy_poll_budget)]
         if pass_ifname:
             argv += ["--pass-ifname", pass_ifname]
         for key, value in spec.params.items():

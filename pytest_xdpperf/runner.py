@@ -151,13 +151,13 @@ class XdpPerf:
         return self.generator_factory(self.testbed, self.builder, profile or self.profile)
 
     def throughput(self, nf: str, attach: str = "native", bind: str = "copy",
-                   **params: Any) -> Measurement:
+                   need_wakeup: bool = True, **params: Any) -> Measurement:
         """RFC 2544 NDR/PDR and the maximum forwarding rate of `nf`, recorded."""
         traffic_class = self._class()
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:  # NFs without one (e.g. chain) decide alone
             params.setdefault("action", CLASS_ACTION[traffic_class])
-        spec = NfSpec(nf, params, attach=attach, bind=bind)
+        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
@@ -262,7 +262,8 @@ class XdpPerf:
 
     def transactions(self, nf: str, app: str = "memcached", duration: float = 5.0,
                      threads: int = 1, concurrency: int = 16, attach: str = "native",
-                     bind: str = "copy", **params: Any) -> local.AppMeasurement:
+                     bind: str = "copy", need_wakeup: bool = True,
+                     **params: Any) -> local.AppMeasurement:
         """Transactions/s of `app` on the DUT with `nf` in front of it (local class), recorded."""
         if self._class() != "local":
             raise XdpperfError("transactions() measures an application on the DUT",
@@ -271,7 +272,7 @@ class XdpPerf:
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:
             params.setdefault("action", "pass")
-        spec = NfSpec(nf, params, attach=attach, bind=bind)
+        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         self.skip_unsupported(nf, binary)
         with applied(self.mode, self.testbed.dut), \
                 local.passing_nf(self.testbed, binary, spec, self.mode) as running:
@@ -288,13 +289,14 @@ class XdpPerf:
     def latency(self, nf: str, rates: Sequence[float] | None = None,
                 fractions: Sequence[float] | None = None, duration: float | None = None,
                 throughput_pps: float | None = None, attach: str = "native",
-                bind: str = "copy", **params: Any) -> LatencyMeasurement:
+                bind: str = "copy", need_wakeup: bool = True,
+                **params: Any) -> LatencyMeasurement:
         """Latency through `nf` (passthrough) at `fractions` of its throughput (its NDR,
         measured unless `throughput_pps` is given) and at fixed `rates`, recorded."""
         from .latency_run import run_latency
 
         return run_latency(self, nf, rates, fractions, duration, throughput_pps, attach, bind,
-                           **params)
+                           need_wakeup, **params)
 
 
 def _shown(trial: Trial, line: ProgressLine, phase: str) -> Trial:

@@ -24,8 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
+from simdut import Deterministic
+from test_testbed import N_FRAMES, bounce, crafted, swapped
 
+from pytest_xdpperf import modes
+from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
@@ -35,11 +40,14 @@ from pytest_xdpperf.nf import (
     NfSpec,
     RunningNf,
     busy_poll_note,
+    c_modes,
     describe,
     syscall_share,
     unsupported_reason,
 )
 from pytest_xdpperf.plugin import DEFAULT_MODES
+from pytest_xdpperf.results import Measurement, Repetition
+from pytest_xdpperf.rfc2544 import SearchSpec, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, XdpPerf
 from pytest_xdpperf.testbed.veth import napi_threads
 from pytest_xdpperf.trafficgen.base import TrafficProfile
@@ -51,7 +59,7 @@ RATE = 300_000.0   # pps offered in the where-does-it-run trial
 DURATION = 1.0     # s
 MIN_NAPI_S = 0.02  # s of DUT NAPI kthread run time when it did the driver work (seen 0.12-0.3)
 SETTLE = 3.0       # s to wait for the NF's counters to catch up with what was sent
-XDP_ATTACHED = {"native": "xdp", "generic": "xdpgeneric"}  # pyroute2's IFLA_XDP_ATTACHED
+XDP_ATTACHED = {"native": "xdp", "generic": "xdpgeneric", "offload": "hw"}  # IFLA_XDP_ATTACHED
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -105,6 +113,21 @@ def xdp_sockets(pid: int) -> int:
     raise AssertionError("no XDP line in /proc/net/protocols (CONFIG_XDP_SOCKETS?)")
 
 
+def xdp_sockets_in(host: Any) -> int:
+    """AF_XDP sockets in use in the host's namespace."""
+    out = subprocess.run(["ip", "netns", "exec", host.netns, "cat", "/proc/net/protocols"],
+                         capture_output=True, text=True, check=True).stdout
+    return next(int(line.split()[2]) for line in out.splitlines() if line.startswith("XDP "))
+
+
+def link_kind(host: Any) -> str:
+    """The kind of the host's interface ("veth"), or "" for a physical NIC."""
+    with iproute(host.netns) as ipr:
+        link = ipr.get_links(ipr.link_lookup(ifname=host.ifname)[0])[0]
+    info = link.get_attr("IFLA_LINKINFO")
+    return str(info.get_attr("IFLA_INFO_KIND")) if info else ""
+
+
 def sysc_settings(host: Any) -> dict[str, str]:
     return {a: read_sysfs(host.netns, f"/sys/class/net/{host.ifname}/{a}") for a in SYSC_SYSFS}
 
@@ -134,6 +157,22 @@ def test_macswap_describes_itself(xdpperf_builder: Any) -> None:
                     "modes_note": None}
     assert all(unsupported_reason(xdpperf_builder.program("macswap"), m) is None
                for m in MODES.values())
+
+
+def test_python_and_c_mode_tables_agree(xdpperf_builder: Any) -> None:
+    """modes.py and nf_modes in nf_lib.c describe the same six modes, field by field."""
+    c_table = {m["name"]: m for m in c_modes(xdpperf_builder.program("macswap"))}
+    assert sorted(c_table) == sorted(MODES)
+    for name, mode in MODES.items():
+        c = c_table[name]
+        assert c["logic"] == ("xdp" if mode.processing == "kernel" else "user"), name
+        assert c["sockets"] == mode.sockets, name
+        assert c["loop"] == mode.loop, name
+        assert c["first_to_socket"] == mode.first_to_socket, name
+        assert c["busy_poll"] == dict(mode.busy_poll), name
+        # and the Python columns say the same among themselves
+        assert (mode.loop == "syscall") == (mode.driver == "syscall") == bool(mode.busy_poll)
+        assert (mode.loop == "none") == (not mode.sockets) == (mode.notification == "none")
 
 
 def test_describe_is_cached_per_build(tmp_path: Path) -> None:
@@ -218,12 +257,67 @@ def test_busy_poll_note_flags_a_sysc_mode_that_did_not_busy_poll() -> None:
 
 
 def test_unknown_attach_and_bind_are_rejected() -> None:
-    with pytest.raises(XdpperfError, match="unknown attach mode 'offload'.*native, generic"):
-        NfSpec("macswap", attach="offload")
+    with pytest.raises(XdpperfError, match="unknown attach mode 'hw'.*native, generic, offload"):
+        NfSpec("macswap", attach="hw")
     with pytest.raises(XdpperfError, match="unknown bind mode 'zc'.*copy, zerocopy"):
         NfSpec("macswap", bind="zc")
     with pytest.raises(XdpperfError, match="unknown mode 'af_xdp-busy'"):
         parse_modes("xdp,af_xdp-busy")
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES.values() if m.sockets],
+                         ids=lambda m: m.name)
+def test_offload_of_a_socket_mode_is_refused(xdpperf_builder: Any, mode: Mode) -> None:
+    """XSKMAP redirect exists only in the host kernel: refused before anything starts, by
+    the framework and by the NF itself (which needs no root or namespace to say so)."""
+    spec = NfSpec("macswap", {}, attach="offload")
+    with pytest.raises(XdpperfError, match=f"mode {mode.name} hands frames to an AF_XDP socket"
+                       r".*cannot run in hardware \(offload\).*'native' or 'generic'"):
+        RunningNf(xdpperf_builder.program("macswap"), spec, mode, None)  # type: ignore[arg-type]
+    result = subprocess.run([str(xdpperf_builder.program("macswap")), "--netns", "",
+                             "--ifname", "lo", "--mode", mode.name, "--attach", "offload"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result
+    assert "XSKMAP redirect cannot run in hardware (offload)" in result.stderr, result.stderr
+    assert "use --attach native or generic" in result.stderr, result.stderr
+
+
+def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: set[tuple[str, str]]
+               ) -> Path:
+    """A /sys/class/net/eth9 with the sysc attributes at 0, where writing
+    (attribute, value) in `fail` raises as a refused sysfs write does."""
+    dev = tmp_path / "eth9"
+    dev.mkdir()
+    for attr in SYSC_SYSFS:
+        (dev / attr).write_text("0\n")
+    monkeypatch.setattr(modes, "SYSFS_NET", str(tmp_path))
+    real = modes._write
+
+    def write(path: str, value: str) -> None:
+        if (os.path.basename(path), value) in fail:
+            raise PermissionError(13, "Permission denied", path)
+        real(path, value)
+    monkeypatch.setattr(modes, "_write", write)
+    return dev
+
+
+def test_a_partial_apply_is_undone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = list(SYSC_SYSFS)  # napi_defer_hard_irqs is written first
+    dev = fake_sysfs(tmp_path, monkeypatch, {(second, SYSC_SYSFS[second])})
+    with pytest.raises(XdpperfError, match=f"cannot set {second}=200000 on eth9: .*Permission "
+                       "denied.*nothing was left changed"):
+        modes._apply_sysfs("eth9", SYSC_SYSFS)
+    assert {a: (dev / a).read_text().strip() for a in SYSC_SYSFS} == {first: "0", second: "0"}
+
+
+def test_restore_tries_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = list(SYSC_SYSFS)
+    dev = fake_sysfs(tmp_path, monkeypatch, {(first, "0")})
+    previous = modes._apply_sysfs("eth9", SYSC_SYSFS)
+    assert previous == {first: "0", second: "0"}
+    with pytest.raises(XdpperfError, match=f"cannot restore {first}=0 .*set them back by hand"):
+        modes._restore_sysfs("eth9", previous)
+    assert (dev / second).read_text().strip() == "0"  # restored despite the first failing
 
 
 # --- 2. where each mode's driver work runs ------------------------------------------------
@@ -287,6 +381,71 @@ def test_where_the_driver_runs(xdpperf_testbed: Any, xdpperf_builder: Any, xdp_m
         assert note is None, facts
 
 
+@integration
+def test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket(
+        xdpperf_testbed: Any, xdpperf_builder: Any, xdp_mode: Mode, tmp_path: Path,
+        record_property: Any) -> None:
+    """xdp-sk modes: the socket gets the first frame of its queue (so it has seen
+    traffic), XDP finishes every other one, and the one it got is handed back to the
+    same XDP program: every frame still comes back exactly once, counted once. Other
+    modes hand nothing back."""
+    bed = xdpperf_testbed
+    frames = crafted(bed, N_FRAMES)
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", {"action": "tx"}),
+                      xdp_mode, bed.dut) as nf:
+        bed.prepare_dut_napi()
+        napi_id_at_start = nf.ready["napi_id"]
+        back, delta = bounce(bed, nf, frames, xdp_mode.in_kernel, tmp_path)
+        stats = nf.stats()
+    facts = {"mode": xdp_mode.name, "napi_id_at_start": napi_id_at_start,
+             "napi_id_after_traffic": stats["napi_id"], "xdp": stats["xdp"],
+             "user": stats["user"], "handed_back": stats["handed_back"]}
+    record_property("first_frame", facts)
+    print(facts)
+
+    assert sorted(back) == sorted(swapped(f) for f in frames)
+    assert delta == {"rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
+    if xdp_mode.first_to_socket:  # xdp-sk, xdp-sk-sysc: one queue, one socket
+        assert stats["xdp"]["redirect"] == 1 and stats["handed_back"] == 1, facts
+        assert stats["xdp"]["rx"] == stats["xdp"]["tx"] == N_FRAMES, facts
+        assert stats["user"]["rx"] == 0, facts
+    else:
+        assert stats["handed_back"] == 0, facts
+        assert stats["xdp"]["redirect"] == (0 if xdp_mode.in_kernel else N_FRAMES), facts
+
+
+@integration
+def test_every_verdict_counter_per_cpu_lands_on_the_dut_cpu(
+        xdpperf_testbed: Any, xdpperf_builder: Any, xdp_mode: Mode) -> None:
+    """xdp_per_cpu: each XDP counter (rx, drop, tx, pass, redirect, aborted) per CPU.
+    On the testbed all XDP work is the DUT CPU's, and the per-CPU values sum to the
+    XDP world's totals."""
+    bed = xdpperf_testbed
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", {"action": "drop"}),
+                      xdp_mode, bed.dut) as nf, \
+            BpfGenerator(xdpperf_builder.program("trafficgen"), bed.tester, bed.dut,
+                         TrafficProfile()) as gen:
+        bed.prepare_dut_napi()
+        before = nf.stats()
+        offered = gen.offer(RATE, 0.2)
+        after = settled(nf, before["xdp_in_nf_task"] + before["xdp_elsewhere"] + offered.sent)
+    names = ("rx", "drop", "tx", "pass", "redirect", "aborted")
+    per_cpu = {k: [a - b for a, b in zip(after["xdp_per_cpu"][k], before["xdp_per_cpu"][k])]
+               for k in names}
+    total = {k: after["xdp"][k] - before["xdp"][k] for k in names}
+    facts = {"sent": offered.sent, "per_cpu": per_cpu, "xdp": total}
+
+    assert offered.sent > 0, facts
+    assert {k: sum(v) for k, v in per_cpu.items()} == total, facts
+    assert all(v[c] == 0 for v in per_cpu.values() for c in range(len(v))
+               if c != bed.dut.cpu), facts
+    # the counter this mode's XDP program moves: drop in XDP, or the hand-off to a socket
+    moved = "redirect" if xdp_mode.processing == "user" else "drop"
+    assert per_cpu[moved][bed.dut.cpu] == total[moved] >= 0.9 * offered.sent, facts
+
+
 # --- 3. mode settings in force while the NF runs, and restored -------------------------------
 
 @integration
@@ -329,6 +488,88 @@ def test_mode_in_force_while_running_and_undone_after(xdpperf_testbed: Any,
     assert not os.path.exists(f"/proc/{pid}")
 
 
+@integration
+def test_need_wakeup_off_forwards_every_frame(xdpperf_testbed: Any, xdpperf_builder: Any,
+                                             xdp_mode: Mode, tmp_path: Path) -> None:
+    """need_wakeup=False reaches the socket's bind flags (the ready line says so) and the
+    NF still bounces every frame exactly once; in mode xdp there is no socket to flag."""
+    bed = xdpperf_testbed
+    frames = crafted(bed, N_FRAMES)
+    spec = NfSpec("macswap", {"action": "tx"}, need_wakeup=False)
+    with applied(xdp_mode, bed.dut), \
+            RunningNf(xdpperf_builder.program("macswap"), spec, xdp_mode, bed.dut) as nf:
+        bed.prepare_dut_napi()
+        ready = nf.ready
+        back, delta = bounce(bed, nf, frames, xdp_mode.in_kernel, tmp_path)
+
+    assert ready["need_wakeup"] is (False if xdp_mode.sockets else None), ready
+    assert sorted(back) == sorted(swapped(f) for f in frames)
+    assert delta == {"rx": N_FRAMES, "tx": N_FRAMES, "drop": 0, "pass": 0, "aborted": 0}
+
+
+@pytest.mark.parametrize("mode,need_wakeup,recorded", [
+    ("af_xdp", False, False), ("af_xdp-poll", True, True), ("xdp-sk", False, False),
+    ("xdp", False, None)])  # no socket in mode xdp: nothing to flag
+def test_need_wakeup_is_in_the_record(mode: str, need_wakeup: bool,
+                                      recorded: bool | None) -> None:
+    dut = Deterministic(capacity=1e6)
+    spec = SearchSpec(max_load=4e6, min_load=1e4, search_duration_max=1e6)
+    rep = Repetition(find_throughput(dut, spec, clock=dut.clock),
+                     max_forwarding_rate(dut, spec.max_load, 1.0))
+    cal = Calibration(tester_capacity_pps=5e6, noop_forwarding_pps=5e6, max_load_pps=4.5e6,
+                      noop_ndr_pps=3e6, noop_pdr_pps=3e6, noop_loss_at_max_load=0.0,
+                      trial_duration=1.0)
+    m = Measurement(NfSpec("macswap", {"action": "drop"}, need_wakeup=need_wakeup),
+                    MODES[mode], "drop", TrafficProfile(), 0.001, [rep], cal)
+    assert m.extra_info()["need_wakeup"] is recorded
+
+
+def test_need_wakeup_must_be_a_boolean() -> None:
+    with pytest.raises(XdpperfError, match="need_wakeup='off' is not a boolean.*True.*False"):
+        NfSpec("macswap", need_wakeup="off")  # type: ignore[arg-type]
+    assert NfSpec("macswap").need_wakeup is True
+
+
+@integration
+@pytest.mark.parametrize("asked", [{}, {"busy_poll_usecs": 50, "busy_poll_budget": 16}],
+                         ids=["defaults", "asked"])
+def test_busy_poll_options_in_force(xdpperf_testbed: Any, xdpperf_builder: Any,
+                                    xdp_mode: Mode, asked: dict[str, Any]) -> None:
+    """The NF reads SO_PREFER_BUSY_POLL / SO_BUSY_POLL / SO_BUSY_POLL_BUDGET back from
+    its socket: set in the *-sysc modes (defaults 1/20/64 or what was asked), the
+    kernel's untouched socket defaults in the other socket modes, no socket in xdp."""
+    dut = xdpperf_testbed.dut
+    if asked and xdp_mode.driver != "syscall":
+        with pytest.raises(XdpperfError, match=f"mode {xdp_mode.name} does not busy-poll"):
+            RunningNf(xdpperf_builder.program("macswap"), NfSpec("macswap", **asked),
+                      xdp_mode, dut)
+        return
+    with applied(xdp_mode, dut), RunningNf(xdpperf_builder.program("macswap"),
+                                           NfSpec("macswap", **asked), xdp_mode, dut) as nf:
+        busy_poll = nf.ready["busy_poll"]
+    if not xdp_mode.sockets:
+        assert busy_poll is None
+        return
+    # Linux 6.18 has no getsockopt for SO_BUSY_POLL_BUDGET: then the NF reports the
+    # value setsockopt accepted, and says it was not read back
+    read_back = busy_poll.pop("budget_read_back")
+    if xdp_mode.driver == "syscall":
+        assert xdp_mode.busy_poll == {"prefer": 1, "usecs": 20, "budget": 64}
+        assert busy_poll == {**xdp_mode.busy_poll, **{k.removeprefix("busy_poll_"): v
+                                                      for k, v in asked.items()}}
+    else:
+        with open("/proc/sys/net/core/busy_read") as f:  # a new socket's SO_BUSY_POLL
+            busy_read = int(f.read())
+        assert busy_poll == {"prefer": 0, "usecs": busy_read, "budget": 0 if read_back else -1}
+
+
+def test_busy_poll_values_are_checked() -> None:
+    with pytest.raises(XdpperfError, match="busy_poll_budget=0 is out of range.*1 to 65535"):
+        NfSpec("macswap", busy_poll_budget=0)
+    with pytest.raises(XdpperfError, match="busy_poll_usecs=-1 is not a number"):
+        NfSpec("macswap", busy_poll_usecs=-1)
+
+
 # --- 4. bad parameters -------------------------------------------------------------------------
 
 @integration
@@ -341,6 +582,31 @@ def test_zerocopy_on_veth_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder
     assert "zero-copy not supported by driver of" in message, message
     assert "use --bind copy" in message, message
     assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None  # nothing left behind
+
+
+@integration
+def test_offload_on_veth_is_a_clear_error(xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """veth has no BPF offload: the NF says so, names the fix, and leaves nothing behind.
+    On a testbed whose DUT NIC has BPF offload (nfp) the same spec must load the program
+    for the device and attach it with XDP_FLAGS_HW_MODE instead."""
+    dut = xdpperf_testbed.dut
+    sockets_before = xdp_sockets_in(dut)
+    spec = NfSpec("macswap", {"action": "drop"}, attach="offload")
+    if link_kind(dut) == "veth":
+        with pytest.raises(ProgramFailed) as failed:
+            RunningNf(xdpperf_builder.program("macswap"), spec, MODES["xdp"], dut)
+        message = str(failed.value)
+        assert "veth cannot run XDP in hardware (offload)" in message, message
+        assert "use --attach native or generic" in message, message
+    else:
+        with RunningNf(xdpperf_builder.program("macswap"), spec, MODES["xdp"], dut) as nf:
+            assert nf.ready["attach"] == "offload"
+            assert xdp_attrs(dut)["IFLA_XDP_ATTACHED"] == XDP_ATTACHED["offload"]
+    # nothing left behind: no program, no socket, no NF process for this namespace
+    assert xdp_attrs(dut).get("IFLA_XDP_ATTACHED") is None
+    assert xdp_sockets_in(dut) == sockets_before
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if dut.netns in (p.info["cmdline"] or []) and "offload" in p.info["cmdline"]]
 
 
 @integration

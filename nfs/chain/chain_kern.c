@@ -41,6 +41,9 @@ int xdp_nf(struct xdp_md *ctx)
 
 	if (cfg.dispatch && chain_local(data, data_end, &cfg))
 		return nf_verdict(XDP_PASS);
+	/* xdp-sk: the first frame past the dispatcher primes the socket. */
+	if (nf_xsk_first_frame(ctx))
+		return nf_to_xsk(ctx);
 	if (!nf_xsk_redirect)
 		return nf_verdict(chain_process(data, data_end, &cfg));
 	/* AF_XDP modes: in the hybrid the firewall's drops happen here and

@@ -21,7 +21,8 @@
 #include "xdpperf.h"
 
 /* One received frame as the user-space NF logic sees it. The logic may
- * rewrite data[0..len) in place and sets action (an XDP action). */
+ * rewrite data[0..len) in place and sets action (an XDP action, or
+ * NF_HANDED_BACK). */
 struct nf_pkt {
 	void *data;
 	__u32 len;
@@ -30,6 +31,10 @@ struct nf_pkt {
 
 /* Runs the NF logic on a batch; one indirect call per batch, so the
  * per-packet logic is inlined as it is in the XDP program. */
+/* Not an XDP action: the frame was finished elsewhere (xdp-sk modes: by
+ * the XDP program, run again on it; see nf_shared.h); only recycle it. */
+#define NF_HANDED_BACK (-1)
+
 typedef void (*nf_batch_fn)(struct nf_pkt *pkt, unsigned int n, const void *cfg);
 
 /* Decisions of the user-space logic. Written only by the loop thread,
@@ -40,6 +45,8 @@ struct nf_counters {
 	 * re-injection interface (--pass-ifname), and those it refused. */
 	_Atomic __u64 reinjected;
 	_Atomic __u64 reinject_failed;
+	/* xdp-sk modes: frames the socket received and handed back to XDP. */
+	_Atomic __u64 handed_back;
 };
 
 /* The DUT modes, as bits of nf_ops.modes (names as in pytest_xdpperf/modes.py). */

@@ -9,7 +9,7 @@
  *	{
  *		struct foo_cfg cfg = nf_cfg;
  *
- *		if (nf_xsk_redirect)
+ *		if (nf_xsk_redirect || nf_xsk_first_frame(ctx))
  *			return nf_to_xsk(ctx);
  *		return nf_verdict(foo_process(nf_data(ctx), nf_data_end(ctx), &cfg));
  *	}
@@ -22,6 +22,7 @@
 #ifndef NF_KERN_H
 #define NF_KERN_H
 
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -46,6 +47,12 @@ struct {
 const volatile __u32 nf_xsk_redirect;
 /* The NF process's tgid (set by user space before load); see nf_shared.h. */
 const volatile __u32 nf_owner_tgid;
+/* xdp-sk modes (set by user space before load): hand the first frame of
+ * each queue that has a socket to that socket, then finish every frame in
+ * XDP. See nf_shared.h. */
+const volatile __u32 nf_xsk_first;
+/* Queues whose first frame went to their socket. */
+__u32 nf_xsk_first_done[NF_MAX_QUEUES];
 
 static __always_inline void *nf_data(struct xdp_md *ctx)
 {
@@ -104,6 +111,22 @@ static __always_inline int nf_verdict(int action)
 		nf_count_where(stats);
 	}
 	return action;
+}
+
+/* True for the one frame per queue that goes to the socket in the xdp-sk
+ * modes; the caller then returns nf_to_xsk(ctx). Only one NAPI context
+ * runs a queue at a time, so the flag needs no atomic. */
+static __always_inline bool nf_xsk_first_frame(struct xdp_md *ctx)
+{
+	__u32 q = ctx->rx_queue_index;
+
+	if (!nf_xsk_first || q >= NF_MAX_QUEUES || nf_xsk_first_done[q])
+		return false;
+	/* No socket on this queue: nothing to prime, XDP finishes the frame. */
+	if (!bpf_map_lookup_elem(&xsks_map, &q))
+		return false;
+	nf_xsk_first_done[q] = 1;
+	return true;
 }
 
 /* Hand the frame to the AF_XDP socket bound to its RX queue. A queue

@@ -19,9 +19,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 
 #include "nf.h"
 #include "xsk.h"
@@ -38,17 +43,28 @@ struct nf_mode {
 	bool xdp_logic; /* the XDP program runs the NF; else it redirects */
 	bool sockets;
 	enum xsk_wait wait;
+	/* XDP hands each queue's first frame to its socket (nf_shared.h). */
+	bool first_to_socket;
 };
 
 static const struct nf_mode nf_modes[] = {
-	{ "xdp",         NF_MODE_XDP,         true,  false, XSK_WAIT_BUSY },
-	{ "af_xdp",      NF_MODE_AF_XDP,      false, true,  XSK_WAIT_BUSY },
-	{ "af_xdp-sysc", NF_MODE_AF_XDP_SYSC, false, true,  XSK_WAIT_SYSCALL },
-	{ "af_xdp-poll", NF_MODE_AF_XDP_POLL, false, true,  XSK_WAIT_POLL },
-	{ "xdp-sk",      NF_MODE_XDP_SK,      true,  true,  XSK_WAIT_POLL },
-	{ "xdp-sk-sysc", NF_MODE_XDP_SK_SYSC, true,  true,  XSK_WAIT_SYSCALL },
+	{ "xdp",         NF_MODE_XDP,         true,  false, XSK_WAIT_BUSY,    false },
+	{ "af_xdp",      NF_MODE_AF_XDP,      false, true,  XSK_WAIT_BUSY,    false },
+	{ "af_xdp-sysc", NF_MODE_AF_XDP_SYSC, false, true,  XSK_WAIT_SYSCALL, false },
+	{ "af_xdp-poll", NF_MODE_AF_XDP_POLL, false, true,  XSK_WAIT_POLL,    false },
+	{ "xdp-sk",      NF_MODE_XDP_SK,      true,  true,  XSK_WAIT_POLL,    true },
+	{ "xdp-sk-sysc", NF_MODE_XDP_SK_SYSC, true,  true,  XSK_WAIT_SYSCALL, true },
 };
 #define NF_NUM_MODES (sizeof(nf_modes) / sizeof(nf_modes[0]))
+
+/* How the XDP program is attached (--attach). */
+enum nf_attach {
+	NF_ATTACH_NATIVE,  /* in the driver (XDP_FLAGS_DRV_MODE) */
+	NF_ATTACH_GENERIC, /* after the skb is built (XDP_FLAGS_SKB_MODE) */
+	NF_ATTACH_OFFLOAD, /* on the NIC itself (XDP_FLAGS_HW_MODE) */
+};
+
+static const char *const nf_attach_names[] = { "native", "generic", "offload" };
 
 struct nf_args {
 	const char *netns;
@@ -58,7 +74,7 @@ struct nf_args {
 	const struct nf_mode *mode;
 	int cpu;
 	__u32 queue;
-	bool generic;
+	enum nf_attach attach;
 	bool zerocopy;
 	bool need_wakeup;
 	int busy_poll_usecs;
@@ -98,7 +114,9 @@ static void usage(const struct nf_ops *ops)
 	printf("\n"
 	       "  --cpu N                  pin the NF loop to CPU N (default: not pinned)\n"
 	       "  --queue Q                RX queue of the AF_XDP socket (default 0)\n"
-	       "  --attach native|generic  XDP attach mode (default native)\n"
+	       "  --attach native|generic|offload\n"
+	       "                           XDP attach mode (default native); offload runs the\n"
+	       "                           program on the NIC, only in mode xdp\n"
 	       "  --bind copy|zerocopy     AF_XDP bind mode (default copy)\n"
 	       "  --need-wakeup on|off     AF_XDP need_wakeup flag (default on)\n"
 	       "  --busy-poll-usecs N      SO_BUSY_POLL in *-sysc modes (default %d)\n"
@@ -108,7 +126,8 @@ static void usage(const struct nf_ops *ops)
 	       "                           nowhere, they are counted and dropped)\n"
 	       "  --obj PATH               BPF object (default: %s_kern.o next to the program)\n"
 	       "  --param key=value        NF parameter: %s\n"
-	       "  --describe               print name, parameters and supported modes as JSON\n",
+	       "  --describe               print name, parameters and supported modes as JSON\n"
+	       "  --describe-modes         print the table of modes (nf_modes) as JSON\n",
 	       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET, ops->name, ops->params_help);
 }
 
@@ -151,6 +170,36 @@ static void describe(const struct nf_ops *ops)
 	fflush(stdout);
 }
 
+/* --describe-modes: nf_modes as one JSON line, so the test framework can
+ * check its own table (pytest_xdpperf/modes.py) against this one. */
+static void describe_modes(void)
+{
+	static const char *const loops[] = {
+		[XSK_WAIT_BUSY] = "busy",
+		[XSK_WAIT_POLL] = "poll",
+		[XSK_WAIT_SYSCALL] = "syscall",
+	};
+	const struct nf_mode *m;
+	size_t i;
+
+	printf("{\"modes\":[");
+	for (i = 0; i < NF_NUM_MODES; i++) {
+		m = &nf_modes[i];
+		printf("%s{\"name\":\"%s\",\"logic\":\"%s\",\"sockets\":%s,\"loop\":\"%s\","
+		       "\"first_to_socket\":%s,\"busy_poll\":", i ? "," : "", m->name,
+		       m->xdp_logic ? "xdp" : "user", m->sockets ? "true" : "false",
+		       m->sockets ? loops[m->wait] : "none", m->first_to_socket ? "true" : "false");
+		/* What open_port() sets: only the busy-polling loop touches them. */
+		if (m->sockets && m->wait == XSK_WAIT_SYSCALL)
+			printf("{\"prefer\":1,\"usecs\":%d,\"budget\":%d}}",
+			       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET);
+		else
+			printf("{}}");
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
 static const struct nf_mode *find_mode(const char *name)
 {
 	char valid[256] = "";
@@ -175,6 +224,16 @@ static bool parse_choice(const char *option, const char *text, const char *yes, 
 	xp_die("bad %s '%s' (use %s or %s)", option, text, yes, no);
 }
 
+static enum nf_attach parse_attach(const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nf_attach_names) / sizeof(nf_attach_names[0]); i++)
+		if (strcmp(text, nf_attach_names[i]) == 0)
+			return i;
+	xp_die("bad --attach '%s' (use native, generic or offload)", text);
+}
+
 static void parse_param(const struct nf_ops *ops, char *text)
 {
 	char *eq = strchr(text, '=');
@@ -190,7 +249,7 @@ static void parse_param(const struct nf_ops *ops, char *text)
 enum {
 	OPT_NETNS = 256, OPT_IFNAME, OPT_MODE, OPT_CPU, OPT_QUEUE, OPT_ATTACH, OPT_BIND,
 	OPT_NEED_WAKEUP, OPT_BUSY_POLL_USECS, OPT_BUSY_POLL_BUDGET, OPT_OBJ, OPT_PARAM,
-	OPT_DESCRIBE, OPT_PASS_IFNAME,
+	OPT_DESCRIBE, OPT_PASS_IFNAME, OPT_DESCRIBE_MODES,
 };
 
 static const struct option long_options[] = {
@@ -208,6 +267,7 @@ static const struct option long_options[] = {
 	{ "pass-ifname", required_argument, NULL, OPT_PASS_IFNAME },
 	{ "param", required_argument, NULL, OPT_PARAM },
 	{ "describe", no_argument, NULL, OPT_DESCRIBE },
+	{ "describe-modes", no_argument, NULL, OPT_DESCRIBE_MODES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -240,7 +300,7 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 			a->queue = xp_parse_int("--queue", optarg, 0, NF_MAX_QUEUES - 1);
 			break;
 		case OPT_ATTACH:
-			a->generic = !parse_choice("--attach", optarg, "native", "generic");
+			a->attach = parse_attach(optarg);
 			break;
 		case OPT_BIND:
 			a->zerocopy = !parse_choice("--bind", optarg, "copy", "zerocopy");
@@ -267,6 +327,9 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 		case OPT_DESCRIBE:
 			describe(s->ops);
 			exit(0);
+		case OPT_DESCRIBE_MODES:
+			describe_modes();
+			exit(0);
 		case 'h':
 			usage(s->ops);
 			exit(0);
@@ -285,7 +348,12 @@ static void parse_args(struct nf_state *s, int argc, char **argv)
 		xp_die("--ifname is required (the interface the NF serves)");
 	if (!a->mode)
 		xp_die("--mode is required (see --help for the modes)");
-	if (a->zerocopy && a->generic)
+	/* The NIC cannot look up an AF_XDP socket: XSKMAP redirect exists only
+	 * in the host kernel, so no socket mode can be offloaded. */
+	if (a->attach == NF_ATTACH_OFFLOAD && a->mode->sockets)
+		xp_die("mode %s hands frames to an AF_XDP socket, and XSKMAP redirect cannot run in hardware (offload) (use --attach native or generic, or --mode xdp)",
+		       a->mode->name);
+	if (a->zerocopy && a->attach == NF_ATTACH_GENERIC)
 		xp_die("zero-copy needs a driver-mode XDP program (use --attach native or --bind copy)");
 	if (!a->mode->xdp_logic && !s->ops->batch)
 		xp_die("mode %s runs the NF in user space, but %s has no user-space logic (use --mode xdp)",
@@ -386,10 +454,39 @@ static int map_fd(struct nf_state *s, const char *name)
 	return fd;
 }
 
+/* The driver of ifname as ethtool -i names it, or "unknown". */
+static void driver_name(const char *ifname, char *out, size_t size)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(out, size, "unknown");
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && info.driver[0])
+		snprintf(out, size, "%s", info.driver);
+	close(fd);
+}
+
+/* Offload: the program and every map it uses are created for the device,
+ * and the device's driver verifies and translates them. */
+static void bind_to_device(struct nf_state *s, struct bpf_program *prog)
+{
+	struct bpf_map *map;
+
+	bpf_program__set_ifindex(prog, s->ifindex);
+	bpf_object__for_each_map(map, s->obj)
+		bpf_map__set_ifindex(map, s->ifindex);
+}
+
 static void load_object(struct nf_state *s)
 {
 	const struct nf_ops *ops = s->ops;
 	__u32 redirect = !s->args.mode->xdp_logic;
+	__u32 first = s->args.mode->first_to_socket;
 	__u32 owner = (__u32)getpid();
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -407,12 +504,26 @@ static void load_object(struct nf_state *s)
 	/* Only objects built with the current nf_kern.h count where they run. */
 	if (has_rodata(s->obj, NF_OWNER_TGID_VAR))
 		nf_set_rodata(s->obj, NF_OWNER_TGID_VAR, &owner, sizeof(owner));
+	if (has_rodata(s->obj, NF_XSK_FIRST_VAR))
+		nf_set_rodata(s->obj, NF_XSK_FIRST_VAR, &first, sizeof(first));
 	prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
 	if (!prog)
 		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
 		       NF_PROG, NF_PROG);
+	if (s->args.attach == NF_ATTACH_OFFLOAD)
+		bind_to_device(s, prog);
 
 	err = bpf_object__load(s->obj);
+	if (err && s->args.attach == NF_ATTACH_OFFLOAD) {
+		char driver[32];
+
+		/* veth and most drivers have no BPF offload: the kernel refuses
+		 * the device-bound maps. An offload-capable NIC (nfp) takes only
+		 * what its JIT supports (array/hash maps, a subset of helpers). */
+		driver_name(s->args.ifname, driver, sizeof(driver));
+		xp_die_errno(err, "%s cannot run XDP in hardware (offload): driver %s of %s did not take %s for the device (use --attach native or generic)",
+			     driver, driver, s->args.ifname, s->obj_path);
+	}
 	if (err == -EPERM)
 		xp_die_errno(err, "cannot load %s (run as root)", s->obj_path);
 	if (err)
@@ -448,8 +559,13 @@ static void open_port(struct nf_state *s)
 static void attach(struct nf_state *s)
 {
 	const char *ifname = s->args.ifname;
-	LIBBPF_OPTS(bpf_link_create_opts, opts,
-		    .flags = s->args.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	static const __u32 flags[] = {
+		[NF_ATTACH_NATIVE] = XDP_FLAGS_DRV_MODE,
+		[NF_ATTACH_GENERIC] = XDP_FLAGS_SKB_MODE,
+		[NF_ATTACH_OFFLOAD] = XDP_FLAGS_HW_MODE,
+	};
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags[s->args.attach]);
+	const char *how = nf_attach_names[s->args.attach];
 	int err;
 
 	s->link_fd = bpf_link_create(s->prog_fd, s->ifindex, BPF_XDP, &opts);
@@ -461,11 +577,13 @@ static void attach(struct nf_state *s)
 	if (err == EBUSY || err == EEXIST)
 		xp_die_errno(err, "%s already has an XDP program (remove it: ip link set dev %s xdp off; or stop the NF holding it)",
 			     ifname, ifname);
-	if (err == EOPNOTSUPP && !s->args.generic)
+	if (err == EOPNOTSUPP && s->args.attach == NF_ATTACH_NATIVE)
 		xp_die_errno(err, "driver of %s has no native XDP (use --attach generic)", ifname);
+	if (s->args.attach == NF_ATTACH_OFFLOAD)
+		xp_die_errno(err, "cannot attach XDP to %s in hardware (offload) (use --attach native or generic)",
+			     ifname);
 	xp_die_errno(err, "cannot attach XDP to %s in %s mode (check the MTU and, for veth, the peer's queues; try --attach %s)",
-		     ifname, s->args.generic ? "generic" : "native",
-		     s->args.generic ? "native" : "generic");
+		     ifname, how, s->args.attach == NF_ATTACH_GENERIC ? "native" : "generic");
 }
 
 /* Write text as a JSON string (quotes included) into out. */
@@ -488,11 +606,17 @@ static void json_string(char *out, size_t size, const char *text)
 	out[o] = '\0';
 }
 
-#define NF_MAX_CPUS_SHOWN 256 /* xdp_by_cpu lists at most this many CPUs */
+#define NF_MAX_CPUS_SHOWN 256 /* per-CPU lists have at most this many CPUs */
+#define NF_CPU_LIST_MAX (4 + NF_MAX_CPUS_SHOWN * 21) /* "[n,n,...]" of u64s */
 
-/* Sum of the per-CPU kernel counters; by_cpu[c] = XDP program runs on CPU c
+static const char *const nf_counter_names[NF_COUNTERS] = {
+	[NF_RX] = "rx", [NF_DROP] = "drop", [NF_TX] = "tx", [NF_PASS] = "pass",
+	[NF_REDIRECT] = "redirect", [NF_ABORTED] = "aborted",
+};
+
+/* Sum of the per-CPU kernel counters, and each CPU's own in by_cpu[c]
  * (for c < *ncpus_out). */
-static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *by_cpu,
+static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, struct nf_stats *by_cpu,
 			      int *ncpus_out)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -512,7 +636,7 @@ static void read_kernel_stats(struct nf_state *s, struct nf_stats *sum, __u64 *b
 			sum->xdp_in_nf_task += percpu[cpu].xdp_in_nf_task;
 			sum->xdp_elsewhere += percpu[cpu].xdp_elsewhere;
 			if (cpu < NF_MAX_CPUS_SHOWN)
-				by_cpu[cpu] = percpu[cpu].xdp_in_nf_task + percpu[cpu].xdp_elsewhere;
+				by_cpu[cpu] = percpu[cpu];
 		}
 		*ncpus_out = ncpus < NF_MAX_CPUS_SHOWN ? ncpus : NF_MAX_CPUS_SHOWN;
 	}
@@ -533,16 +657,18 @@ static void emit_stats(struct nf_state *s)
 {
 	char xdp_counts[256], user_counts[256];
 	__u64 user[NF_COUNTERS];
-	__u64 by_cpu[NF_MAX_CPUS_SHOWN] = { 0 };
-	char where[64 + NF_MAX_CPUS_SHOWN * 21];
+	static struct nf_stats by_cpu[NF_MAX_CPUS_SHOWN];
+	/* Only the control thread emits stats: static buffers are safe. */
+	static char where[NF_CPU_LIST_MAX], per_cpu[NF_COUNTERS * (NF_CPU_LIST_MAX + 16) + 4];
 	char share[32] = "null";
 	struct xdp_statistics xs;
 	struct nf_stats sum;
 	char xsk[512] = "null";
 	long long napi_id = -1;
-	int i, ncpus;
-	size_t o;
+	int c, i, ncpus;
+	size_t o, p;
 
+	memset(by_cpu, 0, sizeof(by_cpu));
 	read_kernel_stats(s, &sum, by_cpu, &ncpus);
 	/* Where the XDP program ran (see nf_shared.h): the share run by the
 	 * NF's own syscalls is what tells a *-sysc mode really busy-polls. */
@@ -552,8 +678,19 @@ static void emit_stats(struct nf_state *s)
 	o = snprintf(where, sizeof(where), "[");
 	for (i = 0; i < ncpus; i++)
 		o += snprintf(where + o, sizeof(where) - o, "%s%llu", i ? "," : "",
-			      (unsigned long long)by_cpu[i]);
+			      (unsigned long long)(by_cpu[i].xdp_in_nf_task + by_cpu[i].xdp_elsewhere));
 	snprintf(where + o, sizeof(where) - o, "]");
+	/* Every XDP verdict counter per CPU: where the kernel side did its work. */
+	p = snprintf(per_cpu, sizeof(per_cpu), "{");
+	for (i = 0; i < NF_COUNTERS; i++) {
+		p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "%s\"%s\":[", i ? "," : "",
+			      nf_counter_names[i]);
+		for (c = 0; c < ncpus; c++)
+			p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "%s%llu", c ? "," : "",
+				      (unsigned long long)by_cpu[c].cnt[i]);
+		p += snprintf(per_cpu + p, sizeof(per_cpu) - p, "]");
+	}
+	snprintf(per_cpu + p, sizeof(per_cpu) - p, "}");
 	counts_json(xdp_counts, sizeof(xdp_counts), sum.cnt);
 	for (i = 0; i < NF_COUNTERS; i++) {
 		user[i] = atomic_load_explicit(&s->counters.cnt[i], memory_order_relaxed);
@@ -571,13 +708,16 @@ static void emit_stats(struct nf_state *s)
 			 xs.rx_fill_ring_empty_descs, xs.tx_ring_empty_descs);
 	xp_emit("{\"rx\":%llu,\"drop\":%llu,\"tx\":%llu,\"pass\":%llu,\"redirect\":%llu,"
 		"\"aborted\":%llu,\"xsk\":%s,\"xdp_in_nf_task\":%llu,\"xdp_elsewhere\":%llu,"
-		"\"xdp_by_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
-		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu}",
+		"\"xdp_by_cpu\":%s,\"xdp_per_cpu\":%s,\"driver_by_syscall_share\":%s,\"napi_id\":%lld,"
+		"\"xdp\":%s,\"user\":%s,\"reinjected\":%llu,\"reinject_failed\":%llu,"
+		"\"handed_back\":%llu}",
 		sum.cnt[NF_RX], sum.cnt[NF_DROP], sum.cnt[NF_TX], sum.cnt[NF_PASS],
 		sum.cnt[NF_REDIRECT], sum.cnt[NF_ABORTED], xsk, sum.xdp_in_nf_task,
-		sum.xdp_elsewhere, where, share, napi_id, xdp_counts, user_counts,
+		sum.xdp_elsewhere, where, per_cpu, share, napi_id, xdp_counts, user_counts,
 		(unsigned long long)atomic_load_explicit(&s->counters.reinjected, memory_order_relaxed),
 		(unsigned long long)atomic_load_explicit(&s->counters.reinject_failed,
+							 memory_order_relaxed),
+		(unsigned long long)atomic_load_explicit(&s->counters.handed_back,
 							 memory_order_relaxed));
 }
 
@@ -603,9 +743,15 @@ static void on_command(const char *line, void *ctx)
 static void emit_ready(struct nf_state *s)
 {
 	const struct nf_args *a = &s->args;
-	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX];
+	const struct xsk_busy_poll *bp = &s->port.busy_poll;
+	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX], busy_poll[128] = "null";
 
 	json_string(name, sizeof(name), a->ifname);
+	/* The socket's busy-poll options as in force (see xsk.h); -1 = unknown. */
+	if (s->has_port)
+		snprintf(busy_poll, sizeof(busy_poll),
+			 "{\"prefer\":%d,\"usecs\":%d,\"budget\":%d,\"budget_read_back\":%s}",
+			 bp->prefer, bp->usecs, bp->budget, bp->budget_read_back ? "true" : "false");
 	/* Where XDP_PASS frames go: the stack itself (XDP), a re-injection
 	 * interface, or nowhere (AF_XDP without one: counted and dropped). */
 	if (a->mode->xdp_logic)
@@ -616,13 +762,51 @@ static void emit_ready(struct nf_state *s)
 		snprintf(pass_to, sizeof(pass_to), "null");
 	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
-		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s}",
+		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s,\"busy_poll\":%s}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
-		a->generic ? "generic" : "native",
+		nf_attach_names[a->attach],
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
 		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
-		pass_to);
+		pass_to, busy_poll);
+}
+
+/* xdp-sk modes: the one frame per queue the XDP program handed to the
+ * socket goes through the same program again (see nf_shared.h), which now
+ * finishes it like every other frame: BPF_PROG_RUN with live frames sends
+ * XDP_TX out of the interface and XDP_PASS into its stack, as the driver
+ * would. A failed run leaves the frame to user space, counted aborted. */
+static void hand_back(struct nf_pkt *pkt, unsigned int n, const void *data)
+{
+	const struct nf_state *s = data;
+	static bool warned;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct xdp_md ctx = {
+			.data_end = pkt[i].len,
+			.ingress_ifindex = s->ifindex,
+			.rx_queue_index = s->args.queue,
+		};
+		LIBBPF_OPTS(bpf_test_run_opts, opts,
+			    .data_in = pkt[i].data,
+			    .data_size_in = pkt[i].len,
+			    .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx),
+			    .repeat = 1,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+			    .batch_size = 1);
+
+		if (bpf_prog_test_run_opts(s->prog_fd, &opts) == 0) {
+			pkt[i].action = NF_HANDED_BACK;
+			continue;
+		}
+		if (!warned)
+			fprintf(stderr, "%s: cannot hand a frame back to XDP (BPF_PROG_RUN: %s); counted aborted\n",
+				xp_progname, strerror(errno));
+		warned = true;
+		pkt[i].action = XDP_ABORTED;
+	}
 }
 
 /* Modes without a socket loop: the XDP program does the work. */
@@ -690,7 +874,9 @@ int nf_main(int argc, char **argv, const struct nf_ops *ops)
 	xp_pin_cpu(s->args.cpu);
 
 	emit_ready(s);
-	if (s->has_port)
+	if (s->has_port && s->args.mode->xdp_logic)
+		xsk_port_run(&s->port, s->args.mode->wait, hand_back, s, &s->counters);
+	else if (s->has_port)
 		xsk_port_run(&s->port, s->args.mode->wait, ops->batch, ops->cfg, &s->counters);
 	else
 		wait_for_stop();

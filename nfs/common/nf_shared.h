@@ -11,7 +11,15 @@
  *     before load from the same struct the user-space NF logic reads;
  *   - rodata "nf_owner_tgid": the NF process's tgid, so the program can tell
  *     whether it runs inside the NF's own task (its syscalls ran the driver:
- *     busy poll) or elsewhere (the NAPI kthread / softirq).
+ *     busy poll) or elsewhere (the NAPI kthread / softirq);
+ *   - rodata "nf_xsk_first": non-zero (xdp-sk modes) = hand the first frame
+ *     of each queue with a socket to that socket and finish all others in
+ *     XDP. A socket that has received traffic is one the kernel can
+ *     busy-poll for. User space runs the same program on that frame again
+ *     (BPF_PROG_RUN with live frames, the flag now cleared), so the NF logic
+ *     and its maps finish it as they finish every other frame; it counts as
+ *     one "redirect" plus its verdict in the XDP counters, and as
+ *     "handed_back" in the stats.
  */
 #ifndef NF_SHARED_H
 #define NF_SHARED_H
@@ -23,6 +31,7 @@
 #define NF_CFG_VAR "nf_cfg"
 #define NF_XSK_REDIRECT_VAR "nf_xsk_redirect"
 #define NF_OWNER_TGID_VAR "nf_owner_tgid"
+#define NF_XSK_FIRST_VAR "nf_xsk_first"
 #define NF_PROG "xdp_nf"
 
 /* Size of xsks_map: the highest usable --queue is NF_MAX_QUEUES - 1. */
@@ -47,7 +56,8 @@ struct nf_stats {
 	 * nf_to_xsk(): in the NF process's own task (its recvfrom/sendto/poll
 	 * ran the driver, i.e. busy poll) or in any other task (the NAPI
 	 * kthread, or softirq on whatever task it interrupted). Per CPU, as
-	 * the map is, so user space also sees on which CPU it ran. */
+	 * the map is, so user space also sees on which CPU it ran. The stats
+	 * answer has every counter per CPU too (xdp_per_cpu). */
 	__u64 xdp_in_nf_task;
 	__u64 xdp_elsewhere;
 };

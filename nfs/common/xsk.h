@@ -43,6 +43,17 @@ struct xsk_opts {
 	int busy_poll_budget; /* XSK_WAIT_SYSCALL only */
 };
 
+/* The socket's busy-poll options as the kernel reports them back
+ * (getsockopt), -1 where it cannot say. Linux (6.18 at least) has no
+ * getsockopt for SO_BUSY_POLL_BUDGET: then budget is the value setsockopt
+ * accepted (it stores it as given), or -1 if none was set. */
+struct xsk_busy_poll {
+	int prefer; /* SO_PREFER_BUSY_POLL */
+	int usecs;  /* SO_BUSY_POLL */
+	int budget; /* SO_BUSY_POLL_BUDGET */
+	bool budget_read_back;
+};
+
 struct xsk_port {
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
@@ -56,6 +67,8 @@ struct xsk_port {
 	int pass_fd; /* AF_PACKET socket on the re-injection interface, or -1 */
 	bool need_wakeup;
 	int fd;
+	/* Read back right after open: what is in force, not what was asked. */
+	struct xsk_busy_poll busy_poll;
 };
 
 /* Create UMEM and socket and insert the socket into xsks_map; dies with a

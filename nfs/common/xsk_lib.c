@@ -62,6 +62,17 @@ static void set_busy_poll(int fd, const char *name, int option, int value)
 			     name, value);
 }
 
+/* One option as the kernel reports it, or -1. */
+static int get_sockopt_int(int fd, int option)
+{
+	int value = -1;
+	socklen_t len = sizeof(value);
+
+	if (getsockopt(fd, SOL_SOCKET, option, &value, &len) < 0 || len != sizeof(value))
+		return -1;
+	return value;
+}
+
 /* Hand every frame of the UMEM to the kernel. */
 static void fill_all(struct xsk_port *port)
 {
@@ -149,6 +160,14 @@ void xsk_port_open(struct xsk_port *port, const struct xsk_opts *opts, int xsks_
 		set_busy_poll(port->fd, "SO_BUSY_POLL_BUDGET", SO_BUSY_POLL_BUDGET,
 			      opts->busy_poll_budget);
 	}
+	/* Every socket mode reports them, so a mode that should not busy-poll
+	 * shows it does not. */
+	port->busy_poll.prefer = get_sockopt_int(port->fd, SO_PREFER_BUSY_POLL);
+	port->busy_poll.usecs = get_sockopt_int(port->fd, SO_BUSY_POLL);
+	port->busy_poll.budget = get_sockopt_int(port->fd, SO_BUSY_POLL_BUDGET);
+	port->busy_poll.budget_read_back = port->busy_poll.budget >= 0;
+	if (!port->busy_poll.budget_read_back && opts->wait == XSK_WAIT_SYSCALL)
+		port->busy_poll.budget = opts->busy_poll_budget;
 }
 
 void xsk_port_reinject_to(struct xsk_port *port, const char *ifname)
@@ -314,7 +333,7 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		      const void *cfg, struct nf_counters *counters)
 {
 	__u32 idx_rx, idx_tx = 0, idx_fq = 0, n, i, ntx = 0, t = 0, f = 0;
-	__u64 cnt[NF_COUNTERS] = { 0 };
+	__u64 cnt[NF_COUNTERS] = { 0 }, handed_back = 0;
 	struct nf_pkt pkt[XSK_BATCH];
 	struct mmsghdr msgs[XSK_BATCH];
 	struct iovec iov[XSK_BATCH];
@@ -355,6 +374,9 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		case XDP_DROP:
 			cnt[NF_DROP]++;
 			break;
+		case NF_HANDED_BACK:
+			handed_back++;
+			break;
 		case XDP_PASS:
 			/* Copied into the stack below, before the frame goes
 			 * back to the fill ring. */
@@ -389,8 +411,11 @@ static __u32 rx_batch(struct xsk_port *port, enum xsk_wait wait, nf_batch_fn bat
 		if (!port->need_wakeup || xsk_ring_prod__needs_wakeup(&port->tx))
 			kick_tx(port);
 	}
-	cnt[NF_RX] = n;
+	/* rx: frames the user-space logic decided, so not the handed back. */
+	cnt[NF_RX] = n - handed_back;
 	add_counts(counters, cnt);
+	if (handed_back)
+		nf_add(&counters->handed_back, handed_back);
 	return n;
 }
 

@@ -10,7 +10,7 @@ int xdp_nf(struct xdp_md *ctx)
 {
 	struct macswap_cfg cfg = nf_cfg;
 
-	if (nf_xsk_redirect)
+	if (nf_xsk_redirect || nf_xsk_first_frame(ctx))
 		return nf_to_xsk(ctx);
 	return nf_verdict(macswap_process(nf_data(ctx), nf_data_end(ctx), &cfg));
 }
