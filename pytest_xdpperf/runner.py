@@ -122,12 +122,12 @@ class XdpPerf:
         return self.traffic_class
 
     def start(self, nf: str, attach: str = "native", bind: str = "copy",
-              **params: Any) -> AbstractContextManager[RunningNf]:
+              need_wakeup: bool = True, **params: Any) -> AbstractContextManager[RunningNf]:
         """Build an NF and give a context in which it runs in this test's mode, with the
         mode's interface settings in force, as throughput() runs it (for tests that drive
         it themselves):  ``with xdpperf.start("macswap") as running: ...``.
         An NF without this mode skips the test here, before anything starts."""
-        spec = NfSpec(nf, params, attach=attach, bind=bind)
+        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         binary = self.builder.program(nf)
         self.skip_unsupported(nf, binary)
         return self._running(binary, spec)
