@@ -145,16 +145,20 @@ def test_external_generator_runs_calibration_and_measurement(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     events = Counter((c["instance"], c["event"]) for c in calls if c["event"] != "offer")
-    # calibration, the measurement, and the test's own generator(): each opened and closed
-    assert events == {(i, e): 1 for i in (1, 2, 3) for e in ("open", "close")}
+    # calibration (into the sink, then through the reflector), the measurement, and the
+    # test's own generator(): each opened and closed
+    assert events == {(i, e): 1 for i in (1, 2, 3, 4) for e in ("open", "close")}
     offers = {i: [c for c in calls if c["event"] == "offer" and c["instance"] == i]
-              for i in (1, 2, 3)}
+              for i in (1, 2, 3, 4)}
     (measurement,) = [json.loads(line) for line in journal.read_text().splitlines()]
     # the session's tester capacity is what our generator offered flat out
     flat = [c["offered_pps"] for c in offers[1] if c["rate"] == 0.0]
     assert flat == [measurement["calibration"]["tester_capacity_pps"]]
+    # the reflector's loss table: one trial per share, after a warm-up
+    table = measurement["calibration"]["reflector_loss_table"]
+    assert [c["rate"] for c in offers[2][1:]] == [p["intended_pps"] for p in table]
     # every search trial of the measurement was offered by our generator
     trials = Counter((t["intended_pps"], t["offered"]) for t in measurement["trials"])
-    offered = Counter((c["rate"], c["sent"]) for c in offers[2])
+    offered = Counter((c["rate"], c["sent"]) for c in offers[3])
     assert trials and not trials - offered, (trials, offered)
-    assert offers[3] == []
+    assert offers[4] == []
