@@ -137,7 +137,7 @@ def real(args: argparse.Namespace) -> list[Cost]:
     costs = {name: Cost(dut_name, name) for name in SEARCHES}
     bed = VethTestbed.create()
     try:
-        cal = calibrate(bed, trafficgen, profile, spec_for(1e9, args))
+        cal = calibrate(bed, builder, profile, spec_for(1e9, args))
         print(f"calibration: tester {cal.tester_capacity_pps / 1e6:.3f} Mpps flat out, "
               f"searches up to {cal.max_load_pps / 1e6:.3f} Mpps", file=sys.stderr)
         spec = spec_for(cal.max_load_pps, args)
