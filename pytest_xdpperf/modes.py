@@ -50,7 +50,9 @@ from types import MappingProxyType
 from typing import Literal
 
 from .errors import XdpperfError
+from .netns import read_value as _read
 from .netns import run_with_sysfs
+from .netns import write_value as _write  # module attributes: tests replace _write
 from .testbed.base import Host
 
 SYSFS_NET = "/sys/class/net"  # where the interfaces' settings are (tests point it elsewhere)
@@ -111,16 +113,6 @@ def parse_modes(text: str) -> list[Mode]:
             f"{', '.join(MODES)}"
         )
     return [MODES[n] for n in dict.fromkeys(names)]
-
-
-def _read(path: str) -> str:
-    with open(path) as f:
-        return f.read().strip()
-
-
-def _write(path: str, value: str) -> None:
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def _apply_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:

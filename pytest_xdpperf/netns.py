@@ -102,19 +102,20 @@ def run_with_sysfs(name: str, fn: Callable[[], T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
-def _read(path: str) -> str:
+def read_value(path: str) -> str:
+    """A sysfs/procfs value, stripped (in this namespace: see run_with_sysfs)."""
     with open(path) as f:
         return f.read().strip()
 
 
-def _write(path: str, value: str) -> None:
+def write_value(path: str, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)
 
 
 def read_sysfs(netns: str, path: str) -> str:
-    return run_with_sysfs(netns, lambda: _read(path))
+    return run_with_sysfs(netns, lambda: read_value(path))
 
 
 def write_sysfs(netns: str, path: str, value: str) -> None:
-    run_with_sysfs(netns, lambda: _write(path, value))
+    run_with_sysfs(netns, lambda: write_value(path, value))
