@@ -67,7 +67,7 @@ def entry(name: str, info: dict[str, Any], seconds: float) -> dict[str, Any]:
                                      "total": seconds, "iterations": 1}}
 
 
-class _Stats:
+class FakeStats:
     def __init__(self) -> None:
         self.values: list[float] = []
 
@@ -75,14 +75,14 @@ class _Stats:
         self.values.append(value)
 
 
-class _Benchmark:
+class FakeBenchmark:
     """What latency_run.record_latency writes into: the fixture's extra_info and stats."""
 
     def __init__(self) -> None:
         self.extra_info: dict[str, Any] = {}
-        self.stats = _Stats()
+        self.stats = FakeStats()
 
-    def _make_stats(self, _: int) -> _Stats:
+    def _make_stats(self, _: int) -> FakeStats:
         return self.stats
 
 
@@ -97,7 +97,7 @@ def latency_bench(name: str, mode: str, samples_ns: dict[tuple[float, float | No
               for (rate, fraction), values in samples_ns.items()]
     measurement = LatencyMeasurement(NfSpec("macswap", {"action": "tx"}), MODES[mode],
                                      TrafficProfile(), throughput_pps, "given", points)
-    fake = _Benchmark()
+    fake = FakeBenchmark()
     record_latency(fake, measurement)
     return entry(name, fake.extra_info, statistics.fmean(fake.stats.values))
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from records import FakeBenchmark
 
 from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.journal import Journal
@@ -102,23 +103,6 @@ def test_low_rate_points_last_for_ten_frames() -> None:
     assert point_duration(1.0, 1.0) == 10.0
     assert point_duration(1e6, 1.0) == 1.0
     assert point_duration(0.01, 1.0) == 60.0  # capped
-
-
-class FakeStats:
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def update(self, value: float) -> None:
-        self.values.append(value)
-
-
-class FakeBenchmark:
-    def __init__(self) -> None:
-        self.extra_info: dict[str, Any] = {}
-        self.stats = FakeStats()
-
-    def _make_stats(self, _: int) -> FakeStats:
-        return self.stats
 
 
 # --- the receiver on the testbed -----------------------------------------------------------------
