@@ -23,13 +23,13 @@ from typing import Any
 from jumpavg import BitCountingGroupList
 
 from .errors import XdpperfError
-from .history import Record, TestRecord, latency_points
+from .history import TPS, Record, TestRecord, latency_points
 
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
 
 # how a figure is named in tables
-SHORT = {"pdr": "PDR", "ndr": "NDR", "max_forwarding_rate": "MFR"}
+SHORT = {"pdr": "PDR", "ndr": "NDR", "max_forwarding_rate": "MFR", TPS: "TPS"}
 # Latency is shown per load point but never judged: a record holds one histogram per
 # point and no repetitions, so there is no spread to tell a change from noise by.
 LATENCY_NOT_JUDGED = "shown, not judged"
@@ -160,11 +160,19 @@ def _mpps(pps: float | None) -> str:
     return f"{pps / 1e6:.3f}" if pps else "-"
 
 
+def _headline(test: TestRecord) -> str:
+    """The headline's mean with its unit: Mpps, or transactions/s for a transactions record."""
+    if test.metric == TPS:
+        return f"{test.mean_pps:.0f} tps" if test.mean_pps else "-"
+    return f"{_mpps(test.mean_pps)} Mpps" if test.mean_pps else "-"
+
+
 def _spread(test: TestRecord) -> str:
     s = test.samples_pps
     if len(s) < 2:
         return f"n={len(s)}"
-    return f"±{statistics.stdev(s) / 1e6:.3f} n={len(s)}"
+    scale = 1.0 if test.metric == TPS else 1e6
+    return f"±{statistics.stdev(s) / scale:.3f} n={len(s)}"
 
 
 def _cpu(test: TestRecord) -> str:
@@ -188,7 +196,7 @@ def table(comparisons: list[TestComparison]) -> str:
 
 
 def _throughput_lines(comp: TestComparison) -> list[tuple[str, ...]]:
-    header = ("record", "metric", "Mpps", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
+    header = ("record", "metric", "rate", "spread", "NDR", "PDR", "MFR", "CPU ns/pkt", "delta",
               "verdict")
     lines: list[tuple[str, ...]] = [header]
     for i, (record, test, verdict) in enumerate(comp.rows):
@@ -198,7 +206,7 @@ def _throughput_lines(comp: TestComparison) -> list[tuple[str, ...]]:
         delta = (f"{verdict.relative:+.2%}" if verdict and verdict.relative is not None
                  else "")
         lines.append((record.label, SHORT.get(test.metric, test.metric),
-                      _mpps(test.mean_pps), _spread(test),
+                      _headline(test), _spread(test),
                       _mpps(test.figure_pps("ndr")), _mpps(test.figure_pps("pdr")),
                       _mpps(test.figure_pps("max_forwarding_rate")), _cpu(test), delta,
                       "baseline" if i == 0 else (verdict.kind if verdict else "")))

@@ -29,13 +29,20 @@ class TestRecord:
 
     name: str  # the test's full name (node id), the key records are matched by
     metric: str  # "pdr", "max_forwarding_rate", ..., "latency"
-    samples_pps: tuple[float, ...]  # the headline metric once per repetition (none: latency)
+    # the headline metric once per repetition (none: latency); transactions/s for a
+    # transactions record, packets/s otherwise
+    samples_pps: tuple[float, ...]
     extra_info: dict[str, Any]
 
     @property
     def is_latency(self) -> bool:
         """A latency record (latency_run): points with percentiles, no throughput."""
         return LATENCY_KEY in self.extra_info
+
+    @property
+    def is_transactions(self) -> bool:
+        """A transactions record (local class, an application behind the NF)."""
+        return self.metric == TPS
 
     @property
     def mean_pps(self) -> float | None:
@@ -88,6 +95,8 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
     Newest schema first: metric_samples_pps; then repetitions[<metric>_pps];
     then the max forwarding rate's own repetitions; then the single metric_pps."""
     metric = str(info.get("metric") or "none")
+    if metric == TPS:  # a transactions record (local class): one figure, higher is better
+        return metric, (float(info["tps"]),) if info.get("tps") else ()
     if info.get("metric_samples_pps"):
         return metric, tuple(float(v) for v in info["metric_samples_pps"] if v is not None)
     reps = info.get("repetitions") or {}
@@ -103,6 +112,7 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
 
 
 REPETITION_KEYS = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}
+TPS = "transactions_per_second"  # local.AppMeasurement's metric
 
 
 def figure_samples(info: dict[str, Any], figure: str) -> tuple[float, ...]:

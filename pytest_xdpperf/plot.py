@@ -25,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from .history import Record, TestRecord, latency_points  # noqa: E402
+from .history import TPS, Record, TestRecord, latency_points  # noqa: E402
 from .latency import LatencyHistogram  # noqa: E402
 
 FIGURES = ("png", "svg")
@@ -92,6 +92,23 @@ def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
     ax.set_ylabel("throughput (Mpps)")
     ax.set_title(title)
     ax.legend(title="figure")
+    fig.tight_layout()
+    return fig
+
+
+def transactions_per_mode(tests: list[TestRecord], title: str) -> Figure:
+    """Bars: an application's transactions/s behind the NF, per mode."""
+    tests = sorted(tests, key=lambda t: _mode_key(t.extra_info.get("mode", "")))
+    modes = [t.extra_info.get("mode", "?") for t in tests]
+    fig = Figure(figsize=(max(6.0, 1.0 * len(modes) + 2), 4.5))
+    ax = fig.subplots()
+    app = tests[0].extra_info.get("app", "application") if tests else "application"
+    ax.bar(range(len(tests)), [t.mean_pps or 0.0 for t in tests], 0.6, label=app)
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_xlabel("mode")
+    ax.set_ylabel("transactions/s")
+    ax.set_title(title)
+    ax.legend(title="application")
     fig.tight_layout()
     return fig
 
@@ -200,7 +217,8 @@ def across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> F
         if test is None or not test.samples_pps:
             continue
         metric = test.metric
-        samples = [s / 1e6 for s in test.samples_pps]
+        scale = 1.0 if test.is_transactions else 1e6
+        samples = [s / scale for s in test.samples_pps]
         mean = statistics.fmean(samples)
         err = statistics.stdev(samples) if len(samples) > 1 else 0.0
         ax.scatter([i] * len(samples), samples, s=12, color="tab:gray", alpha=0.6,
@@ -209,7 +227,7 @@ def across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> F
                     label="mean ± stdev" if i == 0 else None)
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_xlabel("record (kernel release, commit)")
-    ax.set_ylabel(f"{metric} throughput (Mpps)")
+    ax.set_ylabel("transactions/s" if metric == TPS else f"{metric} throughput (Mpps)")
     ax.set_title(name)
     ax.legend()
     fig.tight_layout()
@@ -220,7 +238,14 @@ def figures(records: list[Record]) -> dict[str, Figure]:
     """Every figure the records allow, by file stem."""
     out: dict[str, Figure] = {}
     latest = records[-1]
-    tests = [t for t in latest.tests.values() if not t.is_latency]
+    tests = [t for t in latest.tests.values() if not t.is_latency and not t.is_transactions]
+    by_app: dict[str, list[TestRecord]] = defaultdict(list)
+    for t in latest.tests.values():
+        if t.is_transactions:
+            by_app[_group(t)].append(t)
+    for group, members in sorted(by_app.items()):
+        out[f"transactions-{_slug(group)}"] = transactions_per_mode(
+            members, f"{group}: transactions")
     latency: dict[str, list[TestRecord]] = defaultdict(list)
     for t in latest.tests.values():
         if t.is_latency:

@@ -102,6 +102,15 @@ def latency_bench(name: str, mode: str, samples_ns: dict[tuple[float, float | No
     return entry(name, fake.extra_info, statistics.fmean(fake.stats.values))
 
 
+def transactions(name: str, tps: float, mode: str = "xdp") -> dict[str, Any]:
+    """A transactions record entry as local.AppMeasurement writes it (memcached behind an NF)."""
+    info = {"xdpperf_record": 1, "kind": "transactions", "nf": "macswap", "mode": mode,
+            "traffic_class": "local", "app": "memcached", "metric": "transactions_per_second",
+            "tps": tps, "errors": 0}
+    return {"name": name.split("::")[-1], "fullname": name, "extra_info": info,
+            "stats": {"mean": 1 / tps}}
+
+
 def write(path: Path, benches: list[dict[str, Any]], kernel: str = "6.18.0",
           commit: str = "a" * 40, when: str = "2026-11-01T00:00:00+00:00") -> Path:
     doc = {"machine_info": {"node": "vm", "kernel_release": kernel, "release": kernel},

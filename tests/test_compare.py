@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from records import bench, latency_bench, write
+from records import bench, latency_bench, transactions, write
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.compare import compare, jumpavg_verdict, parse_fail_on
@@ -231,3 +231,17 @@ def test_store_under_a_given_commit(tmp_path: Path, capsys: pytest.CaptureFixtur
     stored = load_record(path)
     assert stored.commit_id == "1a2b3c4" and stored.commit["recorded_id"] == "unknown"
     assert stored.tests[T].samples_pps == tuple(BASE)
+
+
+def test_transactions_records_are_compared_on_transactions_per_second(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "testsuites/test_local.py::test_memcached[xdp]"
+    d = pair(tmp_path, [transactions(name, 50_000.0)], [transactions(name, 30_000.0)])
+    assert main(["compare", str(d)]) == 1
+    out = capsys.readouterr().out
+    assert f"{name} (transactions_per_second): regression" in out
+    assert "50000 tps" in out and "30000 tps" in out and "-40.00%" in out
+    (comp,) = compare(load_all([d]))
+    assert comp.verdict.metric == "transactions_per_second"
+    d2 = pair(tmp_path / "same", [transactions(name, 50_000.0)], [transactions(name, 50_010.0)])
+    assert main(["compare", str(d2)]) == 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
-from records import bench, latency_bench, write
+from records import bench, latency_bench, transactions, write
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.history import load_all, load_record
@@ -147,3 +147,21 @@ def test_records_without_cpu_or_latency_still_plot(tmp_path: Path) -> None:
 def test_param_values() -> None:
     assert param_value("64K") == 65536 and param_value("1G") == 1 << 30
     assert param_value(1000) == 1000.0 and param_value("udp") is None
+
+
+def test_transactions_records_get_their_own_figure(tmp_path: Path) -> None:
+    """memcached behind the NF: transactions/s per mode, not drawn as (zero) throughput."""
+    path = write(tmp_path / "run.json", [
+        bench("t.py::test_macswap_drop[xdp]", [4e6], mode="xdp"),
+        *(transactions(f"t.py::test_memcached[{m}]", tps, mode=m)
+          for m, tps in (("xdp", 52_000.0), ("af_xdp", 31_000.0)))])
+    figs = figures([load_record(path)])
+    (name,) = [n for n in figs if n.startswith("transactions-")]
+    ax = figs[name].axes[0]
+    (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [b.get_height() for b in bars] == [52_000.0, 31_000.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["xdp", "af_xdp"]
+    assert ax.get_ylabel() == "transactions/s" and bars.get_label() == "memcached"
+    # and the throughput figure holds the throughput test only
+    tput = figs["throughput-macswap-drop"].axes[0]
+    assert [t.get_text() for t in tput.get_xticklabels()] == ["xdp"]
