@@ -13,6 +13,7 @@ are the ones of test_testbed.py.
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -151,11 +152,19 @@ def test_memory_counts_every_frame(xdpperf_testbed: Any, xdpperf_builder: Any, x
                 stats = settled_stats(nf, before["rx"] + n)
                 back = receive(sock, 1, QUIET_WAIT)
             delta = {k: stats[k] - before[k] for k in COUNTS}
-        touched = bpf_array_sum(array["id"]) if xdp_mode.in_kernel and slots <= 4096 else None
+        info = nf.ready["nf_info"]
+        if slots > 4096:
+            touched = None
+        elif xdp_mode.in_kernel:
+            touched = bpf_array_sum(array["id"])
+        else:  # the user-space array, read from the NF's own memory
+            touched = user_array_sum(nf.pid, info["addr"], info["bytes"])
 
     # the array is where the logic runs, at the asked size
     assert array["max_entries"] == (slots if xdp_mode.in_kernel else 1)
-    if touched is not None:  # one increment per frame
+    assert info["array"] == ("kernel" if xdp_mode.in_kernel else "user")
+    assert (info["bytes"], info["slots"]) == (slots * 8, slots)
+    if touched is not None:  # one increment per frame, in whichever world ran the logic
         assert touched == n
     if action == "drop":
         assert back == []
@@ -163,6 +172,14 @@ def test_memory_counts_every_frame(xdpperf_testbed: Any, xdpperf_builder: Any, x
     else:
         assert sorted(back) == sorted(swapped(f) for f in frames)
         assert delta == {"rx": n, "tx": n, "drop": 0, "pass": 0, "aborted": 0}
+
+
+def user_array_sum(pid: int, addr: int, size: int) -> int:
+    """The sum of the u64 slots of an array in process `pid`'s memory."""
+    with open(f"/proc/{pid}/mem", "rb") as mem:
+        mem.seek(addr)
+        data = mem.read(size)
+    return sum(struct.unpack(f"<{size // 8}Q", data))
 
 
 # --- bad parameters ---------------------------------------------------------------------------

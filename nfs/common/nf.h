@@ -78,6 +78,9 @@ struct nf_ops {
 	unsigned int modes;
 	/* Optional: why the NF lacks the modes it lacks (shown in skips). */
 	const char *modes_note;
+	/* Optional: a JSON object for the ready line's "nf_info" (what the NF
+	 * built, where; for tests and records), written into buf. */
+	void (*ready_info)(char *buf, size_t size, const void *cfg);
 };
 
 /* Runs the NF. "<nf> --describe" prints one JSON line instead and exits 0,

@@ -745,6 +745,7 @@ static void emit_ready(struct nf_state *s)
 	const struct nf_args *a = &s->args;
 	const struct xsk_busy_poll *bp = &s->port.busy_poll;
 	char name[NF_JSON_MAX], pass_to[NF_JSON_MAX], busy_poll[128] = "null";
+	char info[NF_JSON_MAX] = "null";
 
 	json_string(name, sizeof(name), a->ifname);
 	/* The socket's busy-poll options as in force (see xsk.h); -1 = unknown. */
@@ -760,15 +761,18 @@ static void emit_ready(struct nf_state *s)
 		json_string(pass_to, sizeof(pass_to), a->pass_ifname);
 	else
 		snprintf(pass_to, sizeof(pass_to), "null");
+	if (s->ops->ready_info)
+		s->ops->ready_info(info, sizeof(info), s->ops->cfg);
 	xp_emit("{\"event\":\"ready\",\"nf\":\"%s\",\"mode\":\"%s\",\"ifname\":%s,\"ifindex\":%u,"
 		"\"prog_id\":%u,\"attach\":\"%s\",\"bind\":%s,\"need_wakeup\":%s,\"queue\":%u,"
-		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s,\"busy_poll\":%s}",
+		"\"pid\":%d,\"cpu\":%d,\"napi_id\":%lld,\"pass_to\":%s,\"busy_poll\":%s,"
+		"\"nf_info\":%s}",
 		s->ops->name, a->mode->name, name, s->ifindex, s->prog_id,
 		nf_attach_names[a->attach],
 		!s->has_port ? "null" : a->zerocopy ? "\"zerocopy\"" : "\"copy\"",
 		!s->has_port ? "null" : a->need_wakeup ? "true" : "false",
 		a->queue, (int)getpid(), a->cpu, s->has_port ? xsk_port_napi_id(&s->port) : -1LL,
-		pass_to, busy_poll);
+		pass_to, busy_poll, info);
 }
 
 /* xdp-sk modes: the one frame per queue the XDP program handed to the

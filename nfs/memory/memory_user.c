@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -121,6 +122,17 @@ static void memory_before_load(struct bpf_object *obj, void *data)
 
 NF_BATCH(memory_batch, memory_process, struct memory_cfg)
 
+/* Where the array lives and how big it is: a test reads the user-space one
+ * through /proc/<pid>/mem at this address to see every frame's access. */
+static void memory_ready_info(char *buf, size_t size, const void *data)
+{
+	const struct memory_cfg *c = data;
+
+	snprintf(buf, size, "{\"array\":\"%s\",\"bytes\":%llu,\"slots\":%u,\"addr\":%llu}",
+		 place == MEMORY_USER ? "user" : "kernel", (unsigned long long)c->size,
+		 c->slots, place == MEMORY_USER ? (unsigned long long)(uintptr_t)memory_array : 0ULL);
+}
+
 static const struct nf_ops memory_ops = {
 	.name = "memory",
 	.params_help = "action=drop|tx|pass (default drop), size=64..4G bytes, a multiple of 8, "
@@ -130,6 +142,7 @@ static const struct nf_ops memory_ops = {
 	.param = memory_param,
 	.before_load = memory_before_load,
 	.batch = memory_batch,
+	.ready_info = memory_ready_info,
 };
 
 int main(int argc, char **argv)
