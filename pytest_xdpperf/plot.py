@@ -23,6 +23,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .history import TPS, Record, TestRecord, latency_points  # noqa: E402
@@ -74,12 +75,29 @@ def _stdev(test: TestRecord, figure: str) -> float:
     return 0.0
 
 
-def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
-    """Grouped bars: NDR, PDR, MFR (Mpps) per mode, error bars = stdev of repetitions."""
+def _per_mode(tests: list[TestRecord], width_per_mode: float
+              ) -> tuple[list[TestRecord], list[str], Figure, Axes]:
+    """Tests in mode order, their modes, and a figure wide enough for them."""
     tests = sorted(tests, key=lambda t: _mode_key(t.extra_info.get("mode", "")))
     modes = [t.extra_info.get("mode", "?") for t in tests]
-    fig = Figure(figsize=(max(6.0, 1.3 * len(modes) + 2), 4.5))
-    ax = fig.subplots()
+    fig = Figure(figsize=(max(6.0, width_per_mode * len(modes) + 2), 4.5))
+    return tests, modes, fig, fig.subplots()
+
+
+def _finish_per_mode(fig: Figure, ax: Axes, modes: list[str], ylabel: str, title: str,
+                     legend: str) -> Figure:
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_xlabel("mode")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(title=legend)
+    fig.tight_layout()
+    return fig
+
+
+def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
+    """Grouped bars: NDR, PDR, MFR (Mpps) per mode, error bars = stdev of repetitions."""
+    tests, modes, fig, ax = _per_mode(tests, 1.3)
     width = 0.27
     for i, (figure, name) in enumerate((("ndr", "NDR"), ("pdr", "PDR"),
                                         ("max_forwarding_rate", "MFR"))):
@@ -87,30 +105,15 @@ def throughput_per_mode(tests: list[TestRecord], title: str) -> Figure:
         errors = [_stdev(t, figure) / 1e6 for t in tests]
         xs = [j + (i - 1) * width for j in range(len(tests))]
         ax.bar(xs, values, width, yerr=errors, capsize=3, label=name)
-    ax.set_xticks(range(len(modes)), modes)
-    ax.set_xlabel("mode")
-    ax.set_ylabel("throughput (Mpps)")
-    ax.set_title(title)
-    ax.legend(title="figure")
-    fig.tight_layout()
-    return fig
+    return _finish_per_mode(fig, ax, modes, "throughput (Mpps)", title, "figure")
 
 
 def transactions_per_mode(tests: list[TestRecord], title: str) -> Figure:
     """Bars: an application's transactions/s behind the NF, per mode."""
-    tests = sorted(tests, key=lambda t: _mode_key(t.extra_info.get("mode", "")))
-    modes = [t.extra_info.get("mode", "?") for t in tests]
-    fig = Figure(figsize=(max(6.0, 1.0 * len(modes) + 2), 4.5))
-    ax = fig.subplots()
+    tests, modes, fig, ax = _per_mode(tests, 1.0)
     app = tests[0].extra_info.get("app", "application") if tests else "application"
     ax.bar(range(len(tests)), [t.mean_pps or 0.0 for t in tests], 0.6, label=app)
-    ax.set_xticks(range(len(modes)), modes)
-    ax.set_xlabel("mode")
-    ax.set_ylabel("transactions/s")
-    ax.set_title(title)
-    ax.legend(title="application")
-    fig.tight_layout()
-    return fig
+    return _finish_per_mode(fig, ax, modes, "transactions/s", title, "application")
 
 
 def throughput_vs_param(tests: list[TestRecord], nf: str, title: str) -> Figure | None:
