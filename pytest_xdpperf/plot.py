@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 
 from .history import TPS, Record, TestRecord, latency_points  # noqa: E402
 from .latency import LatencyHistogram  # noqa: E402
@@ -196,6 +197,9 @@ def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
             ax.plot([ns / 1e3 for ns, _ in cdf], [share for _, share in cdf],
                     drawstyle="steps-post", label=mode)
         ax.set_xscale("log")
+        # plain microseconds on the log axis, not 3x10^1 labels that run together
+        ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
+        ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
         ax.set_title(f"{key[1]:.0%} of throughput" if key[0] == "fraction"
                      else f"{key[1]:g} pps", fontsize=10)
         ax.set_xlabel("latency (µs)")
