@@ -241,6 +241,37 @@ def across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> F
     return fig
 
 
+LATENCY_ACROSS = (("p50_us", "p50", "o"), ("p99_us", "p99", "s"), ("p99.9_us", "p99.9", "^"))
+
+
+def latency_across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> Figure:
+    """One latency test across records: p50, p99 and p99.9 at each load point."""
+    keys = sorted({k for _, t in rows for k in latency_points(t)},
+                  key=lambda k: (k[0] != "fraction", k[1]))
+    cols = min(len(keys), 3) or 1
+    fig = Figure(figsize=(max(4.3, 0.9 * len(rows) + 2) * cols, 4.0))
+    axes = list(fig.subplots(1, cols, squeeze=False).flat)
+    labels = [record.label.replace(" ", "\n") for record, _ in rows]
+    for ax, key in zip(axes, keys[:cols]):
+        for field, label, marker in LATENCY_ACROSS:
+            xs, ys = [], []
+            for i, (_, test) in enumerate(rows):
+                point = latency_points(test).get(key)
+                if point is not None and point.get(field) is not None:
+                    xs.append(i)
+                    ys.append(point[field])
+            ax.plot(xs, ys, marker=marker, label=label)
+        ax.set_xticks(range(len(rows)), labels, fontsize=8)
+        ax.set_xlabel("record (kernel release, commit)")
+        ax.set_ylabel("latency (µs)")
+        ax.set_title(f"{key[1]:.0%} of throughput" if key[0] == "fraction"
+                     else f"{key[1]:g} pps", fontsize=10)
+        ax.legend(title="percentile", fontsize=8)
+    fig.suptitle(name)
+    fig.tight_layout()
+    return fig
+
+
 def figures(records: list[Record]) -> dict[str, Figure]:
     """Every figure the records allow, by file stem."""
     out: dict[str, Figure] = {}
@@ -280,10 +311,17 @@ def figures(records: list[Record]) -> dict[str, Figure]:
             out[f"latency-{_slug(group)}"] = lat
     if len(records) > 1:
         names: list[str] = []
+        latency_names: list[str] = []
         for r in records:
-            names.extend(n for n, t in r.tests.items() if n not in names and not t.is_latency)
+            for n, t in r.tests.items():
+                kind = latency_names if t.is_latency else names
+                if n not in kind:
+                    kind.append(n)
         for name in names:
             out[f"across-{_slug(name.split('::')[-1])}"] = across_records(
+                name, [(r, r.tests.get(name)) for r in records])
+        for name in latency_names:
+            out[f"across-{_slug(name.split('::')[-1])}"] = latency_across_records(
                 name, [(r, r.tests.get(name)) for r in records])
     return out
 

@@ -122,6 +122,25 @@ def test_across_records_figure(record: Path, tmp_path: Path) -> None:
     assert "6.19.0" in ax.get_xticklabels()[1].get_text()
 
 
+def test_latency_across_records_figure(record: Path, tmp_path: Path) -> None:
+    """A latency test across records: p50/p99/p99.9 per load point, one x per record."""
+    slower = {load: [2 * v for v in values] for load, values in latencies("xdp").items()}
+    newer = write(tmp_path / "h" / "new.json",
+                  [latency_bench("t.py::test_macswap_latency[xdp]", "xdp", slower)],
+                  kernel="6.19.0", when="2026-11-03T00:00:00+00:00")
+    records = load_all([record, newer])
+    fig = figures(records)["across-test_macswap_latency-xdp"]
+    assert [ax.get_title() for ax in fig.axes] == ["50% of throughput", "1 pps"]
+    for ax, load in zip(fig.axes, LOADS):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert list(lines) == ["p50", "p99", "p99.9"]
+        p50 = np.asarray(lines["p50"].get_ydata()).tolist()
+        expected = [next(p["p50_us"] for p in r.tests["t.py::test_macswap_latency[xdp]"]
+                         .extra_info["latency"] if p["rate_pps"] == load[0]) for r in records]
+        assert p50 == pytest.approx(expected) and p50[1] > 1.9 * p50[0]
+        assert ax.get_ylabel() == "latency (µs)"
+
+
 def test_cli_writes_valid_png_and_svg(record: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "plots"
