@@ -114,9 +114,13 @@ class LatencyHistogram:
         seen = 0
         for bucket in sorted(b for b, c in self.counts.items() if c):
             seen += self.counts[bucket]
-            high = bucket_bounds(bucket, self.sub_bits)[1] - 1
-            out.append((min(max(high, self.min_ns), self.max_ns), seen / total))
+            out.append((self._value(bucket), seen / total))
         return out
+
+    def _value(self, bucket: int) -> int:
+        """What a bucket reports: its highest value, within the exact min and max."""
+        high = bucket_bounds(bucket, self.sub_bits)[1] - 1
+        return min(max(high, self.min_ns), self.max_ns)
 
     @property
     def count(self) -> int:
@@ -140,8 +144,7 @@ class LatencyHistogram:
         for bucket in sorted(self.counts):
             seen += self.counts[bucket]
             if seen >= rank:
-                high = bucket_bounds(bucket, self.sub_bits)[1] - 1
-                return min(max(high, self.min_ns), self.max_ns)
+                return self._value(bucket)
         return self.max_ns
 
     def merged(self, other: LatencyHistogram) -> LatencyHistogram:
