@@ -23,7 +23,7 @@ from typing import Any
 from jumpavg import BitCountingGroupList
 
 from .errors import XdpperfError
-from .history import TPS, Record, TestRecord, latency_points
+from .history import TPS, Record, TestRecord, latency_points, load_title
 
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
@@ -214,9 +214,9 @@ def _throughput_lines(comp: TestComparison) -> list[tuple[str, ...]]:
 
 
 def point_label(key: tuple[str, float], point: dict[str, Any]) -> str:
-    if key[0] == "fraction":
-        return f"{key[1]:.0%} of throughput ({float(point.get('rate_pps') or 0):.0f} pps)"
-    return f"{key[1]:g} pps"
+    if key[0] == "fraction":  # and the rate that fraction was
+        return f"{load_title(key)} ({float(point.get('rate_pps') or 0):.0f} pps)"
+    return load_title(key)
 
 
 def _us(value: Any) -> str:

@@ -143,6 +143,16 @@ def latency_points(test: TestRecord | None) -> dict[tuple[str, float], dict[str,
     return out
 
 
+def load_order(key: tuple[str, float]) -> tuple[bool, float]:
+    """Sort key of latency_points' keys: fractions of the throughput first, then rates."""
+    return key[0] != "fraction", key[1]
+
+
+def load_title(key: tuple[str, float]) -> str:
+    """A latency load point as people say it: '50% of throughput' or '100 pps'."""
+    return f"{key[1]:.0%} of throughput" if key[0] == "fraction" else f"{key[1]:g} pps"
+
+
 def load_record(path: str | Path) -> Record:
     """One pytest-benchmark JSON file; XdpperfError naming the file if it is not one."""
     path = Path(path)

@@ -27,7 +27,14 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
 
-from .history import TPS, Record, TestRecord, latency_points  # noqa: E402
+from .history import (  # noqa: E402
+    TPS,
+    Record,
+    TestRecord,
+    latency_points,
+    load_order,
+    load_title,
+)
 from .latency import LatencyHistogram  # noqa: E402
 
 FIGURES = ("png", "svg")
@@ -186,7 +193,7 @@ def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
                 curves[key].append((t.extra_info.get("mode", "?"), hist))
     if not curves:
         return None
-    keys = sorted(curves, key=lambda k: (k[0] != "fraction", k[1]))
+    keys = sorted(curves, key=load_order)
     cols = min(3, len(keys))
     rows = -(-len(keys) // cols)
     fig = Figure(figsize=(4.3 * cols, 3.5 * rows + 0.5))
@@ -200,8 +207,7 @@ def latency_distribution(tests: list[TestRecord], title: str) -> Figure | None:
         # plain microseconds on the log axis, not 3x10^1 labels that run together
         ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
         ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
-        ax.set_title(f"{key[1]:.0%} of throughput" if key[0] == "fraction"
-                     else f"{key[1]:g} pps", fontsize=10)
+        ax.set_title(load_title(key), fontsize=10)
         ax.set_xlabel("latency (µs)")
         ax.set_ylabel("share of packets at or below")
         ax.set_ylim(0, 1.02)
@@ -246,8 +252,7 @@ LATENCY_ACROSS = (("p50_us", "p50", "o"), ("p99_us", "p99", "s"), ("p99.9_us", "
 
 def latency_across_records(name: str, rows: list[tuple[Record, TestRecord | None]]) -> Figure:
     """One latency test across records: p50, p99 and p99.9 at each load point."""
-    keys = sorted({k for _, t in rows for k in latency_points(t)},
-                  key=lambda k: (k[0] != "fraction", k[1]))
+    keys = sorted({k for _, t in rows for k in latency_points(t)}, key=load_order)
     cols = min(len(keys), 3) or 1
     fig = Figure(figsize=(max(4.3, 0.9 * len(rows) + 2) * cols, 4.0))
     axes = list(fig.subplots(1, cols, squeeze=False).flat)
@@ -264,8 +269,7 @@ def latency_across_records(name: str, rows: list[tuple[Record, TestRecord | None
         ax.set_xticks(range(len(rows)), labels, fontsize=8)
         ax.set_xlabel("record (kernel release, commit)")
         ax.set_ylabel("latency (µs)")
-        ax.set_title(f"{key[1]:.0%} of throughput" if key[0] == "fraction"
-                     else f"{key[1]:g} pps", fontsize=10)
+        ax.set_title(load_title(key), fontsize=10)
         ax.legend(title="percentile", fontsize=8)
     fig.suptitle(name)
     fig.tight_layout()
