@@ -62,4 +62,10 @@ unsigned int xp_ifindex(const char *ifname);
 #define XP_MEM_FIX "free memory or raise the memory cgroup's limit"
 unsigned long long xp_mem_available(const char **what);
 
+/* A table of `need` bytes set up by parameter `param`=`value`: die naming the
+ * fix if it and the *reserved bytes promised to other tables exceed
+ * xp_mem_available(), else add it to *reserved. */
+void xp_mem_reserve(unsigned long long *reserved, unsigned long long need, const char *param,
+		    unsigned int value, const char *table);
+
 #endif

@@ -317,3 +317,18 @@ unsigned long long xp_mem_available(const char **what)
 	}
 	return avail;
 }
+
+void xp_mem_reserve(unsigned long long *reserved, unsigned long long need, const char *param,
+		    unsigned int value, const char *table)
+{
+	const double mib = 1024.0 * 1024.0;
+	const char *what;
+	unsigned long long avail = xp_mem_available(&what);
+
+	if (avail && need + *reserved > avail)
+		xp_die("%s=%u needs %.0f MiB for the %s, more than the %.0f MiB of %s (fix: lower %s, or %s)",
+		       param, value, need / mib, table,
+		       (avail - (avail < *reserved ? avail : *reserved)) / mib, what, param,
+		       XP_MEM_FIX);
+	*reserved += need;
+}

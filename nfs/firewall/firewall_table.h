@@ -16,7 +16,6 @@
 #include "firewall.h"
 
 #define FW_MAP "fw_rules"
-#define FW_MIB (1024.0 * 1024.0)
 
 /* Where a table lives: bits of `where` below. */
 #define NF_TABLE_BPF  (1u << 0) /* the BPF hash map: the XDP program runs this stage */
@@ -30,8 +29,7 @@ static void fw_table_prepare(struct bpf_object *obj, const struct firewall_cfg *
 {
 	__u32 per_block = 65536 - c->base_sport;
 	__u32 slots = c->rules ? c->rules : 1;
-	unsigned long long need = 0, avail;
-	const char *what;
+	unsigned long long need = 0;
 	struct bpf_map *map;
 
 	/* Blocks of per_block rules take dports dport, dport + 1, ... up to 65535. */
@@ -44,12 +42,7 @@ static void fw_table_prepare(struct bpf_object *obj, const struct firewall_cfg *
 					     libbpf_num_possible_cpus());
 	if (where & NF_TABLE_USER)
 		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(__u32), slots);
-	avail = xp_mem_available(&what);
-	if (avail && need + *reserved > avail)
-		xp_die("rules=%u needs %.0f MiB for the rule table, more than the %.0f MiB of %s (fix: lower rules, or %s)",
-		       c->rules, need / FW_MIB, (avail - (avail < *reserved ? avail : *reserved)) / FW_MIB,
-		       what, XP_MEM_FIX);
-	*reserved += need;
+	xp_mem_reserve(reserved, need, "rules", c->rules, "rule table");
 
 	map = bpf_object__find_map_by_name(obj, FW_MAP);
 	if (!map)

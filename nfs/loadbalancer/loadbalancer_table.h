@@ -16,7 +16,6 @@
 #include "loadbalancer.h"
 
 #define LB_MAP "lb_sessions"
-#define LB_MIB (1024.0 * 1024.0)
 
 #ifndef NF_TABLE_BPF
 #define NF_TABLE_BPF  (1u << 0)
@@ -30,8 +29,7 @@ static void lb_table_prepare(struct bpf_object *obj, const struct loadbalancer_c
 			     unsigned int where, unsigned long long *reserved)
 {
 	__u32 per_block = 65536 - c->base_sport;
-	unsigned long long need = 0, avail;
-	const char *what;
+	unsigned long long need = 0;
 	struct bpf_map *map;
 
 	/* Blocks of per_block sessions take clients 198.19.0.1 .. 198.19.255.255. */
@@ -44,12 +42,7 @@ static void lb_table_prepare(struct bpf_object *obj, const struct loadbalancer_c
 	if (where & NF_TABLE_USER)
 		need += uhash_mem_bytes(sizeof(struct pkt_tuple), sizeof(struct lb_backend),
 					c->sessions);
-	avail = xp_mem_available(&what);
-	if (avail && need + *reserved > avail)
-		xp_die("sessions=%u needs %.0f MiB for the session table, more than the %.0f MiB of %s (fix: lower sessions, or %s)",
-		       c->sessions, need / LB_MIB,
-		       (avail - (avail < *reserved ? avail : *reserved)) / LB_MIB, what, XP_MEM_FIX);
-	*reserved += need;
+	xp_mem_reserve(reserved, need, "sessions", c->sessions, "session table");
 
 	map = bpf_object__find_map_by_name(obj, LB_MAP);
 	if (!map)
