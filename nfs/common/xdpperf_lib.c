@@ -278,7 +278,7 @@ static bool read_ull(const char *dir, const char *file, unsigned long long *valu
 unsigned long long xp_mem_available(const char **what)
 {
 	static char cgroup_what[700];
-	unsigned long long kib = 0, avail, limit, usage, left = ~0ULL;
+	unsigned long long kib = 0, avail, limit, usage, here, left = ~0ULL;
 	char line[128], mnt[512], cg[512], dir[1100], *slash;
 	bool v2 = false;
 	FILE *f = fopen("/proc/meminfo", "r");
@@ -300,8 +300,8 @@ unsigned long long xp_mem_available(const char **what)
 		snprintf(dir, sizeof(dir), "%s%s", mnt, strcmp(cg, "/") ? cg : "");
 		if (read_ull(dir, v2 ? "memory.max" : "memory.limit_in_bytes", &limit) &&
 		    read_ull(dir, v2 ? "memory.current" : "memory.usage_in_bytes", &usage) &&
-		    limit - (usage < limit ? usage : limit) < left) {
-			left = limit - (usage < limit ? usage : limit);
+		    (here = usage < limit ? limit - usage : 0) < left) {
+			left = here;
 			snprintf(cgroup_what, sizeof(cgroup_what),
 				 "memory left under the limit of memory cgroup %s", cg);
 		}
