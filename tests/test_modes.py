@@ -33,6 +33,8 @@ from pytest_xdpperf import modes
 from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
+from pytest_xdpperf.ifstats import ethtool_stats
+from pytest_xdpperf.measure import XMIT
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
 from pytest_xdpperf.netns import iproute, read_sysfs
 from pytest_xdpperf.nf import (
@@ -429,21 +431,28 @@ def test_every_verdict_counter_per_cpu_lands_on_the_dut_cpu(
                          TrafficProfile()) as gen:
         bed.prepare_dut_napi()
         before = nf.stats()
+        tester_before = ethtool_stats(bed.tester)
         offered = gen.offer(RATE, 0.2)
-        after = settled(nf, before["xdp_in_nf_task"] + before["xdp_elsewhere"] + offered.sent)
+        # the frames the DUT's veth took (the rest overflowed its ring before any XDP ran)
+        reached = ethtool_stats(bed.tester)[XMIT] - tester_before[XMIT]
+        after = settled(nf, before["xdp_in_nf_task"] + before["xdp_elsewhere"] + reached)
     names = ("rx", "drop", "tx", "pass", "redirect", "aborted")
     per_cpu = {k: [a - b for a, b in zip(after["xdp_per_cpu"][k], before["xdp_per_cpu"][k])]
                for k in names}
     total = {k: after["xdp"][k] - before["xdp"][k] for k in names}
-    facts = {"sent": offered.sent, "per_cpu": per_cpu, "xdp": total}
+    facts = {"sent": offered.sent, "reached": reached, "per_cpu": per_cpu, "xdp": total}
 
-    assert offered.sent > 0, facts
+    assert offered.sent > 0 and reached > 0, facts
     assert {k: sum(v) for k, v in per_cpu.items()} == total, facts
     assert all(v[c] == 0 for v in per_cpu.values() for c in range(len(v))
                if c != bed.dut.cpu), facts
     # the counter this mode's XDP program moves: drop in XDP, or the hand-off to a socket
     moved = "redirect" if xdp_mode.processing == "user" else "drop"
-    assert per_cpu[moved][bed.dut.cpu] == total[moved] >= 0.9 * offered.sent, facts
+    assert per_cpu[moved][bed.dut.cpu] == total[moved] > 0, facts
+    # every frame that reached the DUT was dropped in XDP or handed to a socket, none lost
+    # uncounted (xdp-sk: the socket hands its one frame back to XDP, which drops it)
+    handed_back = after["handed_back"] - before["handed_back"]
+    assert total["drop"] + total["redirect"] - handed_back == reached, facts
 
 
 # --- 3. mode settings in force while the NF runs, and restored -------------------------------
