@@ -34,7 +34,12 @@ def test_calibration_counts_the_frames_of_the_session_profile(
     # and the round trip through a reflector, at the same shares: frames came back
     # (a reflector that returned nothing would read as 100% loss here)
     assert [p.share for p in cal.reflector_loss_table] == list(LOSS_TABLE_SHARES)
-    assert all(p.loss_ratio < 0.5 for p in cal.reflector_loss_table), cal.reflector_loss_table
+    # (a point the tester itself spoiled - its own queue overflowed taking the frames
+    # back while sending - says nothing of the path, as in the search; the lowest share
+    # never is one)
+    assert cal.reflector_loss_table[0].tester_fault is None, cal.reflector_loss_table
+    assert all(p.loss_ratio < 0.5 for p in cal.reflector_loss_table
+               if p.tester_fault is None), cal.reflector_loss_table
     assert cal.reflector_loss_floor == cal.reflector_loss_table[-1].loss_ratio
     assert cal.loss_floor_for("passthrough") == cal.reflector_loss_floor
     assert cal.loss_floor_for("drop") == cal.loss_floor
