@@ -32,8 +32,8 @@ DEFAULT_RATES = (1.0, 100.0, 10_000.0)
 DEFAULT_FRACTIONS = (0.1, 0.5, 0.9)
 MIN_SAMPLES = 10  # a low-rate point lasts long enough for this many frames
 MAX_POINT_SECONDS = 60.0
-# 1: first records; since then, compatibly: points carry cpu, llc and tester_bound, the
-# record tester_bound, loss_floor and calibration.
+# 1: first records; since then, compatibly: points carry cpu, llc, tester_bound and
+# stamp_lag_max_us, the record tester_bound, loss_floor and calibration.
 RECORD_VERSION = 1
 
 
@@ -55,6 +55,10 @@ class LatencyPoint:
     # the DUT cores' CPU split (and LLC counters) around this point's trial
     metrics: dict[str, Any] = field(default_factory=dict)
     tester_bound: bool = False  # offered within 10% of the tester's capacity
+    # the longest a frame of this trial left after the time it carries [ns]: 0 where
+    # the generator kept its schedule (a clock reading per frame), see trafficgen.h;
+    # None for a generator that does not say
+    stamp_lag_max_ns: int | None = None
 
     @property
     def lost(self) -> int:
@@ -67,6 +71,8 @@ class LatencyPoint:
             "duplicates": self.duplicates, "reordered": self.reordered,
             "tester_overflow": self.tester_overflow, "offered_pps": self.offered_rate,
             "late": self.late, "tester_bound": self.tester_bound,
+            "stamp_lag_max_us": (None if self.stamp_lag_max_ns is None
+                                 else self.stamp_lag_max_ns / 1e3),
             **self.histogram.summary(), "histogram": self.histogram.as_dict(),
             "cpu": self.metrics.get("cpu"), "llc": self.metrics.get("llc"),
         }
@@ -153,6 +159,7 @@ def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float |
             reordered=offered.reordered, tester_overflow=trial.tester_overflow,
             offered_rate=offered.offered_rate, late=offered.late,
             histogram=offered.latency or LatencyHistogram(), metrics=metrics,
+            stamp_lag_max_ns=offered.raw.get("stamp_lag_max_ns"),
             tester_bound=tester_capacity_pps is not None
             and rate >= (1 - TESTER_BOUND_MARGIN) * tester_capacity_pps))
     return points

@@ -125,6 +125,10 @@ def test_receiver_latency_is_ordered_positive_and_counts_every_frame(
     assert offered.sent == offered.received == 5_000
     assert hist is not None and hist.count == 5_000
     assert offered.raw["lat_future"] == 0  # no stamp from the future (same clock)
+    # paced with slack, every frame reads the clock: its stamp is its own time (the
+    # bound the README states; a stale stamp would show as a lag)
+    assert offered.raw["clock_reads"] >= offered.sent
+    assert offered.raw["stamp_lag_max_ns"] == 0
     s = hist.summary()
     order = [s[k] for k in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us")]
     assert order == sorted(order) and order[0] > 0

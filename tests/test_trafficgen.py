@@ -213,7 +213,7 @@ def test_loadbalancer_sessions_all_hit(xdpperf_testbed: Any, xdpperf_builder: An
 
 # --- the rate -------------------------------------------------------------------------------
 
-RATES = [100_000.0, 500_000.0, 1_000_000.0, 2_000_000.0]
+RATES = [100_000.0, 500_000.0, 1_000_000.0, 2_000_000.0, 3_000_000.0]
 
 
 def rate_trial(bed: Any, g: BpfGenerator, dut: Sink, rate: float, seconds: float
@@ -314,6 +314,72 @@ def test_several_tester_cores(xdpperf_testbed: Any, xdpperf_builder: Any) -> Non
     arrived = after["rx_stamped"] - before["rx_stamped"]
     assert arrived + eth["tx_queue_0_xdp_xmit_errors"] == offered.sent == 100_000
     assert after["rx_duplicates"] == 0 and after["rx_reordered"] == 0
+
+
+def test_flat_out_counts_every_frame_and_reads_the_clock_per_batch(
+        xdpperf_testbed: Any, xdpperf_builder: Any) -> None:
+    """Flat out, the fast path: every frame the generator counts is on the wire (sent or
+    refused by the DUT's full ring) and reached the sink or was refused; the clock is
+    read at the edges of each batch, not per frame (a per-frame reading would fail the
+    clock_reads bound), and the reading at each batch's end measured the stamp lag."""
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        g.offer(100_000, 0.05)  # warm-up
+        for _ in range(2):  # the first flat-out trial probes, the second uses its rate
+            dut.clear()
+            before, eth0 = dut.stats(), ethtool_stats(bed.tester)
+            offered = g.offer(0, 0.5)
+            time.sleep(0.05)
+            after, eth = dut.stats(), delta(ethtool_stats(bed.tester), eth0)
+            refused = eth.get("tx_queue_0_xdp_xmit_errors", 0)
+            assert eth.get("tx_queue_0_xdp_xmit", 0) + refused == offered.sent > 0
+            assert after["rx_stamped"] - before["rx_stamped"] + refused == offered.sent
+            raw = offered.raw
+            assert raw["clock"] == "batch" and raw["batch"] == 64
+            assert raw["clock_reads"] <= offered.sent / 16, raw
+            assert 0 < raw["stamp_lag_max_ns"], raw
+            # the rate is the generator's own clock over its frames: the trial's 0.5 s
+            assert 0.45 < offered.offered_duration < 0.56, raw
+    assert raw["calls"] <= 2, raw  # sized from the probe trial's rate: no probe call
+
+
+def test_exact_clock_reads_it_for_every_frame(xdpperf_testbed: Any,
+                                              xdpperf_builder: Any) -> None:
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        for rate in (0.0, 500_000.0):
+            offered = g.offer(rate, 0.2, sender="exact")
+            raw = offered.raw
+            assert raw["clock"] == "exact" and raw["stamp_lag_max_ns"] == 0, raw
+            assert raw["clock_reads"] >= offered.sent > 0, raw
+        # paced with slack, the batch clock is read for every frame too: exact stamps
+        offered = g.offer(200_000, 0.2)
+        assert offered.raw["clock_reads"] >= offered.sent == 40_000, offered.raw
+        assert offered.raw["stamp_lag_max_ns"] == 0, offered.raw
+        assert dut.stats()["rx_duplicates"] == 0
+
+
+def test_reference_sender_only_redirects_flat_out(xdpperf_testbed: Any,
+                                                  xdpperf_builder: Any) -> None:
+    """bench/'s yardstick: frames reach the wire, counted from the calls' repeats."""
+    bed = xdpperf_testbed
+    with sink(bed, xdpperf_builder, reference=True) as dut, gen(bed, xdpperf_builder) as g:
+        bed.prepare_dut_napi()
+        handled0, eth0 = dut.handled()["rx"], ethtool_stats(bed.tester)
+        offered = g.offer(0, 0.2, sender="reference")
+        time.sleep(0.05)
+        eth = delta(ethtool_stats(bed.tester), eth0)
+        assert eth.get("tx_queue_0_xdp_xmit", 0) + eth.get("tx_queue_0_xdp_xmit_errors", 0) \
+            == offered.sent > 0
+        # the reference sink counts nothing itself: the DUT port's XDP counter does
+        assert dut.handled()["rx"] - handled0 == eth.get("tx_queue_0_xdp_xmit", 0)
+        assert offered.raw["clock"] == "none" and offered.received == 0
+        with pytest.raises(ProgramFailed, match="only runs flat out"):
+            g.offer(1000, 0.1, sender="reference")
+        with pytest.raises(XdpperfError, match="sender 'fast' is unknown"):
+            g.offer(0, 0.1, sender="fast")
 
 
 def test_bad_generator_input_is_a_clear_error(xdpperf_testbed: Any,

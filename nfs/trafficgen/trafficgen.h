@@ -42,6 +42,7 @@
  * program changes our frames in place (MAC swap, load-balancer rewrite) and
  * live-frames pages come back to BPF_PROG_RUN's page pool with those changes. */
 #define GEN_HEAD_LEN 54
+#define GEN_HEAD_WORDS 7 /* GEN_HEAD_LEN rounded up to 8-byte words */
 
 /* Latency histogram, HDR-style log-linear buckets over nanoseconds:
  * values below 2 * HIST_SUB are exact (1 ns buckets); above, each power of
@@ -86,7 +87,18 @@ enum gen_order {
 };
 
 /* Pacing state of one generator stream; user space sets the inputs before
- * each trial and reads the outputs after it. */
+ * each trial and reads the outputs after it.
+ *
+ * Clock. Reading the clock costs as much as the rest of a frame here (a
+ * slow rdtsc under a hypervisor), so xdp_gen reads it only where a frame
+ * needs it: at the first and the last frame of every PROG_RUN batch, and
+ * before any frame that might be early by the schedule (so a paced stream
+ * with slack reads it for every frame, and never sends early). The frames
+ * in between go out behind schedule (or flat out) and take the time of the
+ * last reading: their stamp lags their departure by at most the time the
+ * generator spent on the frames before them in their batch. The reading at
+ * each batch's last frame measures that lag (stamp_lag_max_ns). With
+ * exact_clock every frame reads the clock. */
 struct gen_ctl {
 	/* inputs */
 	__u64 interval_ns; /* 0: as fast as possible */
@@ -94,14 +106,26 @@ struct gen_ctl {
 	__u64 late_ns;     /* a frame further behind schedule than this counts as late */
 	__u32 ifindex;     /* interface to send on */
 	__u32 stream;      /* this stream's number, in the magic */
+	__u64 duration_ns; /* flat out: stop sending this long after the first frame */
+	__u32 batch;       /* PROG_RUN batch size (frames per batch) */
+	__u32 exact_clock; /* read the clock for every frame */
 	/* outputs */
 	__u64 start_ns;    /* first frame of the trial */
 	__u64 next_ns;     /* schedule of the next frame */
-	__u64 last_ns;     /* last frame sent */
+	__u64 last_ns;     /* last frame sent (its clock time, see above) */
 	__u64 sent;        /* frames handed to the interface */
 	__u64 late;        /* frames sent more than late_ns behind schedule (catching up) */
 	__u64 max_lag_ns;  /* furthest behind schedule a frame was sent */
 	__u64 idle;        /* invocations that waited a slice and sent nothing */
+	__u64 clock_reads; /* clock readings */
+	__u64 stamp_lag_max_ns; /* longest a frame went out after the time it carries */
+	/* working state of one PROG_RUN call; user space zeroes it before each */
+	__u64 clock_ns;    /* the last clock reading */
+	__u64 win_start_ns; /* catch-up window: its first frame's time */
+	__u32 win_frames;  /* frames sent in it */
+	__u32 budget;      /* due frames that may still go without a clock reading */
+	__u32 batch_left;  /* invocations left in this batch (0: a batch starts) */
+	__u32 stale;       /* frames sent with the last reading */
 	/* persistent across trials */
 	__u32 seq;         /* next sequence number */
 	__u32 flow_next;   /* next flow in GEN_ORDER_SEQ */
@@ -132,7 +156,7 @@ struct rx_state {
 /* All of the program's global state: its .bss, mmapped by user space. */
 struct gen_state {
 	struct gen_layout layout;
-	__u8 head[GEN_HEAD_LEN];              /* the template's first bytes, see GEN_HEAD_LEN */
+	__u64 head[GEN_HEAD_WORDS];           /* the template's first bytes, see GEN_HEAD_LEN */
 	__u16 head_len;                       /* GEN_HEAD_LEN, or 0 before a template */
 	__u32 nflows;
 	__u32 order;                          /* enum gen_order */

@@ -56,6 +56,24 @@ static __always_inline __u16 csum_finish(__u16 check, __u32 sum)
 	return ~sum;
 }
 
+/* The template's first GEN_HEAD_LEN bytes, in word stores: a memcpy into
+ * a packet (alignment 1) compiles to a store per byte, which cost more
+ * than everything else the generator does for a frame. Unaligned packet
+ * stores are fine where the kernel has efficient unaligned access. */
+static __always_inline void copy_head(void *data)
+{
+	__u64 *d = data;
+
+	d[0] = state.head[0];
+	d[1] = state.head[1];
+	d[2] = state.head[2];
+	d[3] = state.head[3];
+	d[4] = state.head[4];
+	d[5] = state.head[5];
+	*(__u32 *)(data + 48) = (__u32)state.head[6];
+	*(__u16 *)(data + 52) = (__u16)(state.head[6] >> 32);
+}
+
 /* Write flow, stamp and checksums; false if the frame is shorter than the
  * layout (user space checks it, so this does not happen). */
 static __always_inline int write_frame(void *data, void *data_end, struct gen_ctl *ctl,
@@ -80,7 +98,7 @@ static __always_inline int write_frame(void *data, void *data_end, struct gen_ct
 		return 0;
 	if (state.head_len != GEN_HEAD_LEN || data + GEN_HEAD_LEN > data_end)
 		return 0;
-	__builtin_memcpy(data, state.head, GEN_HEAD_LEN);
+	copy_head(data);
 	ip = data + (l->ip_off & OFF_MASK);
 	if (ip + 20 > data_end)
 		return 0;
@@ -119,6 +137,64 @@ static __always_inline int write_frame(void *data, void *data_end, struct gen_ct
 	return 1;
 }
 
+/* The clock, counted; and the lag of the frames that went out with the
+ * previous reading, which this one bounds (see struct gen_ctl). */
+static __always_inline __u64 read_clock(struct gen_ctl *ctl)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (ctl->stale && now - ctl->clock_ns > ctl->stamp_lag_max_ns)
+		ctl->stamp_lag_max_ns = now - ctl->clock_ns;
+	ctl->stale = 0;
+	ctl->clock_ns = now;
+	ctl->clock_reads++;
+	return now;
+}
+
+/* A paced frame's time, or 0 if it is not due yet (after waiting up to a
+ * slice). Reads the clock only when the frame might be early; otherwise the
+ * frame is one of `budget` frames found due at the last reading. Behind
+ * schedule (a stall, or the gap between two PROG_RUN calls) the schedule is
+ * kept and the generator catches up, so the trial's offered rate is the one
+ * asked for - but at most GEN_CATCHUP times the rate over each window
+ * between two readings, so a stall does not become one burst into the DUT. */
+static __always_inline __u64 paced_now(struct gen_ctl *ctl, int must_read)
+{
+	__u64 now, deadline, wait, due, limit;
+
+	if (ctl->budget && !must_read) {
+		ctl->budget--;
+		ctl->stale++;
+		return ctl->clock_ns;
+	}
+	now = read_clock(ctl);
+	if (!ctl->start_ns) {
+		ctl->start_ns = now;
+		ctl->next_ns = now;
+	}
+	deadline = ctl->next_ns;
+	limit = ctl->win_start_ns + ctl->win_frames * (ctl->interval_ns / GEN_CATCHUP);
+	if (ctl->win_frames && limit > deadline)
+		deadline = limit;
+	if (now < deadline) {
+		/* Busy-wait a slice here rather than return at once: every
+		 * return costs an iteration of the caller's repeat budget
+		 * (and ~0.1 us). */
+		wait = deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline;
+		bpf_loop(MAX_WAIT_LOOPS, wait_until, &wait, 0);
+		now = read_clock(ctl);
+		if (now < deadline)
+			return 0;
+	}
+	/* frames due by now, this one included; those after it may go without
+	 * reading the clock, within this batch */
+	due = (now - ctl->next_ns) / ctl->interval_ns;
+	ctl->budget = due < ctl->batch_left ? due : ctl->batch_left;
+	ctl->win_start_ns = now;
+	ctl->win_frames = 0;
+	return now;
+}
+
 SEC("xdp")
 int xdp_gen(struct xdp_md *ctx)
 {
@@ -126,7 +202,8 @@ int xdp_gen(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id(), stream;
 	struct gen_ctl *ctl;
-	__u64 now, deadline, wait, lag;
+	int batch_edge;
+	__u64 now, lag;
 
 	if (cpu >= GEN_MAX_CPUS)
 		return XDP_ABORTED;
@@ -134,47 +211,70 @@ int xdp_gen(struct xdp_md *ctx)
 	if (stream >= GEN_MAX_STREAMS)
 		return XDP_ABORTED; /* a CPU user space gave no stream */
 	ctl = &state.ctl[stream];
+	/* Every invocation is one frame slot of the caller's batch: count them
+	 * to know the first and the last frame of each batch. */
+	batch_edge = !ctl->batch_left;
+	if (batch_edge)
+		ctl->batch_left = ctl->batch;
+	ctl->batch_left--;
 	if (ctl->sent >= ctl->target)
 		return XDP_DROP;
-	now = bpf_ktime_get_ns();
-	if (!ctl->start_ns) {
-		ctl->start_ns = now;
-		ctl->next_ns = now;
-	}
+	/* the clock is read for the first and last frame of a batch and of
+	 * the trial: so every frame sent with an older reading is followed by
+	 * a reading that bounds its lag */
+	batch_edge |= !ctl->batch_left || ctl->exact_clock || !ctl->start_ns ||
+		      ctl->sent + 1 == ctl->target;
 	if (ctl->interval_ns) {
-		/* On schedule, the next frame is due at next_ns. Behind it (a
-		 * stall, or the gap between two PROG_RUN calls) the schedule
-		 * is kept and the generator catches up, so the trial's offered
-		 * rate is the one asked for - but at most GEN_CATCHUP times the
-		 * rate, so a stall does not become one burst into the DUT. */
-		deadline = ctl->next_ns;
-		if (ctl->sent && ctl->last_ns + ctl->interval_ns / GEN_CATCHUP > deadline)
-			deadline = ctl->last_ns + ctl->interval_ns / GEN_CATCHUP;
-		if (now < deadline) {
-			/* Busy-wait a slice here rather than return at once:
-			 * every return costs an iteration of the caller's
-			 * repeat budget (and ~0.1 us). */
-			wait = deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline;
-			bpf_loop(MAX_WAIT_LOOPS, wait_until, &wait, 0);
-			now = bpf_ktime_get_ns();
-			if (now < deadline) {
-				ctl->idle++;
-				return XDP_DROP;
-			}
+		now = paced_now(ctl, batch_edge);
+		if (!now) {
+			ctl->idle++;
+			return XDP_DROP;
 		}
 		/* count what went late */
 		lag = now - ctl->next_ns;
+		if ((__s64)lag < 0)
+			lag = 0;
 		if (lag > ctl->max_lag_ns)
 			ctl->max_lag_ns = lag;
 		if (lag > ctl->late_ns)
 			ctl->late++;
 		ctl->next_ns += ctl->interval_ns;
+		ctl->win_frames++;
+	} else {
+		if (batch_edge) {
+			now = read_clock(ctl);
+		} else {
+			now = ctl->clock_ns;
+			ctl->stale++;
+		}
+		if (!ctl->start_ns)
+			ctl->start_ns = now;
+		/* the call was sized from an earlier rate: end on time even if
+		 * this one is slower (the rest of the call only drops) */
+		if (now - ctl->start_ns >= ctl->duration_ns) {
+			ctl->target = ctl->sent;
+			return XDP_DROP;
+		}
 	}
 	if (!write_frame(data, data_end, ctl, now))
 		return XDP_ABORTED;
 	ctl->sent++;
 	ctl->last_ns = now;
 	return bpf_redirect(ctl->ifindex, 0);
+}
+
+/* Yardsticks for bench/: the most a core can send (redirect a fixed frame,
+ * nothing else) and the most a DUT core can take (drop). */
+SEC("xdp")
+int xdp_gen_ref(struct xdp_md *ctx)
+{
+	return bpf_redirect(state.ctl[0].ifindex, 0);
+}
+
+SEC("xdp")
+int xdp_drop_ref(struct xdp_md *ctx)
+{
+	return XDP_DROP;
 }
 
 static __always_inline __u32 hist_bucket(__u64 v)

@@ -14,7 +14,13 @@
  *
  * Commands (one JSON line answers each; see common/xdpperf.h):
  *   packet <hex>                    frame template: IPv4 UDP or TCP
- *   trial <rate_pps> <seconds> [drain_ms]   offer traffic; rate 0 = flat out
+ *   trial <rate_pps> <seconds> [drain_ms] [sender]
+ *                                   offer traffic; rate 0 = flat out. sender:
+ *                                   batch (default: the clock read where a
+ *                                   frame needs it, see trafficgen.h), exact
+ *                                   (read for every frame), reference (a
+ *                                   fixed frame redirected, nothing else:
+ *                                   flat out only, bench/'s yardstick)
  *   stats                           receive counters (cumulative; order and
  *                                   latency since the last trial or clear)
  *   clear                           start order and latency counts afresh
@@ -45,7 +51,7 @@
 
 struct generator {
 	struct bpf_object *obj;
-	int gen_fd;
+	int gen_fd, ref_fd;        /* xdp_gen, xdp_gen_ref */
 	struct gen_state *st;      /* the program's .bss, mmapped */
 	struct gen_flow *flows;    /* the flow table, mmapped */
 	__u8 (*tuples)[12];        /* flows as given: saddr daddr sport dport */
@@ -55,6 +61,11 @@ struct generator {
 	size_t frame_len;
 	int cpus[GEN_MAX_STREAMS];
 	int nstreams;
+	double flat_rate[GEN_MAX_STREAMS][2]; /* last flat-out rate per stream: xdp_gen, reference */
+	/* this trial's sender (see "trial" above) */
+	bool exact_clock;          /* exact: a clock reading per frame */
+	bool reference;            /* reference: xdp_gen_ref, the core's yardstick */
+	bool drop_ref;             /* --reference: xdp_drop_ref receives */
 };
 
 struct rx_totals {
@@ -230,18 +241,40 @@ static __u32 batch_for_rate(double rate)
 	return frames < 1 ? 1 : (__u32)frames;
 }
 
-/* One PROG_RUN call of at most `repeat` frames; -errno on failure. */
-static int run_once(struct generator *gen, __u32 repeat, __u32 batch)
+/* One PROG_RUN call of at most `repeat` frames; -errno on failure. Each
+ * call starts with a fresh batch (see struct gen_ctl), and runs whole
+ * batches so that the last frame of each is the one xdp_gen expects. */
+static int run_once(struct generator *gen, struct gen_ctl *ctl, __u32 repeat, __u32 batch)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = gen->frame,
 		.data_size_in = gen->frame_len,
-		.repeat = repeat,
+		.repeat = repeat > 0xffffffffu - batch ? repeat : (repeat + batch - 1) / batch * batch,
 		.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 		.batch_size = batch,
 	);
-	int err = bpf_prog_test_run_opts(gen->gen_fd, &opts);
+	int err;
 
+	ctl->batch = batch;
+	ctl->batch_left = 0;
+	ctl->budget = 0;
+	ctl->stale = 0;
+	ctl->win_frames = 0;
+	ctl->exact_clock = gen->exact_clock;
+	if (gen->reference) {
+		/* xdp_gen_ref counts nothing: every frame of the call is sent */
+		__u64 before = xp_now_ns();
+
+		err = bpf_prog_test_run_opts(gen->ref_fd, &opts);
+		if (!err) {
+			if (!ctl->start_ns)
+				ctl->start_ns = before;
+			ctl->sent += opts.repeat;
+			ctl->last_ns = xp_now_ns();
+		}
+		return err ? -errno : 0;
+	}
+	err = bpf_prog_test_run_opts(gen->gen_fd, &opts);
 	return err ? -errno : 0;
 }
 
@@ -249,6 +282,7 @@ struct stream_run {
 	struct generator *gen;
 	int stream;
 	double rate;          /* this stream's share */
+	double flat_hint;     /* flat out: the rate of this stream's last flat-out trial */
 	__u64 target, duration_ns;
 	__u32 batch, calls;
 	int err;
@@ -283,6 +317,12 @@ static void *run_stream(void *arg)
 			/* each frame may need interval/slice waiting invocations */
 			remaining = (r->target - ctl->sent) *
 				    (ctl->interval_ns / GEN_WAIT_SLICE_NS + 2);
+		} else if ((!ctl->sent || ctl->last_ns <= ctl->start_ns) && r->flat_hint > 0) {
+			/* the rate the last flat-out trial of this stream achieved:
+			 * no probe call, whose setup would count against the rate;
+			 * 10% more, since xdp_gen stops by itself at the duration */
+			remaining = (__u64)(r->flat_hint * (r->gen->reference ? 1.0 : 1.1) *
+					    r->duration_ns / 1e9) + 1;
 		} else if (!ctl->sent || ctl->last_ns <= ctl->start_ns) {
 			remaining = PROBE_FRAMES;
 		} else {
@@ -294,7 +334,7 @@ static void *run_stream(void *arg)
 		}
 		repeat = remaining > 0xffffffffull ? 0xffffffffu : (__u32)remaining;
 		before = ctl->sent;
-		r->err = run_once(r->gen, repeat, r->batch);
+		r->err = run_once(r->gen, ctl, repeat, r->batch);
 		r->calls++;
 		if (r->err)
 			break;
@@ -313,8 +353,9 @@ static void emit_trial(struct generator *gen, struct stream_run *runs, double ra
 {
 	struct rx_state *rx = &gen->st->rx;
 	__u64 sent = 0, late = 0, idle = 0, max_lag = 0, start = 0, last = 0;
+	__u64 clock_reads = 0, stamp_lag = 0;
 	__u64 received = 0, reordered = 0, dups = 0, ts_min = 0, ts_max = 0;
-	char streams[GEN_MAX_STREAMS * 200], *sp = streams;
+	char streams[GEN_MAX_STREAMS * 320], *sp = streams;
 	char *hist = malloc(HIST_BUCKETS * 32 + 16), *hp = hist;
 	__u32 calls = 0, b;
 	int s;
@@ -332,17 +373,22 @@ static void emit_trial(struct generator *gen, struct stream_run *runs, double ra
 		late += c->late;
 		idle += c->idle;
 		calls += runs[s].calls;
+		clock_reads += c->clock_reads;
 		if (c->max_lag_ns > max_lag)
 			max_lag = c->max_lag_ns;
+		if (c->stamp_lag_max_ns > stamp_lag)
+			stamp_lag = c->stamp_lag_max_ns;
 		if (c->sent && (!start || c->start_ns < start))
 			start = c->start_ns;
 		if (c->last_ns > last)
 			last = c->last_ns;
 		sp += sprintf(sp, "%s{\"cpu\":%d,\"sent\":%llu,\"offered_rate\":%.3f,\"late\":%llu,"
-			      "\"calls\":%u}", s ? "," : "", gen->cpus[s],
-			      (unsigned long long)c->sent,
+			      "\"calls\":%u,\"clock_reads\":%llu,\"stamp_lag_max_ns\":%llu}",
+			      s ? "," : "", gen->cpus[s], (unsigned long long)c->sent,
 			      span > 0 ? (c->sent - 1) / span : 0.0,
-			      (unsigned long long)c->late, runs[s].calls);
+			      (unsigned long long)c->late, runs[s].calls,
+			      (unsigned long long)c->clock_reads,
+			      (unsigned long long)c->stamp_lag_max_ns);
 	}
 	for (s = 0; s < GEN_MAX_STREAMS; s++) {
 		struct rx_stream *r = &rx->streams[s];
@@ -373,6 +419,7 @@ static void emit_trial(struct generator *gen, struct stream_run *runs, double ra
 		xp_emit("{\"event\":\"trial\",\"intended_rate\":%.3f,\"intended_duration\":%.6f,"
 			"\"target\":%llu,\"sent\":%llu,\"offered_duration\":%.9f,\"offered_rate\":%.3f,"
 			"\"late\":%llu,\"max_lag_ns\":%llu,\"idle\":%llu,\"calls\":%u,\"batch\":%u,"
+			"\"clock\":\"%s\",\"clock_reads\":%llu,\"stamp_lag_max_ns\":%llu,"
 			"\"interrupted\":%s,\"wall_seconds\":%.6f,\"start_ns\":%llu,\"last_ns\":%llu,"
 			"\"streams\":[%s],"
 			"\"rx_packets\":%llu,\"rx_bytes\":%llu,\"rx_stamped\":%llu,"
@@ -384,6 +431,8 @@ static void emit_trial(struct generator *gen, struct stream_run *runs, double ra
 			(unsigned long long)sent, offered_duration, offered_rate,
 			(unsigned long long)late, (unsigned long long)max_lag,
 			(unsigned long long)idle, calls, runs[0].batch,
+			gen->reference ? "none" : gen->exact_clock ? "exact" : "batch",
+			(unsigned long long)clock_reads, (unsigned long long)stamp_lag,
 			atomic_load(&xp_stop) ? "true" : "false",
 			(xp_now_ns() - wall_start) / 1e9,
 			(unsigned long long)start, (unsigned long long)last, streams,
@@ -400,7 +449,8 @@ static void emit_trial(struct generator *gen, struct stream_run *runs, double ra
 	free(hist);
 }
 
-static void do_trial(struct generator *gen, double rate, double seconds, double drain_ms)
+static void do_trial(struct generator *gen, double rate, double seconds, double drain_ms,
+		     const char *sender)
 {
 	struct stream_run runs[GEN_MAX_STREAMS] = {};
 	struct rx_totals rx0, rx1;
@@ -409,6 +459,16 @@ static void do_trial(struct generator *gen, double rate, double seconds, double 
 
 	if (!gen->frame_len) {
 		xp_emit("{\"error\":\"no packet template: send 'packet <hex>' first\"}");
+		return;
+	}
+	gen->exact_clock = strcmp(sender, "exact") == 0;
+	gen->reference = strcmp(sender, "reference") == 0;
+	if (!gen->exact_clock && !gen->reference && strcmp(sender, "batch") != 0) {
+		xp_emit("{\"error\":\"unknown sender '%s' (use batch, exact or reference)\"}", sender);
+		return;
+	}
+	if (gen->reference && rate > 0) {
+		xp_emit("{\"error\":\"the reference sender only runs flat out (rate 0)\"}");
 		return;
 	}
 	target = rate > 0 ? (__u64)(rate * seconds + 0.5) : ~0ull;
@@ -427,11 +487,13 @@ static void do_trial(struct generator *gen, double rate, double seconds, double 
 		runs[s].rate = rate / n;
 		runs[s].duration_ns = (__u64)(seconds * 1e9);
 		runs[s].batch = batch_for_rate(rate / n);
+		runs[s].flat_hint = gen->flat_rate[s][gen->reference];
 		/* the target split evenly, the remainder to the first streams */
 		runs[s].target = rate > 0 ? target / n + ((__u64)s < target % n) : ~0ull;
 		ctl->target = runs[s].target;
 		ctl->interval_ns = rate > 0 ? (__u64)(n * 1e9 / rate) : 0;
 		ctl->late_ns = ctl->interval_ns > LATE_NS ? ctl->interval_ns : LATE_NS;
+		ctl->duration_ns = runs[s].duration_ns;
 	}
 	read_totals(gen, &rx0);
 	wall_start = xp_now_ns();
@@ -445,10 +507,14 @@ static void do_trial(struct generator *gen, double rate, double seconds, double 
 	}
 	run_stream(&runs[0]);
 	for (s = 0; s < n; s++) {
+		struct gen_ctl *c = &gen->st->ctl[s];
+
 		if (runs[s].thread)
 			pthread_join(runs[s].thread, NULL);
 		if (runs[s].err && !err)
 			err = runs[s].err;
+		if (rate <= 0 && !runs[s].err && c->sent > 1 && c->last_ns > c->start_ns)
+			gen->flat_rate[s][gen->reference] = (c->sent - 1) * 1e9 / (c->last_ns - c->start_ns);
 	}
 	/* Wait until returning frames stop arriving, at most drain_ms. */
 	deadline = xp_now_ns() + (__u64)(drain_ms * 1e6);
@@ -486,6 +552,7 @@ static void on_command(const char *line, void *ctx)
 {
 	struct generator *gen = ctx;
 	double rate, seconds, drain_ms = 100;
+	char sender[16] = "batch";
 	struct rx_state *rx = &gen->st->rx;
 	char hex[2 * MAX_FRAME + 2];
 	const char *problem;
@@ -505,11 +572,12 @@ static void on_command(const char *line, void *ctx)
 			return;
 		}
 		xp_emit("{\"event\":\"packet\",\"length\":%d,\"flows\":%u}", n, gen->nflows);
-	} else if ((n = sscanf(line, "trial %lf %lf %lf", &rate, &seconds, &drain_ms)) >= 2) {
+	} else if ((n = sscanf(line, "trial %lf %lf %lf %15s", &rate, &seconds, &drain_ms,
+			      sender)) >= 2) {
 		if (rate < 0 || seconds <= 0 || seconds > 3600 || drain_ms < 0)
 			xp_emit("{\"error\":\"trial needs rate >= 0 pps and 0 < seconds <= 3600\"}");
 		else
-			do_trial(gen, rate, seconds, drain_ms);
+			do_trial(gen, rate, seconds, drain_ms, sender);
 	} else if (strcmp(line, "stats") == 0) {
 		__u64 received = 0, reordered = 0, dups = 0, ts_min = 0, ts_max = 0;
 		int s;
@@ -603,7 +671,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: trafficgen --netns NS --ifname IF [--cpus N[,N...]] [--obj FILE]\n"
 		"                  [--stamp TS,SEQ,MAGIC | --stamp-offset N] [--flows FILE]\n"
-		"                  [--order seq|random] [--reflect] [--delay-ns N]\n");
+		"                  [--order seq|random] [--reflect] [--delay-ns N]\n"
+		"                  [--reference]\n"
+		"  --reference     receive with xdp_drop_ref: drop and nothing else, bench/'s\n"
+		"                  yardstick of a DUT core\n");
 	exit(XP_EXIT_USAGE);
 }
 
@@ -621,6 +692,7 @@ int main(int argc, char **argv)
 		{ "order", required_argument, NULL, 'r' },
 		{ "reflect", no_argument, NULL, 'R' },
 		{ "delay-ns", required_argument, NULL, 'd' },
+		{ "reference", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -628,7 +700,7 @@ int main(int argc, char **argv)
 	char obj_path[4096] = "";
 	struct generator gen = {};
 	struct gen_layout layout = {};
-	struct bpf_program *gen_prog, *rx_prog;
+	struct bpf_program *gen_prog, *ref_prog, *rx_prog;
 	struct bpf_map *bss, *flows_map;
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info), rx_prog_id, order = GEN_ORDER_SEQ, reflect = 0;
@@ -665,6 +737,7 @@ int main(int argc, char **argv)
 			break;
 		case 'R': reflect = 1; break;
 		case 'd': delay_ns = xp_parse_int("--delay-ns", optarg, 0, 100000000); break;
+		case 'F': gen.drop_ref = true; break;
 		default: usage();
 		}
 	}
@@ -703,11 +776,13 @@ int main(int argc, char **argv)
 	if (err)
 		xp_die_errno(err, "cannot load %s (is BPF enabled and are you root?)", obj_path);
 	gen_prog = bpf_object__find_program_by_name(gen.obj, "xdp_gen");
-	rx_prog = bpf_object__find_program_by_name(gen.obj, "xdp_rx");
+	ref_prog = bpf_object__find_program_by_name(gen.obj, "xdp_gen_ref");
+	rx_prog = bpf_object__find_program_by_name(gen.obj, gen.drop_ref ? "xdp_drop_ref" : "xdp_rx");
 	bss = bpf_object__find_map_by_name(gen.obj, ".bss");
-	if (!gen_prog || !rx_prog || !bss)
-		xp_die("%s lacks xdp_gen, xdp_rx or .bss (rebuild it)", obj_path);
+	if (!gen_prog || !ref_prog || !rx_prog || !bss)
+		xp_die("%s lacks xdp_gen, xdp_rx, their references or .bss (rebuild it)", obj_path);
 	gen.gen_fd = bpf_program__fd(gen_prog);
+	gen.ref_fd = bpf_program__fd(ref_prog);
 	/* Map the program's .bss ourselves: libbpf before 1.3 remaps global
 	 * data only for skeletons, so its initial_value would be a stale copy. */
 	bss_size = bpf_map__value_size(bss);
@@ -748,9 +823,10 @@ int main(int argc, char **argv)
 			p += sprintf(p, "%s%d", s ? "," : "", gen.cpus[s]);
 		xp_emit("{\"event\":\"ready\",\"program\":\"trafficgen\",\"ifname\":\"%s\",\"ifindex\":%u,"
 			"\"rx_prog_id\":%u,\"pid\":%d,\"cpu\":%d,\"cpus\":[%s],\"flows\":%u,"
-			"\"reflect\":%s,\"delay_ns\":%llu}",
+			"\"reflect\":%s,\"delay_ns\":%llu,\"reference\":%s}",
 			ifname, gen.ifindex, rx_prog_id, getpid(), gen.cpus[0], cpus, gen.nflows,
-			reflect ? "true" : "false", (unsigned long long)delay_ns);
+			reflect ? "true" : "false", (unsigned long long)delay_ns,
+			gen.drop_ref ? "true" : "false");
 	}
 	while (!atomic_load(&xp_stop))
 		usleep(50000);

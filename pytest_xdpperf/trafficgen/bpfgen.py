@@ -16,6 +16,8 @@ from .base import Offered, TrafficProfile
 
 XMIT = "tx_queue_0_xdp_xmit"
 XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
+SENDERS = ("batch", "exact", "reference")
+XDP_PACKETS = "rx_queue_0_xdp_packets"  # frames the DUT's XDP program saw
 
 
 class BpfGenerator:
@@ -57,9 +59,17 @@ class BpfGenerator:
             self.program.stop()
             raise
 
-    def offer(self, rate: float, duration: float) -> Offered:
+    def offer(self, rate: float, duration: float, sender: str = "batch") -> Offered:
+        """`sender` (see nfs/trafficgen/trafficgen.h): "batch" reads the clock only
+        where a frame needs it, so a stamp lags its frame's departure by at most the
+        trial's `stamp_lag_max_ns`; "exact" reads it for every frame; "reference"
+        (flat out only) redirects a fixed frame and does nothing else - no flows,
+        stamps or pacing: bench/'s yardstick of what the tester core can send."""
+        if sender not in SENDERS:
+            raise XdpperfError(f"generator sender '{sender}' is unknown",
+                               f"use one of {', '.join(SENDERS)}")
         before = ethtool_stats(self.tester)
-        answer = self.program.command(f"trial {rate:.3f} {duration:.6f}",
+        answer = self.program.command(f"trial {rate:.3f} {duration:.6f} 100 {sender}",
                                       timeout=duration * 3 + 30)
         tester = delta(ethtool_stats(self.tester), before)
         # frames xdp_gen redirected that the interface neither sent nor refused
@@ -100,11 +110,17 @@ class Sink:
     them back with the MACs swapped, after busy-waiting `delay_ns` per frame."""
 
     def __init__(self, binary: Path, host: Host, profile: TrafficProfile,
-                 reflect: bool = False, delay_ns: int = 0):
+                 reflect: bool = False, delay_ns: int = 0, reference: bool = False):
+        """`reference` drops every frame and does nothing else (xdp_drop_ref, bench/'s
+        yardstick of what the DUT core can take): it counts nothing itself, so
+        `handled()` reads the DUT interface's XDP counter instead."""
         argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
                 "--cpus", str(host.cpu), *profile.stamp_args()]
+        self.host, self.reference = host, reference
         if reflect:
             argv.append("--reflect")
+        if reference:
+            argv.append("--reference")
         if delay_ns:
             argv += ["--delay-ns", str(delay_ns)]
         self.program = Program("reflector" if reflect else "sink", argv)
@@ -115,6 +131,8 @@ class Sink:
 
     def handled(self) -> dict[str, int]:
         """For TrialMeasurer: the frames this sink took care of, as an NF's rx."""
+        if self.reference:
+            return {"rx": ethtool_stats(self.host).get(XDP_PACKETS, 0)}
         return {"rx": self.stats()["rx_stamped"]}
 
     def clear(self) -> None:
