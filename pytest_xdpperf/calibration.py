@@ -62,6 +62,10 @@ class Calibration:
     loss_table: tuple[LossPoint, ...] = ()
     # the same shares through a reflector on the DUT: frames there and back
     reflector_loss_table: tuple[LossPoint, ...] = ()
+    # flat out, per generator thread: its CPU and rate [pps] (sum: tester_capacity_pps);
+    # empty for a generator that does not say
+    tester_cores: tuple[int, ...] = ()
+    tester_capacity_per_core_pps: tuple[float, ...] = ()
 
     @property
     def loss_floor(self) -> float:
@@ -138,7 +142,10 @@ def measure_testbed(trial: Trial, spec: SearchSpec,
         max_load = top.offered_pps * 0.98
         loss_at_max = trial(max_load, duration).loss_ratio
     noop = find_throughput(trial, _with_max_load(spec, max_load))
+    streams = flat.extra.get("streams") or ()
     return Calibration(
+        tester_cores=tuple(int(s["cpu"]) for s in streams),
+        tester_capacity_per_core_pps=tuple(float(s["offered_rate"]) for s in streams),
         tester_capacity_pps=capacity,
         noop_forwarding_pps=flat.forwarding_rate,
         max_load_pps=max_load,

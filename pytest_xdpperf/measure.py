@@ -79,6 +79,8 @@ def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mappi
         "latency": latency,
         # the histogram itself, for merging a confirmation's trials (not written as is)
         "latency_histogram": offered.latency,
+        # per generator thread (tester core): its cpu, sent and offered_rate
+        "streams": offered.raw.get("streams"),
         "tester_xdp_xmit": tester_eth.get(XMIT, 0),
         "dut_rx_packets": dut_link.get("rx_packets", 0),
         "dut_rx_dropped": dut_link.get("rx_dropped", 0),

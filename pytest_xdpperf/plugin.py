@@ -63,7 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--frame-size", type=int, default=64,
                     help="frame size in bytes with FCS, 64 to 1518 (default 64)")
     group.addoption("--tester-cpus", default=None,
-                    help="CPUs for the tester's work, e.g. 0 (default: the first CPU)")
+                    help="CPUs for the tester's work, one generator thread each, e.g. 0 "
+                         "(default: every CPU but the DUT's)")
     group.addoption("--dut-cpus", default=None,
                     help="CPUs for all DUT work, e.g. 1 (default: the last CPU)")
     group.addoption("--generator", default=DEFAULT_SPEC, metavar="MODULE:FACTORY",

@@ -50,7 +50,12 @@ def _loss_points(table: tuple[LossPoint, ...]) -> str:
 
 
 def testbed_summary(cal: Calibration) -> str:
-    line = (f"testbed: tester capacity {cal.tester_capacity_pps / 1e6:.3f} Mpps, searches up to "
+    cores = ""
+    if cal.tester_cores:
+        cores = " (" + ", ".join(f"CPU {c}: {r / 1e6:.3f}" for c, r in
+                                 zip(cal.tester_cores, cal.tester_capacity_per_core_pps)) + ")"
+    line = (f"testbed: tester capacity {cal.tester_capacity_pps / 1e6:.3f} Mpps{cores}, "
+            f"searches up to "
             f"{cal.max_load_pps / 1e6:.3f} Mpps; no-op NF NDR {_mpps(cal.noop_ndr_pps)} / PDR "
             f"{_mpps(cal.noop_pdr_pps)} Mpps, loss {cal.loss_floor:.3%} at the top rate")
     if cal.loss_table:

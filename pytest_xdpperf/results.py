@@ -197,6 +197,13 @@ class Measurement:
                 "rates_pps": list(rep.max_forwarding.rates_pps),
                 "mpps": rep.max_forwarding.mean_pps / 1e6,
                 "gbps": rep.max_forwarding.mean_pps * bits / 1e9,
+                # the two sides' saturation, apart: what the tester really offered (a
+                # flat-out trial's rate is the tester's) and the share of it the DUT's
+                # receive ring refused (the DUT was saturated: it could take no more)
+                "tester_offered_pps": [t.offered_rate for t in rep.max_forwarding.trials],
+                "dut_ring_refused_share": [
+                    (t.extra.get("ring_overflow") or 0) / t.offered if t.offered else None
+                    for t in rep.max_forwarding.trials],
             }
         return {
             "xdpperf_record": RECORD_VERSION,

@@ -27,6 +27,11 @@ def test_calibration_counts_the_frames_of_the_session_profile(
     profile = TrafficProfile(protocol=protocol, flows=16)
     cal = calibrate(xdpperf_testbed, xdpperf_builder, profile, CHEAP)
     assert cal.tester_capacity_pps > 0
+    # per tester core, and in total: one generator thread per tester CPU
+    assert cal.tester_cores == xdpperf_testbed.tester.cpus
+    assert len(cal.tester_capacity_per_core_pps) == len(cal.tester_cores)
+    assert sum(cal.tester_capacity_per_core_pps) == pytest.approx(cal.tester_capacity_pps,
+                                                                  rel=0.02)
     assert [p.share for p in cal.loss_table] == list(LOSS_TABLE_SHARES)
     # the bare testbed loses a little here and there, never (nearly) everything
     assert all(p.loss_ratio < 0.5 for p in cal.loss_table), cal.loss_table

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,22 @@ def test_choose_cpus_directly() -> None:
     if len(online) > 1:
         with pytest.raises(XdpperfError, match="overlap"):
             choose_cpus((online[0],), (online[0],))
+
+
+@pytest.mark.parametrize("online, tester, dut", [
+    ({0, 1}, (0,), (1,)),
+    ({0, 1, 2, 3}, (0, 1, 2), (3,)),  # a generator thread on every CPU beyond the DUT's
+    ({0}, (0,), (0,)),                # one CPU: shared, with a warning
+])
+def test_choose_cpus_defaults(monkeypatch: pytest.MonkeyPatch, online: set[int],
+                              tester: tuple[int, ...], dut: tuple[int, ...]) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: online)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert choose_cpus(None, None) == (tester, dut)
+        # a DUT CPU given: the tester takes the others
+        assert choose_cpus(None, (0,)) == (
+            tuple(c for c in sorted(online) if c != 0) or (0,), (0,))
 
 
 def test_bad_trial_duration_and_frame_size(tmp_path: Path) -> None:

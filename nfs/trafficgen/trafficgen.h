@@ -119,6 +119,8 @@ struct gen_ctl {
 	__u64 idle;        /* invocations that waited a slice and sent nothing */
 	__u64 clock_reads; /* clock readings */
 	__u64 stamp_lag_max_ns; /* longest a frame went out after the time it carries */
+	__u32 ended;       /* flat out: duration_ns was over, the rest of the call dropped */
+	__u32 pad;
 	/* working state of one PROG_RUN call; user space zeroes it before each */
 	__u64 clock_ns;    /* the last clock reading */
 	__u64 win_start_ns; /* catch-up window: its first frame's time */

@@ -251,8 +251,8 @@ int xdp_gen(struct xdp_md *ctx)
 			ctl->start_ns = now;
 		/* the call was sized from an earlier rate: end on time even if
 		 * this one is slower (the rest of the call only drops) */
-		if (now - ctl->start_ns >= ctl->duration_ns) {
-			ctl->target = ctl->sent;
+		if (ctl->ended || now - ctl->start_ns >= ctl->duration_ns) {
+			ctl->ended = 1;
 			return XDP_DROP;
 		}
 	}

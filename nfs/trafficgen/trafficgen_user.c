@@ -310,7 +310,7 @@ static void *run_stream(void *arg)
 		elapsed = ctl->start_ns ? now - ctl->start_ns : 0;
 		/* a paced stream still catching up may run a little over (at most
 		 * 1/GEN_CATCHUP of its lag); one that cannot keep up stops here */
-		if (ctl->sent >= r->target || (ctl->start_ns && elapsed >= r->duration_ns +
+		if (ctl->sent >= r->target || ctl->ended || (ctl->start_ns && elapsed >= r->duration_ns +
 					       (r->rate > 0 ? r->duration_ns / 10 : 0)))
 			break;
 		if (r->rate > 0) {
@@ -338,8 +338,9 @@ static void *run_stream(void *arg)
 		r->calls++;
 		if (r->err)
 			break;
-		/* Only a paced call that merely waited may send nothing. */
-		if (ctl->sent == before && !ctl->idle) {
+		/* Only a paced call that merely waited, or a flat-out one that
+		 * began after the trial's end, may send nothing. */
+		if (ctl->sent == before && !ctl->idle && !ctl->ended) {
 			r->err = -EIO;
 			break;
 		}

@@ -59,10 +59,11 @@ def pin_realtime(pid: int, cpu: int, priority: int = NAPI_RT_PRIORITY) -> None:
 def choose_cpus(
     tester_cpus: tuple[int, ...] | None, dut_cpus: tuple[int, ...] | None
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Defaults: tester on CPU 0, DUT on the last CPU; check what was asked."""
+    """Defaults: the DUT on the last CPU, the tester on every other one (a generator
+    thread each: on a 2-CPU machine CPU 0 alone); check what was asked."""
     online = sorted(os.sched_getaffinity(0))
-    tester = tester_cpus or (online[0],)
     dut = dut_cpus or (online[-1],)
+    tester = tester_cpus or (tuple(c for c in online if c not in dut) or (online[0],))
     for what, cpus in (("--tester-cpus", tester), ("--dut-cpus", dut)):
         missing = [c for c in cpus if c not in online]
         if missing:
