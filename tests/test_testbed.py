@@ -245,7 +245,11 @@ DURATION = 1.0      # s
 # generator), and the kthread's own run time and CPU carry the NAPI checks.
 MIN_SENT = 0.5 * RATE * DURATION  # the tester really offered traffic
 MIN_NAPI = 0.02     # s; seen 0.1 (xdp) to 0.23 (af_xdp): >= 40 ns per frame at 500 kpps
-MIN_LOOP = 0.3      # s; a busy-polling AF_XDP loop spins through the trial (seen 1.2-1.5)
+# s; a busy-polling AF_XDP loop spins through the trial (seen 1.2-1.5), or through
+# whatever of it the DUT's real-time NAPI kthread leaves on their shared core (that
+# kthread took 0.76-0.8 s of a 1 s af_xdp trial on a slow day of this VM's host, and
+# the loop the 0.25-0.28 s left): at least half of that, so a loop that sleeps fails
+MIN_LOOP = 0.3
 MIN_GEN = 0.3       # s; the generator's control thread paces in a loop (seen ~1.0)
 BUSY_SHARE = 0.5    # the CPU's tick-sampled busy time covers >= half a spinning thread's time
 
@@ -266,7 +270,8 @@ def accounting_problems(bed: Any, mode: Mode, usage: CpuUsage, napi: dict[int, f
                             f"may run on {sorted(t.allowed)}")
     if loop is not None:  # user-space NF
         # only a busy-polling loop must have spun (af_xdp-poll sleeps in poll())
-        if mode.notification == "busy" and loop_s < MIN_LOOP:
+        if mode.notification == "busy" and loop_s < min(MIN_LOOP,
+                                                        0.5 * (DURATION - napi_total)):
             problems.append(f"NF loop thread ran only {loop_s:.3f} s")
         if loop.last_cpu != dut_cpu or loop.allowed != {dut_cpu}:
             problems.append(f"NF loop thread ran on CPU {loop.last_cpu}, "
