@@ -217,7 +217,7 @@ int xdp_gen(struct xdp_md *ctx)
 	if (batch_edge)
 		ctl->batch_left = ctl->batch;
 	ctl->batch_left--;
-	if (ctl->sent >= ctl->target)
+	if (ctl->sent >= ctl->target || ctl->ended)
 		return XDP_DROP;
 	/* the clock is read for the first and last frame of a batch and of
 	 * the trial: so every frame sent with an older reading is followed by
@@ -231,9 +231,7 @@ int xdp_gen(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 		/* count what went late */
-		lag = now - ctl->next_ns;
-		if ((__s64)lag < 0)
-			lag = 0;
+		lag = now - ctl->next_ns; /* >= 0: a frame is never sent early */
 		if (lag > ctl->max_lag_ns)
 			ctl->max_lag_ns = lag;
 		if (lag > ctl->late_ns)
@@ -251,7 +249,7 @@ int xdp_gen(struct xdp_md *ctx)
 			ctl->start_ns = now;
 		/* the call was sized from an earlier rate: end on time even if
 		 * this one is slower (the rest of the call only drops) */
-		if (ctl->ended || now - ctl->start_ns >= ctl->duration_ns) {
+		if (now - ctl->start_ns >= ctl->duration_ns) {
 			ctl->ended = 1;
 			return XDP_DROP;
 		}
