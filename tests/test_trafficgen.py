@@ -326,7 +326,8 @@ def test_flat_out_counts_every_frame_and_reads_the_clock_per_batch(
     with sink(bed, xdpperf_builder) as dut, gen(bed, xdpperf_builder) as g:
         bed.prepare_dut_napi()
         g.offer(100_000, 0.05)  # warm-up
-        for _ in range(2):  # the first flat-out trial probes, the second uses its rate
+        calls = []
+        for _ in range(4):  # the first flat-out trial probes, the later ones use its rate
             dut.clear()
             before, eth0 = dut.stats(), ethtool_stats(bed.tester)
             offered = g.offer(0, 0.5)
@@ -339,9 +340,13 @@ def test_flat_out_counts_every_frame_and_reads_the_clock_per_batch(
             assert raw["clock"] == "batch" and raw["batch"] == 64
             assert raw["clock_reads"] <= offered.sent / 16, raw
             assert raw["stamp_lag_max_ns"] > 0, raw
-            # the rate is the generator's own clock over its frames: the trial's 0.5 s
-            assert 0.45 < offered.offered_duration < 0.56, raw
-    assert raw["calls"] <= 2, raw  # sized from the probe trial's rate: no probe call
+            # the rate is the generator's own clock over its frames: the trial's 0.5 s,
+            # and no more (a call sized 10% over its rate stops by itself on time)
+            assert 0.45 < offered.offered_duration < 0.52, raw
+            calls.append(raw["calls"])
+    # a probing trial takes two calls at least (the probe is over in milliseconds); one
+    # sized from the last trial's rate takes one, unless the host slowed by 10% meanwhile
+    assert calls[0] >= 2 and 1 in calls[1:], calls
 
 
 def test_exact_clock_reads_it_for_every_frame(xdpperf_testbed: Any,
