@@ -402,13 +402,25 @@ def test_bad_generator_input_is_a_clear_error(xdpperf_testbed: Any,
 
 def test_receiver_counts_everything_back_in_order(xdpperf_testbed: Any,
                                                   xdpperf_builder: Any) -> None:
+    """Every frame sent comes back or is counted where a veth ring refused it.
+
+    A host stall of a few ms overflows a 256-frame veth ring at 50 kpps (CI lost 21
+    of 10,000 in a trial whose latency max was 5.3 ms), so the check is exact accounting, not
+    "nothing lost": a receiver that misses a frame it was handed fails it."""
     bed = xdpperf_testbed
     with sink(bed, xdpperf_builder, reflect=True), gen(bed, xdpperf_builder) as g:
         bed.prepare_dut_napi()
+        tester0, dut0 = ethtool_stats(bed.tester), ethtool_stats(bed.dut)
         offered = g.offer(50_000, 0.2)
-    assert offered.sent == offered.received == 10_000
+        tester, dut = delta(ethtool_stats(bed.tester), tester0), \
+            delta(ethtool_stats(bed.dut), dut0)
+    refused = tester.get("tx_queue_0_xdp_xmit_errors", 0) \
+        + dut.get("rx_queue_0_xdp_tx_errors", 0)  # to the DUT, and reflected back
+    assert offered.sent == 10_000
+    assert offered.received + refused == offered.sent, (tester, dut)
+    assert refused <= offered.sent * 0.05, "the veth rings refused more than a stall explains"
     assert offered.duplicates == 0 and offered.reordered == 0
-    assert offered.latency is not None and offered.latency.count == 10_000
+    assert offered.latency is not None and offered.latency.count == offered.received
 
 
 GEN_MAGIC = 0x5800  # nfs/trafficgen/trafficgen.h: high byte of the magic, low byte the stream
