@@ -8,8 +8,8 @@ frames; on the DUT's CPU, in turn:
 
 - reference: xdp_drop_ref, `return XDP_DROP` and nothing else (nfs/trafficgen
   --reference) - the most the DUT core takes on this path;
-- no-op NF: the calibration's sink (nfs/trafficgen's receiver: it reads the stamp and
-  counts every frame, then drops);
+- no-op NF: the calibration's sink (nfs/trafficgen's receiver with --count-only: it
+  checks each frame's magic and counts it, then drops);
 - macswap: the macswap NF in mode xdp as every test runs it (nf_kern.h's per-CPU
   counters and per-task accounting included), action drop.
 
@@ -46,6 +46,7 @@ from pytest_xdpperf.trafficgen.base import TrafficProfile  # noqa: E402
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator, Sink  # noqa: E402
 
 REFERENCE = "reference: XDP_DROP only"
+NOOP = "no-op NF (the calibration's sink)"
 
 
 @contextmanager
@@ -56,8 +57,8 @@ def dut_side(name: str, bed: Any, builder: Builder, profile: TrafficProfile
     if name == REFERENCE:
         with Sink(tg, bed.dut, profile, reference=True) as sink:
             yield sink.handled
-    elif name == "no-op NF (sink)":
-        with Sink(tg, bed.dut, profile) as sink:
+    elif name == NOOP:
+        with Sink(tg, bed.dut, profile, count_only=True) as sink:
             yield sink.handled
     else:
         with RunningNf(builder.program("macswap"), NfSpec("macswap", {"action": "drop"}),
@@ -72,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     builder = Builder()
     profile = TrafficProfile(frame_size=64)
-    names = [REFERENCE, "no-op NF (sink)", "macswap NF, mode xdp"]
+    names = [REFERENCE, NOOP, "macswap NF, mode xdp"]
     rows: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     bed = VethTestbed.create()
     try:

@@ -98,12 +98,14 @@ def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
     the tester is measured to sustain."""
     trafficgen = builder.program("trafficgen")
     # the sink finds the stamp where the profile puts it (UDP or TCP: stamp_args)
-    with Sink(trafficgen, testbed.dut, profile) as sink, \
+    # count_only: the no-op NF does no per-frame work beyond counting (the tester's
+    # receiver tracks order and latency; the DUT side need not)
+    with Sink(trafficgen, testbed.dut, profile, count_only=True) as sink, \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
         trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "drop", sink.handled)
         calibration = measure_testbed(trial, spec)
-    with Sink(trafficgen, testbed.dut, profile, reflect=True), \
+    with Sink(trafficgen, testbed.dut, profile, reflect=True, count_only=True), \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
         trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "passthrough")

@@ -387,6 +387,27 @@ def test_reference_sender_only_redirects_flat_out(xdpperf_testbed: Any,
             g.offer(0, 0.1, sender="fast")
 
 
+def test_count_only_sink_counts_our_frames_and_tracks_nothing(xdpperf_testbed: Any,
+                                                              xdpperf_builder: Any) -> None:
+    """The calibration's no-op NF: every frame of ours counted, no clock read for it, so
+    no order, duplicate or latency state (a tracking receiver has all of it)."""
+    bed = xdpperf_testbed
+    for count_only in (True, False):
+        with sink(bed, xdpperf_builder, count_only=count_only) as dut, \
+                gen(bed, xdpperf_builder) as g:
+            bed.prepare_dut_napi()
+            before = dut.stats()
+            offered = g.offer(20_000, 0.1)
+            time.sleep(0.05)
+            after = dut.stats()
+        assert after["rx_stamped"] - before["rx_stamped"] == offered.sent == 2000
+        tracked = (after["rx_received"], after["rx_ts_max"], after["lat_max_ns"])
+        if count_only:
+            assert tracked == (0, 0, 0), after
+        else:
+            assert after["rx_received"] == 2000 and all(tracked), after
+
+
 def test_bad_generator_input_is_a_clear_error(xdpperf_testbed: Any,
                                               xdpperf_builder: Any) -> None:
     bed = xdpperf_testbed

@@ -163,7 +163,8 @@ struct gen_state {
 	__u32 nflows;
 	__u32 order;                          /* enum gen_order */
 	__u32 reflect;                        /* receiver: send frames back (MACs swapped) */
-	__u32 pad;
+	__u32 count_only;                     /* receiver: count our frames, track nothing
+					       * (no clock, order or latency: a no-op NF) */
 	__u64 delay_ns;                       /* receiver: busy-wait this long per frame */
 	__u8 cpu_stream[GEN_MAX_CPUS];        /* generator CPU -> its stream */
 	struct gen_ctl ctl[GEN_MAX_STREAMS];

@@ -349,7 +349,7 @@ int xdp_rx(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct gen_layout *l = &state.layout;
 	struct rx_state *rx = &state.rx;
-	__u64 now = bpf_ktime_get_ns(), ts, deadline;
+	__u64 now = state.count_only ? 0 : bpf_ktime_get_ns(), ts, deadline;
 	__u8 tmp[ETH_ALEN];
 	struct ethhdr *eth;
 	void *p;
@@ -365,6 +365,10 @@ int xdp_rx(struct xdp_md *ctx)
 		magic = *(__u16 *)p;
 		if ((magic & GEN_MAGIC_MASK) != GEN_MAGIC)
 			goto out;
+		if (state.count_only) {
+			rx->stamped++;
+			goto out;
+		}
 		p = data + (l->seq_off & OFF_MASK);
 		if (p + 4 > data_end)
 			goto out;
@@ -380,7 +384,7 @@ out:
 	/* A slow receiver on purpose: a delayed reflector on the DUT side, a
 	 * tester that cannot keep up in tests. */
 	if (state.delay_ns) {
-		deadline = now + state.delay_ns;
+		deadline = (now ? now : bpf_ktime_get_ns()) + state.delay_ns;
 		bpf_loop(MAX_WAIT_LOOPS, wait_until, &deadline, 0);
 	}
 	if (!state.reflect)

@@ -673,7 +673,9 @@ static void usage(void)
 		"usage: trafficgen --netns NS --ifname IF [--cpus N[,N...]] [--obj FILE]\n"
 		"                  [--stamp TS,SEQ,MAGIC | --stamp-offset N] [--flows FILE]\n"
 		"                  [--order seq|random] [--reflect] [--delay-ns N]\n"
-		"                  [--reference]\n"
+		"                  [--reference] [--count-only]\n"
+		"  --count-only    the receiver counts our frames and tracks nothing else\n"
+		"                  (no clock, order, duplicates or latency): a no-op NF\n"
 		"  --reference     receive with xdp_drop_ref: drop and nothing else, bench/'s\n"
 		"                  yardstick of a DUT core\n");
 	exit(XP_EXIT_USAGE);
@@ -694,6 +696,7 @@ int main(int argc, char **argv)
 		{ "reflect", no_argument, NULL, 'R' },
 		{ "delay-ns", required_argument, NULL, 'd' },
 		{ "reference", no_argument, NULL, 'F' },
+		{ "count-only", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -704,7 +707,7 @@ int main(int argc, char **argv)
 	struct bpf_program *gen_prog, *ref_prog, *rx_prog;
 	struct bpf_map *bss, *flows_map;
 	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info), rx_prog_id, order = GEN_ORDER_SEQ, reflect = 0;
+	__u32 info_len = sizeof(info), rx_prog_id, order = GEN_ORDER_SEQ, reflect = 0, count_only = 0;
 	__u64 delay_ns = 0;
 	size_t bss_size;
 	int opt, err, rx_fd, s;
@@ -739,6 +742,7 @@ int main(int argc, char **argv)
 		case 'R': reflect = 1; break;
 		case 'd': delay_ns = xp_parse_int("--delay-ns", optarg, 0, 100000000); break;
 		case 'F': gen.drop_ref = true; break;
+		case 'O': count_only = 1; break;
 		default: usage();
 		}
 	}
@@ -797,6 +801,7 @@ int main(int argc, char **argv)
 	gen.st->layout = layout;
 	gen.st->order = order;
 	gen.st->reflect = reflect;
+	gen.st->count_only = count_only;
 	gen.st->delay_ns = delay_ns;
 	memset(gen.st->cpu_stream, 0xff, sizeof(gen.st->cpu_stream));
 	for (s = 0; s < gen.nstreams; s++)

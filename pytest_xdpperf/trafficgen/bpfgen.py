@@ -110,10 +110,13 @@ class Sink:
     them back with the MACs swapped, after busy-waiting `delay_ns` per frame."""
 
     def __init__(self, binary: Path, host: Host, profile: TrafficProfile,
-                 reflect: bool = False, delay_ns: int = 0, reference: bool = False):
+                 reflect: bool = False, delay_ns: int = 0, reference: bool = False,
+                 count_only: bool = False):
         """`reference` drops every frame and does nothing else (xdp_drop_ref, bench/'s
         yardstick of what the DUT core can take): it counts nothing itself, so
-        `handled()` reads the DUT interface's XDP counter instead."""
+        `handled()` reads the DUT interface's XDP counter instead. `count_only` counts
+        our frames and tracks nothing else (no clock reading, order, duplicates or
+        latency: stats() then has only the counts), the calibration's no-op NF."""
         argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
                 "--cpus", str(host.cpu), *profile.stamp_args()]
         self.host, self.reference = host, reference
@@ -121,6 +124,8 @@ class Sink:
             argv.append("--reflect")
         if reference:
             argv.append("--reference")
+        if count_only:
+            argv.append("--count-only")
         if delay_ns:
             argv += ["--delay-ns", str(delay_ns)]
         self.program = Program("reflector" if reflect else "sink", argv)
