@@ -21,6 +21,15 @@ from typing import Any
 SUB_BITS = 6     # HIST_SUB_BITS
 MAX_EXP = 35     # HIST_MAX_EXP
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+# A percentile is reported (and judged) only where at least this many samples lie
+# beyond it: p50 needs 20 samples, p99 1,000, p99.9 10,000.
+MIN_TAIL_SAMPLES = 10
+
+
+def supported(percentile: float, count: int) -> bool:
+    """Does a sample of `count` support the `percentile` (0-100)? At least
+    MIN_TAIL_SAMPLES samples must lie above it."""
+    return count * (1 - percentile / 100) >= MIN_TAIL_SAMPLES
 
 
 def n_buckets(sub_bits: int = SUB_BITS, max_exp: int = MAX_EXP) -> int:
@@ -161,8 +170,9 @@ class LatencyHistogram:
                                 max(self.max_ns, other.max_ns), self.sum_ns + other.sum_ns,
                                 self.sub_bits)
 
-    def summary(self) -> dict[str, Any]:
-        """min, p50, p90, p99, p99.9, max and mean in microseconds, and the count."""
+    def summary(self, supported_only: bool = False) -> dict[str, Any]:
+        """min, p50, p90, p99, p99.9, max and mean in microseconds, and the count;
+        `supported_only`: None for a percentile the count does not support (supported())."""
         out: dict[str, Any] = {"count": self.count}
         if not self.count:
             return {**out, "min_us": None, "p50_us": None, "p90_us": None, "p99_us": None,
@@ -170,6 +180,8 @@ class LatencyHistogram:
         out["min_us"] = self.min_ns / 1e3
         for p in PERCENTILES:
             value = self.percentile(p)
+            if supported_only and not supported(p, self.count):
+                value = None
             out[f"p{p:g}_us"] = value / 1e3 if value is not None else None
         out["max_us"] = self.max_ns / 1e3
         mean = self.mean_ns

@@ -73,7 +73,10 @@ class LatencyPoint:
             "late": self.late, "tester_bound": self.tester_bound,
             "stamp_lag_max_us": (None if self.stamp_lag_max_ns is None
                                  else self.stamp_lag_max_ns / 1e3),
-            **self.histogram.summary(), "histogram": self.histogram.as_dict(),
+            # only the percentiles this point's count supports (p99.9 of 10 frames is
+            # their maximum, not a p99.9)
+            **self.histogram.summary(supported_only=True),
+            "histogram": self.histogram.as_dict(),
             "cpu": self.metrics.get("cpu"), "llc": self.metrics.get("llc"),
         }
 

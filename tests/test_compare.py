@@ -202,8 +202,8 @@ def test_latency_records_load_and_show_percentiles(tmp_path: Path,
     p99 change at each load, and gives no verdict (one histogram, no spread to judge)."""
     loads = ((50_000.0, 0.5), (1.0, None))
     d = pair(tmp_path,
-             [latency_bench(L, "xdp", {load: list(range(10_000, 30_000, 100)) for load in loads})],
-             [latency_bench(L, "xdp", {load: list(range(20_000, 60_000, 200)) for load in loads})])
+             [latency_bench(L, "xdp", {load: list(range(10_000, 30_000, 10)) for load in loads})],
+             [latency_bench(L, "xdp", {load: list(range(20_000, 60_000, 20)) for load in loads})])
     old = load_record(d / "z-old.json").tests[L]
     assert old.is_latency and old.metric == "latency" and old.samples_pps == ()
     out_json = tmp_path / "cmp.json"
