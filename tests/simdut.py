@@ -71,6 +71,19 @@ class Deterministic(SimDut):
 
 
 @dataclass
+class Livelocking(Deterministic):
+    """Deterministic up to its capacity; offered more, it collapses to ``collapse`` * C
+    (a user-space NF starved by the driver on its core)."""
+
+    collapse: float = 0.1
+
+    def forward(self, delivered: int, duration: float) -> int:
+        if delivered > self.capacity * duration * 1.05:
+            return round(self.capacity * duration * self.collapse)
+        return super().forward(delivered, duration)
+
+
+@dataclass
 class LossSpikes(Deterministic):
     """Deterministic, but a trial loses ``spike`` of its packets with probability ``p``."""
 

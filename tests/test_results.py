@@ -11,12 +11,21 @@ from typing import Any
 import pytest
 from pytest_benchmark.stats import Stats
 from scipy.stats import t as student_t
-from simdut import Degrading, Deterministic, LossFloor, SimDut, SimTestbed, SlowTester, Wobbly
+from simdut import (
+    Degrading,
+    Deterministic,
+    Livelocking,
+    LossFloor,
+    SimDut,
+    SimTestbed,
+    SlowTester,
+    Wobbly,
+)
 
 from pytest_xdpperf.calibration import LOSS_TABLE_SHARES, Calibration, measure_testbed
 from pytest_xdpperf.modes import MODES
 from pytest_xdpperf.nf import NfSpec
-from pytest_xdpperf.report import table
+from pytest_xdpperf.report import flags, table
 from pytest_xdpperf.results import RECORD_VERSION, Measurement, Repetition, record
 from pytest_xdpperf.rfc2544 import SearchSpec, confirm, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, notes_on_the_tester
@@ -309,3 +318,16 @@ def test_the_record_loss_floor_is_that_of_the_class_path() -> None:
     # without a reflector table (an older calibration) both use the sink's
     assert replace(m, traffic_class="passthrough", calibration=CAL).extra_info()[
         "loss_floor"] == CAL.loss_floor
+
+
+@pytest.mark.parametrize("dut, mode, livelock", [
+    (Livelocking(capacity=C, collapse=0.1), "af_xdp", True),   # collapsed flat out
+    (Deterministic(capacity=C), "af_xdp", False),              # holds its rate flat out
+    (Livelocking(capacity=C, collapse=0.1), "xdp", False),     # in-kernel: not livelock
+])
+def test_livelock_is_detected_from_the_data(dut: Any, mode: str, livelock: bool) -> None:
+    m = replace(measurement([repetition(dut)]), mode=MODES[mode])
+    assert bool(m.livelock) is livelock
+    assert ("mfr:livelock" in flags(m)) is livelock
+    if livelock:
+        assert "0.100 Mpps" in (m.livelock or "")
