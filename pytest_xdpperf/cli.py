@@ -73,6 +73,33 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _thresholds(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from .history import load_all
+    from .thresholds import FIGURES, Rule, derive, write
+
+    if args.figure not in FIGURES:
+        raise XdpperfError(f"--figure {args.figure!r} is unknown", f"use one of {FIGURES}")
+    if not 0 <= args.margin < 1 or args.spread < 0:
+        raise XdpperfError("--margin must be 0 to below 1 and --spread at least 0",
+                           "e.g. --margin 0.1 --spread 2")
+    records = load_all(args.runs)
+    if not records:
+        raise XdpperfError("no records found in " + " ".join(args.runs),
+                           "give pytest-benchmark JSON files of whole runs")
+    testbed = args.testbed or f"veth-{os.cpu_count()}cpu"
+    doc = derive([[t.extra_info for t in r.tests.values()] for r in records],
+                 Rule(args.margin, args.spread), testbed, [r.path.name for r in records],
+                 args.figure)
+    write(doc, Path(args.output))
+    counts = {k: len(doc.get(k, [])) for k in ("throughput", "latency", "transactions")}
+    print(f"{args.output}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+          + f" entries from {len(records)} runs")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xdpperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +136,22 @@ def main(argv: list[str] | None = None) -> int:
                                                                    "xdpperf-plots)")
     p.add_argument("--format", default="png,svg", help="comma-separated: png, svg, pdf")
     p.set_defaults(func=_plot)
+    p = sub.add_parser("thresholds", help="a thresholds file from stored runs: limits from "
+                                          "the figures' spread, never above the worst run")
+    p.add_argument("runs", nargs="+", help="pytest-benchmark JSON records, one per run, "
+                                           "and/or directories of them")
+    p.add_argument("-o", "--output", required=True, help="the TOML file to write")
+    p.add_argument("--margin", type=float, default=0.10,
+                   help="the least room below the worst run, as a share of it (default 0.1)")
+    p.add_argument("--spread", type=float, default=2.0,
+                   help="or this many standard deviations over the runs, if wider "
+                        "(default 2)")
+    p.add_argument("--figure", default="max_forwarding_rate",
+                   help="the throughput figure judged: max_forwarding_rate (default), pdr "
+                        "or ndr")
+    p.add_argument("--testbed", help="the testbed's key written in the file (default "
+                                     "veth-<CPUs of this machine>cpu)")
+    p.set_defaults(func=_thresholds)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

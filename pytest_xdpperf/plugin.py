@@ -16,9 +16,11 @@ from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
+from .judge import Judge, check_policy, pick
 from .metrics.machine import MachineCache, machine_facts
 from .modes import MODES, Mode, parse_modes
 from .progress import ProgressLine, for_pytest
+from .report import flags as report_flags
 from .results import Measurement
 from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
@@ -30,6 +32,7 @@ DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
+JUDGE = pytest.StashKey[Judge]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,6 +78,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--xdpperf-journal", default=".xdpperf/journal.jsonl",
                     help="append every measurement (and the trials of unfinished ones) here "
                          "as soon as it exists; '' to disable (default .xdpperf/journal.jsonl)")
+    group.addoption("--xdpperf-thresholds", default=None, metavar="FILE",
+                    help="the limits each measurement is judged against (TOML, see "
+                         "pytest_xdpperf/thresholds.py; make one with `xdpperf thresholds`); "
+                         "'none' to judge nothing (default: the testbed's own, "
+                         "testsuites/thresholds/<testbed>.toml, e.g. veth-2cpu.toml)")
+    group.addoption("--xdpperf-inconclusive", default="report", metavar="report|fail",
+                    help="a figure that misses its limit while the tester or the testbed "
+                         "decided it: 'report' shows it as inconclusive and passes the "
+                         "test, 'fail' fails it (default report)")
     group.addoption("--xdpperf-build", default=None,
                     help="build directory for the C programs (default: build/ in the checkout)")
 
@@ -88,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
         # once per session: a bad spec is one usage error, not one per test
         config._xdpperf_generator = resolve(config.getoption("--generator"))  # type: ignore[attr-defined]
+        check_policy(config.getoption("--xdpperf-inconclusive"))
+        given = config.getoption("--xdpperf-thresholds")
+        if given and given != "none":  # a bad file is a usage error before anything runs
+            pick(given, config.rootpath, "")
     except XdpperfError as exc:
         raise pytest.UsageError(str(exc)) from None
     # SIGTERM should tear the testbed down like Ctrl-C does.
@@ -211,6 +227,21 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
                      options.search_spec(max_load=1e9), xdpperf_generator)
 
 
+@pytest.fixture(scope="session")
+def xdpperf_judge(pytestconfig: pytest.Config, xdpperf_testbed: Testbed) -> Judge:
+    """The session's thresholds (--xdpperf-thresholds, else the testbed's own file)
+    and the verdicts given so far."""
+    if JUDGE not in pytestconfig.stash:
+        try:
+            thresholds = pick(pytestconfig.getoption("--xdpperf-thresholds"),
+                              pytestconfig.rootpath, xdpperf_testbed.thresholds_key)
+        except XdpperfError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        pytestconfig.stash[JUDGE] = Judge(thresholds,
+                                          pytestconfig.getoption("--xdpperf-inconclusive"))
+    return pytestconfig.stash[JUDGE]
+
+
 @pytest.fixture
 def xdpperf_progress(request: pytest.FixtureRequest) -> Iterator[ProgressLine]:
     """The live progress line: on the terminal pytest writes to, quiet if it is none."""
@@ -225,21 +256,41 @@ def xdpperf_progress(request: pytest.FixtureRequest) -> Iterator[ProgressLine]:
 def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Testbed,
             xdpperf_builder: Builder, xdpperf_calibration: Calibration,
             xdpperf_profile: TrafficProfile, xdpperf_progress: ProgressLine,
-            xdpperf_generator: GeneratorFactory, benchmark: Any) -> Iterator[XdpPerf]:
+            xdpperf_generator: GeneratorFactory, xdpperf_judge: Judge,
+            benchmark: Any) -> Iterator[XdpPerf]:
+    """The fixture: every throughput, latency and transactions result it returns is
+    recorded, then judged against the testbed's threshold (a failing verdict fails
+    the test with a message naming the figure, its value and its limit)."""
     markers = [m for m in TRAFFIC_MARKERS if request.node.get_closest_marker(m)]
     perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]
                    benchmark, xdpperf_profile, xdpperf_progress,
                    _journal(request.config), request.node.nodeid, xdpperf_generator)
-    original = perf.throughput
+    test = request.node.nodeid
+    throughput, latency, transactions = perf.throughput, perf.latency, perf.transactions
 
-    def throughput(*args: Any, **kwargs: Any) -> Measurement:
-        measurement = original(*args, **kwargs)
-        request.config.stash[MEASUREMENTS].append((request.node.nodeid, measurement))
+    def judged_throughput(*args: Any, **kwargs: Any) -> Measurement:
+        measurement = throughput(*args, **kwargs)
+        request.config.stash[MEASUREMENTS].append((test, measurement))
+        xdpperf_judge(test, "throughput", measurement, benchmark, report_flags(measurement))
         return measurement
 
-    perf.throughput = throughput  # type: ignore[method-assign]
+    def judged_latency(*args: Any, **kwargs: Any) -> Any:
+        measurement = latency(*args, **kwargs)
+        bound = any(p.tester_bound for p in measurement.points)
+        xdpperf_judge(test, "latency", measurement, benchmark,
+                      ["tester_bound"] if bound else [])
+        return measurement
+
+    def judged_transactions(*args: Any, **kwargs: Any) -> Any:
+        measurement = transactions(*args, **kwargs)
+        xdpperf_judge(test, "transactions", measurement, benchmark, [])
+        return measurement
+
+    perf.throughput = judged_throughput  # type: ignore[method-assign]
+    perf.latency = judged_latency  # type: ignore[method-assign]
+    perf.transactions = judged_transactions  # type: ignore[method-assign]
     yield perf
 
 
@@ -263,10 +314,14 @@ def _machine_cache(config: pytest.Config) -> MachineCache:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    measurements = config.stash.get(MEASUREMENTS, [])
-    if not measurements:
-        return
-    from .report import table
+    from .report import table, verdicts, worst_verdicts
 
-    terminalreporter.write_sep("=", "xdpperf results")
-    terminalreporter.write_line(table(measurements))
+    measurements = config.stash.get(MEASUREMENTS, [])
+    judge = config.stash.get(JUDGE, None)
+    if measurements:
+        terminalreporter.write_sep("=", "xdpperf results")
+        terminalreporter.write_line(table(measurements,
+                                          worst_verdicts(judge) if judge else None))
+    if judge is not None and judge.judged:
+        terminalreporter.write_sep("=", "xdpperf verdicts")
+        terminalreporter.write_line(verdicts(judge))

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from .calibration import Calibration, LossPoint
 from .results import Measurement
 from .rfc2544 import Throughput
+from .verdict import SEVERITY
+
+if TYPE_CHECKING:
+    from .judge import Judge
 
 SHORT_STATUS = {"below_min_load": "<min", "at_max_load": "max", "tester_bound": "tester"}
 
@@ -39,8 +47,8 @@ def flags(m: Measurement) -> list[str]:
     if m.testbed_bound:
         out.append("testbed_bound")
     out.extend(f"{goal.lower()}:unverified" for goal in m.unverified())
-    if m.mode.processing == "user":
-        out.append("mfr:livelock-prone")
+    if m.livelock:
+        out.append("mfr:livelock")
     return out
 
 
@@ -67,23 +75,87 @@ def testbed_summary(cal: Calibration) -> str:
     return line
 
 
-def table(rows: list[tuple[str, Measurement]]) -> str:
-    header = ("test", "mode", "NF", "NDR Mpps", "PDR Mpps", "MFR Mpps", "no-op PDR", "flags")
-    lines = [header]
+def _columns(lines: list[tuple[str, ...]]) -> list[str]:
+    """Rows as left-aligned columns, a rule under the first (the header)."""
+    widths = [max(len(str(row[i])) for row in lines) for i in range(len(lines[0]))]
+    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return out
+
+
+def table(rows: list[tuple[str, Measurement]],
+          verdict_of: dict[str, str] | None = None) -> str:
+    """The throughput results; `verdict_of`: a test's (worst) verdict, by node id."""
+    header = ("test", "mode", "NF", "NDR Mpps", "PDR Mpps", "MFR Mpps", "no-op PDR",
+              "verdict", "flags")
+    lines: list[tuple[str, ...]] = [header]
     for nodeid, m in rows:
         mfr = f"{m.max_forwarding.mean_pps / 1e6:.3f}" if m.max_forwarding else "-"
         lines.append((nodeid.split("::")[-1], m.mode.name, m.nf.label(),
                       _spread(m, "ndr", _rate(m.ndr)), _spread(m, "pdr", _rate(m.pdr)),
                       _spread(m, "mfr", mfr), _mpps(m.calibration.noop_pdr_pps),
-                      " ".join(flags(m))))
-    widths = [max(len(str(row[i])) for row in lines) for i in range(len(header))]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    notes = sorted({n for _, m in rows for n in m.notes})
+                      (verdict_of or {}).get(nodeid, "-"), " ".join(flags(m))))
+    out = _columns(lines)
     reps = {len(m.repetitions) for _, m in rows}
     legend = []
     if reps != {1}:
         legend.append("figures over repetitions: mean ± standard deviation "
                       "(95% confidence intervals in the records)")
     summary = testbed_summary(rows[0][1].calibration)
-    return "\n".join([summary, ""] + out + legend + [""] + [f"note: {n}" for n in notes])
+    return "\n".join([summary, ""] + out + legend + [""]
+                     + grouped_notes((nodeid, m.notes) for nodeid, m in rows))
+
+
+def grouped_notes(rows: Iterable[tuple[str, list[str]]]) -> list[str]:
+    """One line per kind of note - notes alike but for their numbers are one kind -
+    with how many tests it concerns and which."""
+    kinds: dict[str, tuple[str, list[str]]] = {}
+    for nodeid, notes in rows:
+        for note in notes:
+            kind = re.sub(r"\d+(\.\d+)?", "N", note)
+            first, tests = kinds.setdefault(kind, (note, []))
+            name = nodeid.split("::")[-1]
+            if name not in tests:
+                tests.append(name)
+    out = []
+    for kind, (first, tests) in sorted(kinds.items()):
+        text = first if len(tests) == 1 else kind
+        shown = ", ".join(tests[:4]) + (f" and {len(tests) - 4} more" if len(tests) > 4 else "")
+        out.append(f"note ({len(tests)} test{'s' if len(tests) > 1 else ''}): {text} "
+                   f"[{shown}]")
+    return out
+
+
+def worst_verdicts(judge: Judge) -> dict[str, str]:
+    """Each test's worst verdict (a test may measure more than once)."""
+    out: dict[str, str] = {}
+    for j in judge.judged:
+        if j.test not in out or SEVERITY[j.verdict.status] > SEVERITY[out[j.test]]:
+            out[j.test] = j.verdict.status
+    return out
+
+
+def _with_unit(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f} {unit}" if unit == "Mpps" else f"{value:.1f} {unit}"
+
+
+def verdicts(judge: Judge) -> str:
+    """Per test: the verdict beside the judged figure and its limit, then the counts."""
+    lines: list[tuple[str, ...]] = [("test", "kind", "verdict", "figure", "value", "limit",
+                                     "why")]
+    for j in judge.judged:
+        v = j.verdict
+        why = v.reason if v.status in ("fail", "inconclusive") else ""
+        lines.append((j.test.split("::")[-1], j.kind, v.status.upper(), v.figure or "-",
+                      _with_unit(v.value, v.unit), _with_unit(v.limit, v.unit), why))
+    counts: dict[str, int] = {}
+    for j in judge.judged:
+        counts[j.verdict.status] = counts.get(j.verdict.status, 0) + 1
+    total = ", ".join(f"{n} {status}" for status, n in
+                      sorted(counts.items(), key=lambda kv: SEVERITY[kv[0]]))
+    return "\n".join([f"thresholds: {judge.thresholds.where}; inconclusive "
+                      f"{'fails' if judge.inconclusive == 'fail' else 'does not fail'} "
+                      "the run (--xdpperf-inconclusive)", ""] + _columns(lines)
+                     + ["", f"verdicts: {total}"])

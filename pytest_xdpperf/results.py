@@ -21,6 +21,10 @@ from .trafficgen.base import TrafficProfile
 
 # Within this share of the tester's capacity a figure measures the tester too.
 TESTER_BOUND_MARGIN = 0.10
+# A user-space NF whose flat-out MFR is below this share of what it forwarded at a
+# paced load (its PDR or NDR) collapsed under overload: livelock (the driver, on its
+# core, starves it).
+LIVELOCK_SHARE = 0.5
 # 1: first records.  2: `repetitions` and `metric_samples_pps`; ndr/pdr carry `verified`
 # and `confirmation`; status may be "tester_bound"; trials carry `valid`/`tester_fault`;
 # metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
@@ -70,6 +74,9 @@ class Measurement:
     notes: list[str] = field(default_factory=list)
     # share of XDP runs done in the NF's own task (busy poll from its syscalls)
     driver_by_syscall_share: float | None = None
+    # the NF's own counters over the whole measurement (warm-up excluded): verdicts
+    # "rx", "drop", "tx", "pass", "redirect", "aborted", summed over XDP and user space
+    nf_counters: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.repetitions:
@@ -159,6 +166,21 @@ class Measurement:
         pdr = self.pdr.rate_pps
         return bool(noop and pdr and pdr >= noop * (1 - TESTER_BOUND_MARGIN))
 
+    @property
+    def livelock(self) -> str | None:
+        """A note where a user-space NF collapsed under overload in some repetition:
+        its MFR below LIVELOCK_SHARE of its PDR (or NDR); None where it did not."""
+        if self.mode.processing != "user":
+            return None
+        for rep in self.repetitions:
+            paced = max((r for r in (rep.pdr.rate_pps, rep.ndr.rate_pps) if r), default=None)
+            if rep.mfr_pps is not None and paced and rep.mfr_pps < LIVELOCK_SHARE * paced:
+                return (f"livelock: flat out, the user-space NF forwarded {rep.mfr_pps / 1e6:.3f}"
+                        f" Mpps, less than {LIVELOCK_SHARE:.0%} of the {paced / 1e6:.3f} Mpps it "
+                        "kept up with at a paced load: the driver on its core starves it, so "
+                        "this MFR is not its capacity")
+        return None
+
     def unverified(self) -> list[str]:
         """Figures ("NDR", "PDR") whose confirmation failed in some repetition."""
         return sorted({c.goal for r in self.repetitions for c in r.confirmations()
@@ -230,8 +252,10 @@ class Measurement:
             "calibration": self.calibration.as_dict(),
             "tester_bound": self.tester_bound,
             "testbed_bound": self.testbed_bound,
+            "livelock": self.livelock,
             "unverified": self.unverified(),
             "driver_by_syscall_share": self.driver_by_syscall_share,
+            "nf_counters": self.nf_counters,
             "search": {
                 "trials": len(rep.search.trials),
                 "trial_seconds": rep.search.trial_seconds,

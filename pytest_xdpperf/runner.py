@@ -44,10 +44,6 @@ if TYPE_CHECKING:
 
 # What each traffic class asks of an NF's `action` parameter.
 CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
-LIVELOCK_NOTE = (
-    "user-space NF sharing its core with the driver: offered more than it can take, "
-    "the driver starves it (livelock), so the maximum forwarding rate is not its capacity"
-)
 
 
 @dataclass(frozen=True)
@@ -172,10 +168,10 @@ class XdpPerf:
                                     running.stats) if local_class else
                 TrialMeasurer(generator, self.testbed.tester, self.testbed.dut, traffic_class,
                               running.stats))
-            stats_before = running.stats()
             try:
                 measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up
                 measurer.history.clear()
+                stats_before = running.stats()  # the NF's counters from here on
                 repetitions = []
                 for index in range(opts.repetitions):
                     repetitions.append(rep := self._repetition(measurer, spec, index))
@@ -194,8 +190,6 @@ class XdpPerf:
                     "nf": spec.label(), "mode": self.mode.name, "error": repr(exc),
                     "trials": [trial_dict(t) for t in measurer.history]})
                 raise
-        if self.mode.processing == "user":
-            notes.append(LIVELOCK_NOTE)
         if busy_poll:
             notes.append(busy_poll)
         floor = self.calibration.loss_floor_for(traffic_class)
@@ -211,8 +205,11 @@ class XdpPerf:
         notes.extend(notes_on_the_tester(repetitions))
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
                                   opts.loss_threshold, repetitions, self.calibration, notes,
-                                  driver_by_syscall_share=by_syscall)
+                                  driver_by_syscall_share=by_syscall,
+                                  nf_counters=counter_deltas(stats_before, stats_after))
         notes.extend(measurement.confirmation_notes())
+        if measurement.livelock:  # detected in the data, not assumed for user space
+            notes.append(measurement.livelock)
         record(self.benchmark, measurement)
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
@@ -306,6 +303,14 @@ def _shown(trial: Trial, line: ProgressLine, phase: str) -> Trial:
         line.trial(phase, result)
         return result
     return shown
+
+
+VERDICT_COUNTERS = ("rx", "drop", "tx", "pass", "redirect", "aborted")
+
+
+def counter_deltas(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """The NF's verdict counters between two stats() answers."""
+    return {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in VERDICT_COUNTERS}
 
 
 def notes_on_the_tester(repetitions: list[Repetition]) -> list[str]:

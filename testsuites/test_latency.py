@@ -4,11 +4,10 @@ p99.9, max and the histogram of each point land in the pytest-benchmark record."
 
 import pytest
 
+from pytest_xdpperf.suites import assert_latency_points
+
 
 @pytest.mark.passthrough
 def test_macswap_latency(xdpperf):
-    result = xdpperf.latency("macswap", rates=(1, 100, 10_000), fractions=(0.1, 0.5, 0.9))
-    for point in result.points:
-        summary = point.histogram.summary()
-        if summary["count"]:
-            assert 0 < summary["min_us"] <= summary["p50_us"] <= summary["max_us"]
+    assert_latency_points(
+        xdpperf.latency("macswap", rates=(1, 100, 10_000), fractions=(0.1, 0.5, 0.9)))

@@ -35,4 +35,9 @@ class Testbed(Protocol):
         """What a record needs to know about where it was measured."""
         ...
 
+    @property
+    def thresholds_key(self) -> str:
+        """The stem of this testbed's thresholds file (testsuites/thresholds/<key>.toml)."""
+        ...
+
     def destroy(self) -> None: ...

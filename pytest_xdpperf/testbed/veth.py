@@ -230,6 +230,12 @@ class VethTestbed:
         self.pin_napi(self.tester)
         return self.pin_napi(self.dut)
 
+    @property
+    def thresholds_key(self) -> str:
+        """The name of this testbed's thresholds file: the veth pair on a machine with
+        this many CPUs (testsuites/thresholds/veth-2cpu.toml on a 2-core machine)."""
+        return f"veth-{os.cpu_count()}cpu"
+
     def describe(self) -> dict[str, Any]:
         return {
             "kind": "veth",

@@ -1,0 +1,355 @@
+"""Per-testbed thresholds: the limits a measurement is judged against, from a TOML file.
+
+A thresholds file belongs to one testbed (the bundled ones are in
+testsuites/thresholds/<testbed key>.toml, e.g. veth-2cpu.toml) and holds one entry per
+measurement, keyed by what identifies it - the kind of result, the NF and its
+parameters, the traffic class, the mode and the frame size:
+
+    [testbed]
+    key = "veth-2cpu"
+
+    [[throughput]]
+    nf = "macswap"
+    params = { action = "drop" }
+    traffic_class = "drop"
+    mode = "xdp"
+    frame_size = 64
+    figure = "max_forwarding_rate"     # the judged figure: or "pdr", "ndr"
+    min_mpps = 5.1                     # lower limit [Mpps]
+
+    [[latency]]
+    nf = "macswap"
+    params = { action = "tx" }
+    traffic_class = "passthrough"
+    mode = "xdp"
+    frame_size = 64
+    point = "rate=10000"               # a fixed-rate point [packets/s]
+    max_us = { p50 = 40.0, p99 = 150.0 }   # upper limits [us]
+
+    [[transactions]]
+    nf = "firewall"
+    params = { action = "pass", rules = 0 }
+    traffic_class = "local"
+    mode = "xdp"
+    app = "memcached"
+    min_tps = 20000.0                  # lower limit [transactions/s]
+
+`xdpperf thresholds RUNS... -o FILE` writes such a file from stored runs (derive()).
+The key is read from a record's extra_info, so a live measurement and a stored record
+find the same entry.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import XdpperfError
+from .latency import supported
+
+KINDS = ("throughput", "latency", "transactions")
+FIGURES = ("max_forwarding_rate", "pdr", "ndr")
+# On a testbed whose own sporadic loss decides the PDR (the veth path here), the
+# maximum forwarding rate is the figure that measures the NF and stays put run to run.
+DEFAULT_FIGURE = "max_forwarding_rate"
+KEY_FIELDS = ("nf", "params", "traffic_class", "mode", "frame_size")
+LIMIT_FIELDS = {"throughput": ("figure", "min_mpps"), "latency": ("point", "max_us"),
+                "transactions": ("app", "min_tps")}
+@dataclass(frozen=True)
+class Key:
+    """What identifies a measurement for its threshold. Parameter values are compared
+    as text (a TOML 0 and an NF's "0" are the same parameter)."""
+
+    kind: str
+    nf: str
+    params: tuple[tuple[str, str], ...]
+    traffic_class: str
+    mode: str
+    frame_size: int | None
+
+    @classmethod
+    def of_record(cls, info: dict[str, Any]) -> Key:
+        """The key of a record's extra_info (or a live measurement's)."""
+        if "xdpperf_latency_record" in info:
+            kind = "latency"
+        elif info.get("kind") == "transactions":
+            kind = "transactions"
+        else:
+            kind = "throughput"
+        frame = (info.get("traffic") or {}).get("frame_size")
+        return cls(kind, str(info.get("nf")), _params(info.get("nf_params") or {}),
+                   str(info.get("traffic_class")), str(info.get("mode")),
+                   int(frame) if frame is not None else None)
+
+    def describe(self) -> str:
+        params = ",".join(f"{k}={v}" for k, v in self.params)
+        frame = f" {self.frame_size} B" if self.frame_size is not None else ""
+        return (f"{self.kind} {self.nf}[{params}] {self.traffic_class} "
+                f"{self.mode}{frame}")
+
+
+def _params(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in params.items()))
+
+
+@dataclass
+class Thresholds:
+    """The entries of one thresholds file; `source` None: no file (every result then
+    reads "no threshold", `missing` says why)."""
+
+    source: Path | None
+    entries: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)
+    testbed: dict[str, Any] = field(default_factory=dict)
+    missing: str = ""
+
+    def find(self, key: Key) -> list[dict[str, Any]]:
+        """Every entry for `key` (latency: one per point; others: at most one)."""
+        return self.entries.get(key, [])
+
+    @property
+    def where(self) -> str:
+        return str(self.source) if self.source else self.missing
+
+
+def absent(why: str) -> Thresholds:
+    return Thresholds(None, missing=why)
+
+
+def load(path: Path) -> Thresholds:
+    """Read and check a thresholds file; XdpperfError naming the file and the entry."""
+    fix = "see pytest_xdpperf/thresholds.py for the format, or make one: xdpperf thresholds"
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise XdpperfError(f"thresholds file {path} does not exist",
+                           "give an existing file, or 'none' for no thresholds") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise XdpperfError(f"thresholds file {path} cannot be read: {exc}", fix) from None
+    unknown = sorted(set(doc) - {"testbed", *KINDS})
+    if unknown:
+        raise XdpperfError(f"thresholds file {path}: unknown table {unknown[0]!r}",
+                           f"use [testbed] and [[{']], [['.join(KINDS)}]]")
+    out = Thresholds(path, testbed=dict(doc.get("testbed") or {}))
+    for kind in KINDS:
+        for i, entry in enumerate(doc.get(kind) or []):
+            where = f"thresholds file {path}: [[{kind}]] entry {i + 1}"
+            _check_entry(kind, entry, where, fix)
+            key = Key(kind, str(entry["nf"]), _params(entry.get("params") or {}),
+                      str(entry["traffic_class"]), str(entry["mode"]),
+                      int(entry["frame_size"]) if "frame_size" in entry else None)
+            if kind != "latency" and key in out.entries:
+                raise XdpperfError(f"{where} repeats {key.describe()}",
+                                   "keep one entry per measurement")
+            out.entries.setdefault(key, []).append(dict(entry))
+    return out
+
+
+def _check_entry(kind: str, entry: Any, where: str, fix: str) -> None:
+    if not isinstance(entry, dict):
+        raise XdpperfError(f"{where} is not a table", fix)
+    allowed = {*KEY_FIELDS, *LIMIT_FIELDS[kind], "note"}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise XdpperfError(f"{where} has an unknown field {unknown[0]!r}",
+                           f"fields are {', '.join(sorted(allowed))}")
+    for name in ("nf", "traffic_class", "mode"):
+        if name not in entry:
+            raise XdpperfError(f"{where} has no {name!r}", fix)
+    if not isinstance(entry.get("params", {}), dict):
+        raise XdpperfError(f"{where}: 'params' is not a table", "write params = { k = v }")
+    if kind == "throughput":
+        if entry.get("figure", DEFAULT_FIGURE) not in FIGURES:
+            raise XdpperfError(f"{where}: figure {entry['figure']!r} is unknown",
+                               f"use one of {', '.join(FIGURES)}")
+        _number(entry, "min_mpps", where)
+    elif kind == "transactions":
+        _number(entry, "min_tps", where)
+    else:
+        point = entry.get("point")
+        if not isinstance(point, str) or parse_point(point) is None:
+            raise XdpperfError(f"{where}: point {point!r} is not rate=N or fraction=F",
+                               "e.g. point = \"rate=10000\"")
+        limits = entry.get("max_us")
+        if not isinstance(limits, dict) or not limits:
+            raise XdpperfError(f"{where} has no max_us table", "e.g. max_us = { p99 = 150.0 }")
+        for name in limits:
+            _number(limits, name, where)
+            if percentile_of(name) is None:
+                raise XdpperfError(f"{where}: {name!r} is not a percentile",
+                                   "use p50, p90, p99, p99.9 (or min, max)")
+
+
+def _number(table: dict[str, Any], name: str, where: str) -> None:
+    value = table.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not math.isfinite(value) or value < 0:
+        raise XdpperfError(f"{where}: {name} = {value!r} is not a number >= 0",
+                           f"e.g. {name} = 1.5")
+
+
+def parse_point(text: str) -> tuple[str, float] | None:
+    """"rate=10000" -> ("rate", 10000.0); "fraction=0.5" -> ("fraction", 0.5)."""
+    name, _, value = text.partition("=")
+    if name not in ("rate", "fraction"):
+        return None
+    try:
+        return name, float(value)
+    except ValueError:
+        return None
+
+
+def percentile_of(name: str) -> float | None:
+    """"p99" -> 99.0, "p99.9" -> 99.9, "min" -> 0, "max" -> 100; None otherwise."""
+    if name in ("min", "max"):
+        return 0.0 if name == "min" else 100.0
+    if not name.startswith("p"):
+        return None
+    try:
+        value = float(name[1:])
+    except ValueError:
+        return None
+    return value if 0 < value < 100 else None
+
+
+# --- thresholds from stored runs -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """How a limit follows from a figure's values over runs: `margin` of the worst
+    run or `spread` standard deviations over the runs, whichever is wider, beyond the
+    worst run (so a limit is never above the worst run's figure, or below it for an
+    upper limit)."""
+
+    margin: float = 0.10
+    spread: float = 2.0
+
+    def lower(self, values: list[float]) -> float:
+        worst = min(values)
+        return max(0.0, worst - self._room(values, worst))
+
+    def upper(self, values: list[float]) -> float:
+        worst = max(values)
+        return worst + self._room(values, worst)
+
+    def _room(self, values: list[float], worst: float) -> float:
+        stdev = statistics.stdev(values) if len(values) > 1 else 0.0
+        return max(self.margin * worst, self.spread * stdev)
+
+    def describe(self) -> str:
+        return (f"beyond the worst run by {self.margin:.0%} of it or {self.spread:g} "
+                "standard deviations over the runs, whichever is wider")
+
+
+def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
+           made_from: list[str], figure: str = DEFAULT_FIGURE) -> dict[str, Any]:
+    """A thresholds document from `runs`: each a list of records' extra_info (one run
+    of a suite). A measurement gets an entry where every run that holds it measured
+    the figure; one present in only some runs gets its entry from those."""
+    values: dict[tuple[Key, str], list[float]] = {}
+    order: list[tuple[Key, str]] = []
+    params: dict[Key, dict[str, Any]] = {}  # as the NF was given them (TOML keeps types)
+    for run in runs:
+        for info in run:
+            key = Key.of_record(info)
+            params.setdefault(key, dict(info.get("nf_params") or {}))
+            for slot, value in _figures(key, info, figure):
+                if (key, slot) not in values:
+                    values[(key, slot)] = []
+                    order.append((key, slot))
+                values[(key, slot)].append(value)
+    doc: dict[str, Any] = {"testbed": {"key": testbed, "made_from": made_from,
+                                       "runs": len(runs), "rule": rule.describe()}}
+    latency: dict[tuple[Key, str], dict[str, float]] = {}
+    for key, slot in order:
+        got = values[(key, slot)]
+        base: dict[str, Any] = {"nf": key.nf, "params": params[key],
+                                "traffic_class": key.traffic_class, "mode": key.mode}
+        if key.frame_size is not None:
+            base["frame_size"] = key.frame_size
+        if key.kind == "throughput":
+            doc.setdefault("throughput", []).append(
+                {**base, "figure": slot, "min_mpps": round(rule.lower(got) / 1e6, 4),
+                 "note": _note(got, 1e6, "Mpps")})
+        elif key.kind == "transactions":
+            doc.setdefault("transactions", []).append(
+                {**base, "app": slot, "min_tps": round(rule.lower(got), 1),
+                 "note": _note(got, 1, "tps")})
+        else:
+            point, _, name = slot.partition(" ")
+            if (key, point) not in latency:
+                latency[(key, point)] = {}
+                doc.setdefault("latency", []).append(
+                    {**base, "point": point, "max_us": latency[(key, point)]})
+            latency[(key, point)][name] = round(rule.upper(got), 1)
+    return doc
+
+
+def _note(values: list[float], unit: float, name: str) -> str:
+    return "runs: " + ", ".join(f"{v / unit:.4g}" for v in values) + f" {name}"
+
+
+def _figures(key: Key, info: dict[str, Any], figure: str) -> list[tuple[str, float]]:
+    """(slot, value) pairs a record gives its thresholds: the judged throughput figure
+    [packets/s], the transactions/s, or each fixed-rate latency point's supported
+    percentiles [us]."""
+    if key.kind == "throughput":
+        if figure == "max_forwarding_rate" and livelocked(info):
+            return []  # a collapse, not the NF's capacity (the verdict ignores it too)
+        value = figure_value(info, figure)
+        return [(figure, value)] if value else []
+    if key.kind == "transactions":
+        tps = info.get("tps")
+        return [(str(info.get("app")), float(tps))] if tps and not info.get("errors") else []
+    out = []
+    for point in info.get("latency") or []:
+        if point.get("fraction") is not None or not point.get("count"):
+            continue  # fractions are of a throughput that moves with the run
+        for name in ("p50", "p90", "p99", "p99.9"):
+            value = point.get(f"{name}_us")
+            if value is not None and supported(float(name[1:]), int(point["count"])):
+                out.append((f"rate={point['rate_pps']:g} {name}", float(value)))
+    return out
+
+
+def livelocked(info: dict[str, Any]) -> bool:
+    """Did a user-space NF collapse flat out in a throughput record? Its `livelock`
+    note, or (records from before it) an MFR below half its PDR or NDR in some
+    repetition, as results.Measurement.livelock decides."""
+    if info.get("livelock"):
+        return True
+    if info.get("processing") != "user" or "livelock" in info:
+        return False
+    reps = info.get("repetitions") or {}
+    for mfr, pdr, ndr in zip(reps.get("mfr_pps") or [], reps.get("pdr_pps") or [],
+                             reps.get("ndr_pps") or []):
+        paced = max((r for r in (pdr, ndr) if r), default=None)
+        if mfr is not None and paced and mfr < 0.5 * paced:
+            return True
+    return False
+
+
+def figure_value(info: dict[str, Any], figure: str) -> float | None:
+    """The throughput figure of a record's extra_info [packets/s], the mean over its
+    repetitions; None unless every repetition measured it."""
+    reps = info.get("repetitions") or {}
+    key = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}[figure]
+    samples = reps.get(key)
+    if samples:
+        if any(not s for s in samples):
+            return None
+        return float(statistics.fmean(samples))
+    if figure == "max_forwarding_rate":
+        return (info.get("max_forwarding_rate") or {}).get("mean_pps")
+    return (info.get(figure) or {}).get("rate_pps")
+
+
+def write(doc: dict[str, Any], path: Path) -> None:
+    """The document as TOML (tomli_w: a writer that round-trips with tomllib)."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(doc))

@@ -1,0 +1,187 @@
+"""The verdict on one measurement: its judged figure against the testbed's threshold.
+
+pass          the figure meets its limit (a bound figure too: the DUT did at least that)
+fail          the figure misses its limit, and nothing but the DUT decided it; or the
+              NF forwarded nothing at all (with or without a threshold)
+inconclusive  the figure misses its limit, but the tester or the testbed decided it
+              (tester-bound, testbed-bound, too few samples): no verdict on the DUT
+no threshold  the thresholds file has no entry for this measurement: figures are
+              recorded and shown, nothing is judged
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .latency import supported as percentile_supported
+from .thresholds import (
+    DEFAULT_FIGURE,
+    Key,
+    Thresholds,
+    figure_value,
+    livelocked,
+    parse_point,
+    percentile_of,
+)
+
+PASS, FAIL, INCONCLUSIVE, NO_THRESHOLD = "pass", "fail", "inconclusive", "no threshold"
+# Within this share of what the tester offered (or could offer), a throughput figure
+# measures the tester as much as the DUT (as results.TESTER_BOUND_MARGIN).
+BOUND_MARGIN = 0.10
+SEVERITY = {PASS: 0, NO_THRESHOLD: 1, INCONCLUSIVE: 2, FAIL: 3}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """status, and the judged figure with its value and limit in `unit`."""
+
+    status: str
+    figure: str | None
+    value: float | None
+    limit: float | None
+    unit: str
+    reason: str
+    source: str  # the thresholds file (or why there is none)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def message(self, test: str, flags: list[str]) -> str:
+        """One line for a failing test: the test, the figure, value, limit and flags."""
+        return (f"xdpperf: {test}: {self.status}: {self.reason}"
+                + (f" [flags: {' '.join(flags)}]" if flags else "")
+                + f" (thresholds: {self.source})")
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "none"
+    return f"{value:.3f} {unit}" if unit == "Mpps" else f"{value:.1f} {unit}"
+
+
+def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
+    """Why the tester or the testbed, not the DUT, decided `figure` of a throughput
+    record's extra_info; None where the DUT did."""
+    if figure == "max_forwarding_rate":
+        mfr = info.get("max_forwarding_rate") or {}
+        rate, offered = mfr.get("mean_pps"), mfr.get("tester_offered_pps") or []
+        capacity = (info.get("calibration") or {}).get("tester_capacity_pps")
+        ceilings = [c for c in (capacity, *([sum(offered) / len(offered)] if offered else []))
+                    if c]
+        if livelocked(info):
+            return ("the user-space NF collapsed under overload (livelock), so its MFR is "
+                    "not its capacity")
+        if rate and ceilings and rate >= min(ceilings) * (1 - BOUND_MARGIN):
+            return (f"the tester's capacity decides this figure: the DUT took "
+                    f"{rate / 1e6:.3f} of the {min(ceilings) / 1e6:.3f} Mpps the tester could "
+                    "offer")
+        return None
+    t = info.get(figure) or {}
+    if t.get("status") in ("at_max_load", "tester_bound"):
+        return "the tester's capacity decides this figure (no loss up to what it sends)"
+    if figure == "pdr" and info.get("testbed_bound"):
+        return "the testbed's own loss decides this figure (the bare path loses as much)"
+    return None
+
+
+def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
+                     forwarded_anything: bool = True) -> Verdict:
+    """The verdict on a throughput record's extra_info."""
+    entries = thresholds.find(Key.of_record(info))
+    figure = str(entries[0].get("figure", DEFAULT_FIGURE)) if entries else DEFAULT_FIGURE
+    rate = figure_value(info, figure)
+    value = rate / 1e6 if rate else None
+    limit = float(entries[0]["min_mpps"]) if entries else None
+    verdict = _lower(figure, value, limit, "Mpps", throughput_bound(info, figure),
+                     thresholds.where)
+    if not forwarded_anything:
+        return Verdict(FAIL, figure, value, limit, "Mpps",
+                       "the NF forwarded nothing at any load", thresholds.where)
+    return verdict
+
+
+def judge_transactions(info: dict[str, Any], thresholds: Thresholds) -> Verdict:
+    entries = thresholds.find(Key.of_record(info))
+    limit = float(entries[0]["min_tps"]) if entries else None
+    tps = info.get("tps") or None
+    if info.get("errors"):
+        return Verdict(FAIL, "transactions_per_second", tps, limit, "tps",
+                       f"the application reported {info['errors']} errors", thresholds.where)
+    if not tps:
+        return Verdict(FAIL, "transactions_per_second", None, limit, "tps",
+                       "no transactions completed", thresholds.where)
+    return _lower("transactions_per_second", tps, limit, "tps", None, thresholds.where)
+
+
+def _lower(figure: str, value: float | None, limit: float | None, unit: str,
+           bound: str | None, source: str) -> Verdict:
+    if limit is None:
+        return Verdict(NO_THRESHOLD, figure, value, None, unit,
+                       f"{figure} {_fmt(value, unit)}, no threshold for this measurement",
+                       source)
+    if value is not None and value >= limit:
+        return Verdict(PASS, figure, value, limit, unit,
+                       f"{figure} {_fmt(value, unit)} >= limit {_fmt(limit, unit)}", source)
+    missed = (f"{figure} {_fmt(value, unit)} is below the limit {_fmt(limit, unit)}"
+              if value is not None else f"no {figure} measured (limit {_fmt(limit, unit)})")
+    if bound:
+        return Verdict(INCONCLUSIVE, figure, value, limit, unit, f"{missed}; {bound}", source)
+    return Verdict(FAIL, figure, value, limit, unit, missed, source)
+
+
+def judge_latency(info: dict[str, Any], thresholds: Thresholds) -> Verdict:
+    """Every latency limit of the record's entries; the worst verdict of them, with the
+    figure it concerns. Without an entry: "no threshold" unless nothing came back."""
+    points = info.get("latency") or []
+    if points and not any(p.get("count") for p in points):
+        return Verdict(FAIL, "latency", None, None, "us", "no frame came back at any point",
+                       thresholds.where)
+    verdicts = [v for entry in thresholds.find(Key.of_record(info))
+                for v in _latency_entry(entry, points, thresholds.where)]
+    if not verdicts:
+        return Verdict(NO_THRESHOLD, "latency", None, None, "us",
+                       "latency recorded, no threshold for this measurement", thresholds.where)
+    worst = max(verdicts, key=lambda v: SEVERITY[v.status])
+    if worst.status == PASS:
+        return Verdict(PASS, "latency", None, None, "us",
+                       "; ".join(v.reason for v in verdicts), thresholds.where)
+    return worst
+
+
+def _latency_entry(entry: dict[str, Any], points: list[dict[str, Any]],
+                   source: str) -> list[Verdict]:
+    want = parse_point(str(entry["point"]))
+    assert want is not None  # thresholds.load checked it
+    name, at = want
+    point = next((p for p in points if (
+        (name == "rate" and p.get("fraction") is None and p.get("rate_pps") == at)
+        or (name == "fraction" and p.get("fraction") == at))), None)
+    out = []
+    for pct, limit in entry["max_us"].items():
+        figure = f"{pct} at {entry['point']}"
+        if point is None:
+            out.append(Verdict(FAIL, figure, None, float(limit), "us",
+                               f"no latency point {entry['point']} was measured", source))
+            continue
+        value = point.get(f"{pct}_us")
+        q = percentile_of(pct)
+        count = int(point.get("count") or 0)
+        if q is not None and 0 < q < 100 and not percentile_supported(q, count):
+            out.append(Verdict(INCONCLUSIVE, figure, None, float(limit), "us",
+                               f"{figure}: {count} samples do not support a {pct}", source))
+        elif value is None:
+            out.append(Verdict(FAIL, figure, None, float(limit), "us",
+                               f"{figure}: nothing came back", source))
+        elif value <= limit:
+            out.append(Verdict(PASS, figure, value, float(limit), "us",
+                               f"{figure} {value:.1f} us <= limit {limit:.1f} us", source))
+        elif point.get("tester_bound"):
+            out.append(Verdict(INCONCLUSIVE, figure, value, float(limit), "us",
+                               f"{figure} {value:.1f} us is above the limit {limit:.1f} us; "
+                               "the tester's capacity decides this point", source))
+        else:
+            out.append(Verdict(FAIL, figure, value, float(limit), "us",
+                               f"{figure} {value:.1f} us is above the limit {limit:.1f} us",
+                               source))
+    return out

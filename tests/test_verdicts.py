@@ -1,0 +1,108 @@
+"""Real short runs judged against a thresholds file: the unchanged macswap passes the
+limits made from its own run, a copy made ~100x slower in its C code fails with a
+message naming the threshold, a run without an entry says "no threshold"; and the
+suites' formerly vacuous checks fail on their bad cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_xdpperf.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "suites" / "verdict"
+TEST = "test_suite.py::test_macswap_drop[xdp]"
+# per frame, the MACs swapped this many more times (an even count: the frame is
+# unchanged), behind a compiler barrier so that the work is done
+SLOWDOWN = 2000
+SLOW_CODE = f"""\tfor (int i = 0; i < {SLOWDOWN}; i++) {{
+\t\tpkt_swap_macs(eth);
+\t\tasm volatile("" ::: "memory");
+\t}}
+\tpkt_swap_macs(eth);"""
+
+pytestmark = pytest.mark.integration
+
+
+def run(tmp: Path, name: str, *extra: str, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider",
+         "--xdp-mode", "xdp", "--trial-duration", "0.2", "--relative-width", "0.05",
+         "--min-load", "1000", f"--benchmark-json={tmp / (name + '.json')}",
+         "--xdpperf-journal", "", *extra],
+        cwd=tmp, capture_output=True, text=True, timeout=600,
+        env=os.environ | (env or {}))
+
+
+def slower_nfs(tmp: Path) -> dict[str, str]:
+    """A copy of nfs/ whose macswap does SLOWDOWN extra swaps per frame."""
+    nfs = tmp / "nfs"
+    shutil.copytree(ROOT / "nfs", nfs)
+    header = nfs / "macswap" / "macswap.h"
+    text = header.read_text()
+    assert "\tpkt_swap_macs(eth);" in text
+    header.write_text(text.replace("\tpkt_swap_macs(eth);", SLOW_CODE, 1))
+    return {"XDPP_NFS": str(nfs), "XDPP_BUILD": str(tmp / "build")}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("verdicts")
+    out: dict = {"tmp": tmp}
+    base = run(tmp, "base", "--xdpperf-thresholds", "none")
+    assert base.returncode == 0, base.stdout[-3000:] + base.stderr[-3000:]
+    out["base"] = base
+    # limits from the one run: half of it (a host that halves its speed between two
+    # runs minutes apart stays a pass; a 100x slower NF cannot)
+    assert main(["thresholds", str(tmp / "base.json"), "-o", str(tmp / "t.toml"),
+                 "--margin", "0.5"]) == 0
+    out["same"] = run(tmp, "same", "--xdpperf-thresholds", str(tmp / "t.toml"))
+    out["slow"] = run(tmp, "slow", "--xdpperf-thresholds", str(tmp / "t.toml"),
+                      env=slower_nfs(tmp))
+    return out
+
+
+def verdict_of(tmp: Path, name: str) -> dict:
+    doc = json.loads((tmp / f"{name}.json").read_text())
+    (bench,) = [b for b in doc["benchmarks"] if b["fullname"].endswith(TEST)]
+    return dict(bench["extra_info"]["verdict"])
+
+
+def test_a_run_without_an_entry_says_no_threshold(runs: dict) -> None:
+    base = runs["base"]
+    assert "NO THRESHOLD" in base.stdout and "xdpperf verdicts" in base.stdout
+    verdict = verdict_of(runs["tmp"], "base")
+    assert verdict["status"] == "no threshold" and verdict["value"] > 0
+
+
+def test_the_unchanged_nf_passes_the_limits_of_its_own_run(runs: dict) -> None:
+    same = runs["same"]
+    assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-3000:]
+    verdict = verdict_of(runs["tmp"], "same")
+    # inconclusive only where the tester bound a figure below the limit (the host slowed)
+    assert verdict["status"] in ("pass", "inconclusive"), verdict
+    assert "PASS" in same.stdout or "INCONCLUSIVE" in same.stdout
+
+
+def test_the_nf_made_slower_in_its_c_code_fails_naming_the_threshold(runs: dict) -> None:
+    slow = runs["slow"]
+    assert slow.returncode == 1, slow.stdout[-3000:] + slow.stderr[-3000:]
+    assert "max_forwarding_rate" in slow.stdout and "is below the limit" in slow.stdout
+    assert str(runs["tmp"] / "t.toml") in slow.stdout
+    verdict = verdict_of(runs["tmp"], "slow")  # the record is kept with its verdict
+    assert verdict["status"] == "fail" and verdict["value"] < verdict["limit"]
+
+
+def test_the_suites_checks_fail_on_their_bad_cases(tmp_path: Path) -> None:
+    bad = run(tmp_path, "bad", "--xdpperf-thresholds", "none", "-k", "not macswap_drop",
+              env={"XDPP_BAD_CASES": "1"})
+    assert bad.returncode == 0, bad.stdout[-3000:] + bad.stderr[-3000:]
+    assert "2 passed" in bad.stdout, bad.stdout[-2000:]
