@@ -82,7 +82,68 @@ def lost_pdr(test: TestRecord) -> Verdict:
     return Verdict(kind, None, None, "pdr")
 
 
+# What must match for two records' figures to be compared: a change here changes the
+# figure, so a comparison across it is no verdict on the code (path in extra_info).
+SETTINGS = (("frame size", ("traffic", "frame_size")), ("traffic profile", ("traffic",)),
+            ("loss goal", ("loss_threshold",)),
+            ("trial duration", ("calibration", "trial_duration")))
+# The testbed itself: beyond this relative difference in the tester's calibrated
+# capacity, the two runs did not measure on the same testbed (this VM's host moves
+# it by 2x within an hour). Closer, a figure near the tester is caught as bound.
+TESTER_CAPACITY_TOLERANCE = 0.5
+
+
+def _setting(info: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = info
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def different_settings(base: dict[str, Any], test: dict[str, Any]) -> str | None:
+    """Why two records' figures cannot be compared, or None. A setting only one
+    record states (older records) is not held against it."""
+    for name, path in SETTINGS:
+        before, now = _setting(base, path), _setting(test, path)
+        if before is not None and now is not None and before != now:
+            return f"{name} differs: {_short(before)} vs {_short(now)}"
+    before = (base.get("calibration") or {}).get("tester_capacity_pps")
+    now = (test.get("calibration") or {}).get("tester_capacity_pps")
+    if before and now and abs(now / before - 1) > TESTER_CAPACITY_TOLERANCE:
+        return (f"tester capacity differs: {before / 1e6:.2f} vs {now / 1e6:.2f} Mpps "
+                f"(beyond {TESTER_CAPACITY_TOLERANCE:.0%})")
+    return None
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def bound(info: dict[str, Any], figure: str) -> str | None:
+    """Why the tester or the testbed decided `figure` of this record, or None."""
+    from .verdict import throughput_bound
+
+    return throughput_bound(info, figure)
+
+
 def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
+    """`test` against `base`, like with like (see judged_verdict_of), flagged and not
+    judged where the settings differ or a regression's figure was bound by the tester
+    or the testbed in either record."""
+    differs = different_settings(base.extra_info, test.extra_info)
+    if differs and not (base.is_latency and test.is_latency):
+        return Verdict(f"not judged ({differs})", None, None)
+    verdict = judged_verdict_of(base, test)
+    if verdict.kind == "regression" or verdict.kind.startswith("regression on"):
+        figure = verdict.metric or base.metric
+        why = bound(test.extra_info, figure) or bound(base.extra_info, figure)
+        if why:
+            return replace(verdict, kind=f"not judged (lower, but {why})")
+    return verdict
+
+
+def judged_verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     """`test` against `base`, like with like: the headline when both have the same one,
     else the figure both have (PDR first, then MFR)."""
     if base.is_latency or test.is_latency:
@@ -122,8 +183,12 @@ class TestComparison:
 
     @property
     def verdict(self) -> Verdict:
-        """The newest record's verdict against the baseline."""
+        """The newest record's verdict against the baseline. A test the baseline has
+        and the newest record lacks is a regression: a test that vanished (it failed
+        before it measured, or the suite lost it) must not pass the gate."""
         base, last = self.rows[0], self.rows[-1]
+        if base[1] is not None and last[1] is None:
+            return Verdict(f"regression (missing in {last[0].label})", None, None)
         if base[1] is None or last[1] is None:
             present = [r.label for r, t, _ in self.rows if t is not None]
             return Verdict("only in " + ", ".join(present), None, None)

@@ -245,3 +245,45 @@ def test_transactions_records_are_compared_on_transactions_per_second(
     assert comp.verdict.metric == "transactions_per_second"
     d2 = pair(tmp_path / "same", [transactions(name, 50_000.0)], [transactions(name, 50_010.0)])
     assert main(["compare", str(d2)]) == 0
+
+
+# --- a gate that neither flaps nor lets a regression through ------------------------------
+
+def test_a_test_that_vanished_fails_the_gate(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    d = history(tmp_path, {T: BASE}, base={T: BASE, U: BASE})
+    assert main(["compare", str(d)]) == 1
+    out = capsys.readouterr().out
+    assert f"{U} (pdr): regression (missing in 6.19.0 bbbbbbbbbbbb)" in out
+    comps = {c.name: c for c in compare(load_all([d]))}
+    assert comps[U].fails(0.0) and not comps[T].fails(0.0)
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"traffic": {"frame_size": 1518}}, "frame size differs: 64 vs 1518"),
+    ({"loss_threshold": 0.005}, "loss goal differs: 0.001 vs 0.005"),
+    ({"calibration": {"tester_capacity_pps": 2e6, "trial_duration": 1.0}},
+     "tester capacity differs: 5.00 vs 2.00 Mpps"),
+    ({"calibration": {"tester_capacity_pps": 5e6, "trial_duration": 0.2}},
+     "trial duration differs: 1.0 vs 0.2"),
+])
+def test_a_run_with_other_settings_is_flagged_not_judged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict, why: str) -> None:
+    same = {"traffic": {"frame_size": 64}, "loss_threshold": 0.001,
+            "calibration": {"tester_capacity_pps": 5e6, "trial_duration": 1.0}}
+    d = pair(tmp_path, [bench(T, BASE, **same)],
+             [bench(T, scaled(BASE, 0.5), **(same | change))])
+    assert main(["compare", str(d)]) == 0  # halved, but on other settings: no verdict
+    assert f"not judged ({why}" in capsys.readouterr().out
+    # the same halving on the same settings is a regression
+    d = pair(tmp_path / "same", [bench(T, BASE, **same)], [bench(T, scaled(BASE, 0.5), **same)])
+    assert main(["compare", str(d)]) == 1
+
+
+def test_a_lower_figure_the_testbed_decided_is_not_judged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, scaled(BASE, 0.8), testbed_bound=True)])
+    assert main(["compare", str(d)]) == 0
+    assert "not judged (lower, but the testbed's own loss decides" in capsys.readouterr().out
+    d = pair(tmp_path / "b", [bench(T, BASE)], [bench(T, scaled(BASE, 0.8))])
+    assert main(["compare", str(d)]) == 1

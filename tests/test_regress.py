@@ -58,6 +58,22 @@ def test_a_regressed_run_never_becomes_the_baseline(tmp_path: Path) -> None:
     assert len(load_all([tmp_path / "history"])) == 5
 
 
+def test_a_failed_run_is_its_own_exit_status_and_its_record_is_kept(tmp_path: Path) -> None:
+    """A regression exits 1, a run whose tests failed 3 (its record still stored and
+    compared), so a CI job can tell a slower kernel from a broken run."""
+    assert regress(tmp_path, 1e6).returncode == 0
+    failed = subprocess.run(
+        ["bash", str(ROOT / "ci" / "regress"), "--history", str(tmp_path / "history"),
+         "--repo", str(ROOT), "--", str(SUITE), "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"XDPP_FAKE_PPS": "1e6", "XDPP_FAKE_FAIL": "1",
+                          "XDPPERF_BIN": str(Path(sys.executable).parent)})
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    assert "the run failed (pytest exit 1)" in failed.stderr
+    assert len(load_all([tmp_path / "history"])) == 2  # stored anyway
+    assert f"{TEST} (pdr): no change" in failed.stdout  # and compared
+
+
 def test_repetitions_can_be_overridden(tmp_path: Path) -> None:
     assert regress(tmp_path, 1e6, "--repetitions", "5").returncode == 0
     assert len(samples(tmp_path / "history" / "baseline.json")) == 5

@@ -19,3 +19,5 @@ def test_record(benchmark, request):
         "repetitions": {"count": repetitions, "pdr_pps": samples},
         "pdr": {"rate_pps": statistics.fmean(samples), "status": "found"}})
     benchmark.pedantic(lambda: None, rounds=1)
+    if os.environ.get("XDPP_FAKE_FAIL"):  # e.g. a threshold verdict, after its record
+        raise AssertionError("failed on purpose")
