@@ -299,3 +299,20 @@ def test_a_run_where_the_nf_livelocked_gives_no_mfr_limit() -> None:
         assert doc["throughput"][0]["min_mpps"] == pytest.approx(1.8)
     doc = th.derive([[mfr_info(2.0e6)], [held]], th.Rule(0.10, 0.0), "x", [])
     assert doc["throughput"][0]["min_mpps"] == pytest.approx(0.81)
+
+
+@pytest.mark.parametrize("option, problem", [
+    (("--xdpperf-thresholds", "/nonexistent/t.toml"), "does not exist"),
+    (("--xdpperf-inconclusive", "maybe"), "--xdpperf-inconclusive 'maybe' is unknown"),
+])
+def test_bad_options_are_one_usage_error_before_anything_runs(option: tuple[str, str],
+                                                              problem: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-m", "pytest", str(root / "testsuites"), "--co",
+                          "-q", "-p", "no:cacheprovider", *option],
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert problem in run.stderr and "Traceback" not in run.stderr
