@@ -161,10 +161,22 @@ class Measurement:
 
     @property
     def testbed_bound(self) -> bool:
-        """The PDR is as high as the bare testbed's own: the path, not the NF, limits it."""
-        noop = self.calibration.noop_pdr_pps
+        """The PDR is as high as the bare testbed's own: the path, not the NF, limits it.
+
+        drop and local: against the no-op sink's PDR. passthrough: against the round
+        trip through the reflector - within 10% of the lowest share of the tester's
+        capacity at which the bare round trip already lost more than the loss goal
+        (points the tester spoiled say nothing and are skipped; with none left, the
+        one-way sink's PDR stands in: a round trip loses at least as much)."""
         pdr = self.pdr.rate_pps
-        return bool(noop and pdr and pdr >= noop * (1 - TESTER_BOUND_MARGIN))
+        if not pdr:
+            return False
+        judged = [p for p in self.calibration.reflector_loss_table if p.tester_fault is None]
+        if self.traffic_class == "passthrough" and judged:
+            losing = [p.intended_pps for p in judged if p.loss_ratio > self.loss_threshold]
+            return bool(losing) and pdr >= min(losing) * (1 - TESTER_BOUND_MARGIN)
+        noop = self.calibration.noop_pdr_pps
+        return bool(noop and pdr >= noop * (1 - TESTER_BOUND_MARGIN))
 
     @property
     def livelock(self) -> str | None:

@@ -331,3 +331,25 @@ def test_livelock_is_detected_from_the_data(dut: Any, mode: str, livelock: bool)
     assert ("mfr:livelock" in flags(m)) is livelock
     if livelock:
         assert "0.100 Mpps" in (m.livelock or "")
+
+
+def test_passthrough_testbed_bound_is_judged_by_the_round_trip() -> None:
+    """CAL's one-way sink has PDR 3 Mpps; a passthrough PDR of 1 Mpps is far below it, but
+    the bare round trip already lost 2% at 1.05 Mpps: the path decided that PDR."""
+    from pytest_xdpperf.calibration import LossPoint
+
+    m = replace(measurement([repetition(Deterministic(capacity=C))]),
+                traffic_class="passthrough")  # PDR ~1 Mpps
+    assert not m.testbed_bound  # no reflector table: the sink's 3 Mpps stands in
+    table = (LossPoint(0.1, 5e5, 5e5, 0.0, 0, None), LossPoint(0.21, 1.05e6, 1.05e6, 0.02, 0,
+                                                                None))
+    assert replace(m, calibration=replace(CAL, reflector_loss_table=table)).testbed_bound
+    # the round trip kept the goal at 1.05 Mpps: the NF decided it
+    clean = (table[0], replace(table[1], loss_ratio=0.0))
+    assert not replace(m, calibration=replace(CAL, reflector_loss_table=clean)).testbed_bound
+    # a point the tester spoiled says nothing of the path
+    spoiled = (table[0], replace(table[1], tester_fault="the tester's own queue overflowed"))
+    assert not replace(m, calibration=replace(CAL, reflector_loss_table=spoiled)).testbed_bound
+    # the drop class is judged by the one-way sink whatever the reflector did
+    assert not replace(m, traffic_class="drop",
+                       calibration=replace(CAL, reflector_loss_table=table)).testbed_bound
