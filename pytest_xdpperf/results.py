@@ -17,14 +17,11 @@ from .modes import Mode
 from .nf import NfSpec
 from .rfc2544 import Confirmation, ForwardingRate, SearchResult, Throughput, TrialResult
 from .stats import summary
+from .thresholds import LIVELOCK_SHARE
 from .trafficgen.base import TrafficProfile
 
 # Within this share of the tester's capacity a figure measures the tester too.
 TESTER_BOUND_MARGIN = 0.10
-# A user-space NF whose flat-out MFR is below this share of what it forwarded at a
-# paced load (its PDR or NDR) collapsed under overload: livelock (the driver, on its
-# core, starves it).
-LIVELOCK_SHARE = 0.5
 # 1: first records.  2: `repetitions` and `metric_samples_pps`; ndr/pdr carry `verified`
 # and `confirmation`; status may be "tester_bound"; trials carry `valid`/`tester_fault`;
 # metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
@@ -181,7 +178,8 @@ class Measurement:
     @property
     def livelock(self) -> str | None:
         """A note where a user-space NF collapsed under overload in some repetition:
-        its MFR below LIVELOCK_SHARE of its PDR (or NDR); None where it did not."""
+        its MFR below LIVELOCK_SHARE of its PDR (or NDR) - flat out it forwarded less than
+        it kept up with at a paced load; None where it did not."""
         if self.mode.processing != "user":
             return None
         for rep in self.repetitions:
