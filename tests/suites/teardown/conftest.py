@@ -9,12 +9,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 from typing import Any
 
 import pytest
 
 from pytest_xdpperf import naming
 from pytest_xdpperf.calibration import Calibration
+
+# tests/test_teardown.py interrupts this suite with SIGINT on purpose: take it even
+# where the run was started in the background of a non-interactive shell (which
+# starts it with SIGINT ignored, and Python then keeps it ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # tests/test_teardown.py may give this run a prefix of its own, so that a
 # `cleanup --all` it runs cannot reach anybody else's live runs
