@@ -712,3 +712,19 @@ def test_sporadic_loss_events(search: Search, seed: int) -> None:
     result = run(search, Sporadic(capacity=C, seed=seed))
     if result.ndr.rate_pps is not None:
         assert result.ndr.rate_pps <= C + tolerance(SPEC)
+
+
+def test_max_forwarding_rate_counts_what_the_testers_ring_refused_as_forwarded() -> None:
+    """Frames the DUT sent back that the tester's own ring refused were forwarded by the
+    DUT: a tester that takes half back must not halve the DUT's forwarding rate."""
+
+    def trial(rate: float, duration: float) -> TrialResult:
+        sent = round(rate * duration)
+        return TrialResult(intended_load=rate, intended_duration=duration, offered=sent,
+                           forwarded=sent // 2, offered_duration=duration,
+                           tester_overflow=sent // 2, extra={"return_overflow": sent // 2})
+
+    mfr = max_forwarding_rate(trial, load=1e6, duration=1.0)
+    assert mfr.rates_pps == (1e6,)
+    plain = max_forwarding_rate(Deterministic(capacity=C), load=2 * C, duration=1.0)
+    assert plain.rates_pps == (C,)  # no return overflow: what came back
