@@ -138,7 +138,7 @@ def worst_verdicts(judge: Judge) -> dict[str, str]:
 def _with_unit(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    return f"{value:.3f} {unit}" if unit == "Mpps" else f"{value:.1f} {unit}"
+    return f"{value:.3f} {unit}" if unit in ("Mpps", "x no-op") else f"{value:.1f} {unit}"
 
 
 def verdicts(judge: Judge) -> str:

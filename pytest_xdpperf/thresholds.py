@@ -60,12 +60,16 @@ LIVELOCK_SHARE = 0.9
 # The latency limits `derive` writes: not p99.9, which on a shared host is decided by
 # its scheduling stalls (one 5 ms stall delays 50 frames of 10,000 at 10 kpps).
 DERIVED_PERCENTILES = ("p50", "p90", "p99")
-FIGURES = ("max_forwarding_rate", "pdr", "ndr")
+# mfr_vs_noop: the MFR over the no-op NF's flat-out forwarding rate measured in the
+# same session's calibration - the host's speed divided out, so a slower host is not
+# a regression and a slower NF is (limit `min_ratio`, not `min_mpps`).
+NORMALISED = "mfr_vs_noop"
+FIGURES = ("max_forwarding_rate", "pdr", "ndr", NORMALISED)
 # On a testbed whose own sporadic loss decides the PDR (the veth path here), the
 # maximum forwarding rate is the figure that measures the NF and stays put run to run.
 DEFAULT_FIGURE = "max_forwarding_rate"
 KEY_FIELDS = ("nf", "params", "traffic_class", "mode", "frame_size")
-LIMIT_FIELDS = {"throughput": ("figure", "min_mpps"), "latency": ("point", "max_us"),
+LIMIT_FIELDS = {"throughput": ("figure", "min_mpps", "min_ratio"), "latency": ("point", "max_us"),
                 "transactions": ("app", "min_tps")}
 @dataclass(frozen=True)
 class Key:
@@ -173,7 +177,7 @@ def _check_entry(kind: str, entry: Any, where: str, fix: str) -> None:
         if entry.get("figure", DEFAULT_FIGURE) not in FIGURES:
             raise XdpperfError(f"{where}: figure {entry['figure']!r} is unknown",
                                f"use one of {', '.join(FIGURES)}")
-        _number(entry, "min_mpps", where)
+        _number(entry, limit_field(str(entry.get("figure", DEFAULT_FIGURE))), where)
     elif kind == "transactions":
         _number(entry, "min_tps", where)
     else:
@@ -197,6 +201,16 @@ def _number(table: dict[str, Any], name: str, where: str) -> None:
             not math.isfinite(value) or value < 0:
         raise XdpperfError(f"{where}: {name} = {value!r} is not a number >= 0",
                            f"e.g. {name} = 1.5")
+
+
+def limit_field(figure: str) -> str:
+    """The entry field of a throughput figure's lower limit: min_ratio or min_mpps."""
+    return "min_ratio" if figure == NORMALISED else "min_mpps"
+
+
+def unit_of(figure: str) -> tuple[str, float]:
+    """How a throughput figure is shown and limited: (unit, figure_value() per unit)."""
+    return ("x no-op", 1.0) if figure == NORMALISED else ("Mpps", 1e6)
 
 
 def parse_point(text: str) -> tuple[str, float] | None:
@@ -279,9 +293,10 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
         if key.frame_size is not None:
             base["frame_size"] = key.frame_size
         if key.kind == "throughput":
+            unit, per = unit_of(slot)
             doc.setdefault("throughput", []).append(
-                {**base, "figure": slot, "min_mpps": round(rule.lower(got) / 1e6, 4),
-                 "note": _note(got, 1e6, "Mpps")})
+                {**base, "figure": slot, limit_field(slot): round(rule.lower(got) / per, 4),
+                 "note": _note(got, per, unit)})
         elif key.kind == "transactions":
             doc.setdefault("transactions", []).append(
                 {**base, "app": slot, "min_tps": round(rule.lower(got), 1),
@@ -305,7 +320,7 @@ def _figures(key: Key, info: dict[str, Any], figure: str) -> list[tuple[str, flo
     [packets/s], the transactions/s, or each fixed-rate latency point's supported
     percentiles [us]."""
     if key.kind == "throughput":
-        if figure == "max_forwarding_rate" and livelocked(info):
+        if figure in ("max_forwarding_rate", NORMALISED) and livelocked(info):
             return []  # a collapse, not the NF's capacity (the verdict ignores it too)
         value = figure_value(info, figure)
         return [(figure, value)] if value else []
@@ -341,8 +356,12 @@ def livelocked(info: dict[str, Any]) -> bool:
 
 
 def figure_value(info: dict[str, Any], figure: str) -> float | None:
-    """The throughput figure of a record's extra_info [packets/s], the mean over its
-    repetitions; None unless every repetition measured it."""
+    """The throughput figure of a record's extra_info [packets/s; NORMALISED: a ratio],
+    the mean over its repetitions; None unless every repetition measured it."""
+    if figure == NORMALISED:
+        mfr = figure_value(info, "max_forwarding_rate")
+        noop = (info.get("calibration") or {}).get("noop_forwarding_pps")
+        return mfr / noop if mfr and noop else None
     reps = info.get("repetitions") or {}
     key = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}[figure]
     samples = reps.get(key)

@@ -17,12 +17,15 @@ from typing import Any
 from .latency import supported as percentile_supported
 from .thresholds import (
     DEFAULT_FIGURE,
+    NORMALISED,
     Key,
     Thresholds,
     figure_value,
+    limit_field,
     livelocked,
     parse_point,
     percentile_of,
+    unit_of,
 )
 
 PASS, FAIL, INCONCLUSIVE, NO_THRESHOLD = "pass", "fail", "inconclusive", "no threshold"
@@ -57,7 +60,7 @@ class Verdict:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "none"
-    return f"{value:.3f} {unit}" if unit == "Mpps" else f"{value:.1f} {unit}"
+    return f"{value:.3f} {unit}" if unit in ("Mpps", "x no-op") else f"{value:.1f} {unit}"
 
 
 def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
@@ -90,13 +93,14 @@ def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
     """The verdict on a throughput record's extra_info."""
     entries = thresholds.find(Key.of_record(info))
     figure = str(entries[0].get("figure", DEFAULT_FIGURE)) if entries else DEFAULT_FIGURE
+    unit, per = unit_of(figure)
     rate = figure_value(info, figure)
-    value = rate / 1e6 if rate else None
-    limit = float(entries[0]["min_mpps"]) if entries else None
-    verdict = _lower(figure, value, limit, "Mpps", throughput_bound(info, figure),
-                     thresholds.where)
+    value = rate / per if rate else None
+    limit = float(entries[0][limit_field(figure)]) if entries else None
+    bound = throughput_bound(info, "max_forwarding_rate" if figure == NORMALISED else figure)
+    verdict = _lower(figure, value, limit, unit, bound, thresholds.where)
     if not forwarded_anything:
-        return Verdict(FAIL, figure, value, limit, "Mpps",
+        return Verdict(FAIL, figure, value, limit, unit,
                        "the NF forwarded nothing at any load", thresholds.where)
     return verdict
 

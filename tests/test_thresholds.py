@@ -316,3 +316,27 @@ def test_bad_options_are_one_usage_error_before_anything_runs(option: tuple[str,
                          capture_output=True, text=True, timeout=120, cwd=root)
     assert run.returncode == 4, run.stdout + run.stderr
     assert problem in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_mfr_over_the_noop_nf_divides_the_hosts_speed_out(tmp_path: Path) -> None:
+    def run(mfr: float, noop: float) -> dict[str, Any]:
+        info = mfr_info(mfr, capacity=10 * noop)  # far below the tester: never bound
+        info["calibration"]["noop_forwarding_pps"] = noop
+        return info
+
+    doc = th.derive([[run(2.0e6, 5.0e6)]], th.Rule(0.10, 2.0), "x", [], th.NORMALISED)
+    (entry,) = doc["throughput"]
+    assert entry["figure"] == "mfr_vs_noop" and entry["min_ratio"] == pytest.approx(0.36)
+    assert "min_mpps" not in entry
+    th.write(doc, tmp_path / "n.toml")
+    t = th.load(tmp_path / "n.toml")
+    # the whole host at half speed: the tester's no-op and the NF alike - no regression
+    slow_host = judge_throughput(run(1.0e6, 2.5e6), t)
+    assert slow_host.status == PASS and slow_host.value == pytest.approx(0.4)
+    # the NF at half speed on the same host: fails, in its unit
+    slow_nf = judge_throughput(run(1.0e6, 5.0e6), t)
+    assert slow_nf.status == FAIL and "0.200 x no-op is below the limit 0.360 x no-op" \
+        in slow_nf.reason
+    # while the absolute MFR limit fails the slower host too
+    absolute = thresholds_for(tmp_path, run(2.0e6, 5.0e6))
+    assert judge_throughput(run(1.0e6, 2.5e6), absolute).status == FAIL
