@@ -20,6 +20,7 @@ can treat it as invalid.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,12 @@ TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 RATE_TOLERANCE = 0.01
 XMIT = "tx_queue_0_xdp_xmit"
 XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
+# After the offer, the DUT may still hold frames it was handed (veth ring, an AF_XDP
+# socket's rx ring: up to ~2,300): a drop-class trial waits until the NF's rx counter
+# reaches what was delivered or stops moving (two polls DRAIN_POLL apart alike), at
+# most DRAIN_TIMEOUT, so those frames count in the trial they belong to.
+DRAIN_POLL = 0.003   # s
+DRAIN_TIMEOUT = 0.5  # s
 
 
 @dataclass(frozen=True)
@@ -118,11 +125,17 @@ class TrialMeasurer:
         tester0, dut0 = ethtool_stats(self.tester), link_stats(self.dut)
         nf0 = self.handled() if self.handled else None
         offered = self.generator.offer(rate, duration)
-        nf1 = self.handled() if self.handled else None
-        tester1, dut1 = ethtool_stats(self.tester), link_stats(self.dut)
+        tester1 = ethtool_stats(self.tester)
+        tester_d = delta(tester1, tester0)
+        nf1, drain = None, None
+        if self.handled is not None and nf0 is not None:
+            delivered = offered.sent - tester_d.get(XMIT_ERRORS, 0)
+            nf1, drain = self._drained(nf0, delivered)
+        dut1 = link_stats(self.dut)
         nf_d = _counter_delta(nf1, nf0) if nf0 is not None and nf1 is not None else {}
-        acc = account(self.traffic_class, rate, offered, delta(tester1, tester0),
-                      delta(dut1, dut0), nf_d)
+        acc = account(self.traffic_class, rate, offered, tester_d, delta(dut1, dut0), nf_d)
+        if drain is not None:
+            acc.extra.update(drain)
         result = TrialResult(
             intended_load=rate,
             intended_duration=duration,
@@ -136,6 +149,25 @@ class TrialMeasurer:
         self.last = offered
         self.history.append(result)
         return result
+
+
+    def _drained(self, nf0: dict[str, Any], delivered: int
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The NF's counters once it has taken what it was delivered, or stopped taking
+        (see DRAIN_POLL); with how long that took and any frames beyond the delivered
+        ones (from an earlier trial: flagged, never silently counted as this one's)."""
+        assert self.handled is not None
+        start = time.monotonic()
+        now = self.handled()
+        still = 0
+        while int(now.get("rx", 0)) - int(nf0.get("rx", 0)) < delivered and still < 2 \
+                and time.monotonic() - start < DRAIN_TIMEOUT:
+            time.sleep(DRAIN_POLL)
+            before, now = now, self.handled()
+            still = still + 1 if now.get("rx") == before.get("rx") else 0
+        taken = int(now.get("rx", 0)) - int(nf0.get("rx", 0))
+        return now, {"drain_seconds": round(time.monotonic() - start, 6),
+                     "rx_beyond_delivered": max(0, taken - delivered)}
 
 
 def _counter_delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
