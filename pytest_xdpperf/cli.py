@@ -78,10 +78,11 @@ def _thresholds(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .history import load_all
-    from .thresholds import FIGURES, Rule, derive, write
+    from .thresholds import AUTO, FIGURES, Rule, derive, write
 
-    if args.figure not in FIGURES:
-        raise XdpperfError(f"--figure {args.figure!r} is unknown", f"use one of {FIGURES}")
+    if args.figure not in (*FIGURES, AUTO):
+        raise XdpperfError(f"--figure {args.figure!r} is unknown",
+                           f"use one of {', '.join((*FIGURES, AUTO))}")
     if not 0 <= args.margin < 1 or args.spread < 0:
         raise XdpperfError("--margin must be 0 to below 1 and --spread at least 0",
                            "e.g. --margin 0.1 --spread 2")
@@ -147,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="or this many standard deviations over the runs, if wider "
                         "(default 2)")
     p.add_argument("--figure", default="max_forwarding_rate",
-                   help="the throughput figure judged: max_forwarding_rate (default), pdr "
-                        "or ndr")
+                   help="the throughput figure judged: max_forwarding_rate (default), pdr, "
+                        "ndr, mfr_vs_noop (the MFR over the session's no-op NF), or auto: "
+                        "per test the steadier over the runs of the MFR and mfr_vs_noop")
     p.add_argument("--testbed", help="the testbed's key written in the file (default "
                                      "veth-<CPUs of this machine>cpu)")
     p.set_defaults(func=_thresholds)

@@ -65,6 +65,9 @@ DERIVED_PERCENTILES = ("p50", "p90", "p99")
 # a regression and a slower NF is (limit `min_ratio`, not `min_mpps`).
 NORMALISED = "mfr_vs_noop"
 FIGURES = ("max_forwarding_rate", "pdr", "ndr", NORMALISED)
+# `xdpperf thresholds --figure auto`: the steadier of these per measurement
+AUTO = "auto"
+AUTO_FIGURES = ("max_forwarding_rate", NORMALISED)
 # On a testbed whose own sporadic loss decides the PDR (the veth path here), the
 # maximum forwarding rate is the figure that measures the NF and stays put run to run.
 DEFAULT_FIGURE = "max_forwarding_rate"
@@ -270,19 +273,27 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
            made_from: list[str], figure: str = DEFAULT_FIGURE) -> dict[str, Any]:
     """A thresholds document from `runs`: each a list of records' extra_info (one run
     of a suite). A measurement gets an entry where every run that holds it measured
-    the figure; one present in only some runs gets its entry from those."""
+    the figure; one present in only some runs gets its entry from those.
+
+    figure AUTO: per throughput measurement, whichever of the MFR and mfr_vs_noop
+    varied less over the runs (coefficient of variation; the MFR with one run) - the
+    figure that is both the NF's and stable on this testbed."""
     values: dict[tuple[Key, str], list[float]] = {}
     order: list[tuple[Key, str]] = []
     params: dict[Key, dict[str, Any]] = {}  # as the NF was given them (TOML keeps types)
+    candidates = AUTO_FIGURES if figure == AUTO else (figure,)
     for run in runs:
         for info in run:
             key = Key.of_record(info)
             params.setdefault(key, dict(info.get("nf_params") or {}))
-            for slot, value in _figures(key, info, figure):
+            for slot, value in (pair for f in candidates for pair in _figures(key, info, f)):
                 if (key, slot) not in values:
                     values[(key, slot)] = []
                     order.append((key, slot))
                 values[(key, slot)].append(value)
+    if figure == AUTO:
+        order = [(k, slot) for k, slot in order
+                 if k.kind != "throughput" or slot == _steadiest(k, values)]
     doc: dict[str, Any] = {"testbed": {"key": testbed, "made_from": made_from,
                                        "runs": len(runs), "rule": rule.describe()}}
     latency: dict[tuple[Key, str], dict[str, float]] = {}
@@ -292,6 +303,8 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                                 "traffic_class": key.traffic_class, "mode": key.mode}
         if key.frame_size is not None:
             base["frame_size"] = key.frame_size
+        if key.kind in ("throughput", "transactions") and rule.lower(got) <= 0:
+            continue  # spread wider than the figure: a limit of 0 could never fail
         if key.kind == "throughput":
             unit, per = unit_of(slot)
             doc.setdefault("throughput", []).append(
@@ -309,6 +322,18 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                     {**base, "point": point, "max_us": latency[(key, point)]})
             latency[(key, point)][name] = round(rule.upper(got), 1)
     return doc
+
+
+def _steadiest(key: Key, values: dict[tuple[Key, str], list[float]]) -> str:
+    """Of AUTO_FIGURES, the one of `key` with the lowest coefficient of variation over
+    at least two runs (ties and single runs: the first, the MFR)."""
+    def spread(slot: str) -> float:
+        got = values.get((key, slot)) or []
+        if len(got) < 2:
+            return math.inf if not got else 1e9
+        return statistics.stdev(got) / statistics.fmean(got)
+
+    return min(AUTO_FIGURES, key=spread)
 
 
 def _note(values: list[float], unit: float, name: str) -> str:
