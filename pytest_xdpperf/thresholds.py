@@ -125,6 +125,23 @@ class Thresholds:
         """Every entry for `key` (latency: one per point; others: at most one)."""
         return self.entries.get(key, [])
 
+    def mismatch(self, info: dict[str, Any]) -> str | None:
+        """Why this file's limits do not apply to a record measured on other settings
+        (the file's [testbed] trial_duration and loss_threshold, when it states them:
+        `xdpperf thresholds` writes those of its runs); None where they apply."""
+        duration = self.testbed.get("trial_duration")
+        measured = (info.get("calibration") or {}).get("trial_duration")
+        if duration is not None and measured is not None and \
+                not math.isclose(float(duration), float(measured)):
+            return (f"the thresholds are for {duration:g} s trials, this run used "
+                    f"{measured:g} s (--trial-duration)")
+        goal = self.testbed.get("loss_threshold")
+        if goal is not None and info.get("loss_threshold") is not None and \
+                not math.isclose(float(goal), float(info["loss_threshold"])):
+            return (f"the thresholds are for a loss goal of {goal:g}, this run used "
+                    f"{info['loss_threshold']:g} (--loss-threshold)")
+        return None
+
     @property
     def where(self) -> str:
         return str(self.source) if self.source else self.missing
@@ -296,6 +313,13 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                  if k.kind != "throughput" or slot == _steadiest(k, values)]
     doc: dict[str, Any] = {"testbed": {"key": testbed, "made_from": made_from,
                                        "runs": len(runs), "rule": rule.describe()}}
+    for name, found in (("trial_duration", _settings(runs, "trial_duration")),
+                        ("loss_threshold", _settings(runs, "loss_threshold"))):
+        if len(found) > 1:
+            raise XdpperfError(f"the runs differ in {name}: {sorted(found)}",
+                               "make a thresholds file from runs on the same settings")
+        if found:
+            doc["testbed"][name] = found.pop()
     latency: dict[tuple[Key, str], dict[str, float]] = {}
     for key, slot in order:
         got = values[(key, slot)]
@@ -322,6 +346,18 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                     {**base, "point": point, "max_us": latency[(key, point)]})
             latency[(key, point)][name] = round(rule.upper(got), 1)
     return doc
+
+
+def _settings(runs: list[list[dict[str, Any]]], name: str) -> set[float]:
+    """The values of a session setting over the runs' throughput records."""
+    out = set()
+    for run in runs:
+        for info in run:
+            value = (info.get("calibration") or {}).get(name) if name == "trial_duration" \
+                else info.get(name)
+            if value is not None and "xdpperf_latency_record" not in info:
+                out.add(float(value))
+    return out
 
 
 def _steadiest(key: Key, values: dict[tuple[Key, str], list[float]]) -> str:

@@ -91,14 +91,15 @@ def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
                      forwarded_anything: bool = True) -> Verdict:
     """The verdict on a throughput record's extra_info."""
-    entries = thresholds.find(Key.of_record(info))
+    entries = [] if thresholds.mismatch(info) else thresholds.find(Key.of_record(info))
     figure = str(entries[0].get("figure", DEFAULT_FIGURE)) if entries else DEFAULT_FIGURE
     unit, per = unit_of(figure)
     rate = figure_value(info, figure)
     value = rate / per if rate else None
     limit = float(entries[0][limit_field(figure)]) if entries else None
     bound = throughput_bound(info, "max_forwarding_rate" if figure == NORMALISED else figure)
-    verdict = _lower(figure, value, limit, unit, bound, thresholds.where)
+    verdict = _lower(figure, value, limit, unit, bound, thresholds.where,
+                     thresholds.mismatch(info))
     if not forwarded_anything:
         return Verdict(FAIL, figure, value, limit, unit,
                        "the NF forwarded nothing at any load", thresholds.where)
@@ -119,11 +120,11 @@ def judge_transactions(info: dict[str, Any], thresholds: Thresholds) -> Verdict:
 
 
 def _lower(figure: str, value: float | None, limit: float | None, unit: str,
-           bound: str | None, source: str) -> Verdict:
+           bound: str | None, source: str, mismatch: str | None = None) -> Verdict:
     if limit is None:
         return Verdict(NO_THRESHOLD, figure, value, None, unit,
-                       f"{figure} {_fmt(value, unit)}, no threshold for this measurement",
-                       source)
+                       f"{figure} {_fmt(value, unit)}, no threshold for this measurement"
+                       + (f" ({mismatch})" if mismatch else ""), source)
     if value is not None and value >= limit:
         return Verdict(PASS, figure, value, limit, unit,
                        f"{figure} {_fmt(value, unit)} >= limit {_fmt(limit, unit)}", source)
@@ -141,11 +142,13 @@ def judge_latency(info: dict[str, Any], thresholds: Thresholds) -> Verdict:
     if points and not any(p.get("count") for p in points):
         return Verdict(FAIL, "latency", None, None, "us", "no frame came back at any point",
                        thresholds.where)
-    verdicts = [v for entry in thresholds.find(Key.of_record(info))
-                for v in _latency_entry(entry, points, thresholds.where)]
+    mismatch = thresholds.mismatch(info)
+    verdicts = [] if mismatch else [v for entry in thresholds.find(Key.of_record(info))
+                                    for v in _latency_entry(entry, points, thresholds.where)]
     if not verdicts:
         return Verdict(NO_THRESHOLD, "latency", None, None, "us",
-                       "latency recorded, no threshold for this measurement", thresholds.where)
+                       "latency recorded, no threshold for this measurement"
+                       + (f" ({mismatch})" if mismatch else ""), thresholds.where)
     worst = max(verdicts, key=lambda v: SEVERITY[v.status])
     if worst.status == PASS:
         return Verdict(PASS, "latency", None, None, "us",

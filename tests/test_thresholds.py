@@ -356,3 +356,21 @@ def test_auto_picks_per_test_the_figure_that_varied_less() -> None:
     doc = th.derive(runs, th.Rule(0.10, 2.0), "x", [], th.AUTO)
     chosen = {e["mode"]: e["figure"] for e in doc["throughput"]}
     assert chosen == {"xdp": "mfr_vs_noop", "af_xdp": "max_forwarding_rate"}
+
+
+def test_limits_apply_only_to_runs_on_the_files_settings(tmp_path: Path) -> None:
+    def run(mfr: float, duration: float, goal: float = 0.001) -> dict[str, Any]:
+        info = mfr_info(mfr)
+        info["calibration"]["trial_duration"] = duration
+        info["loss_threshold"] = goal
+        return info
+
+    t = thresholds_for(tmp_path, run(2.0e6, 1.0))
+    assert (t.testbed["trial_duration"], t.testbed["loss_threshold"]) == (1.0, 0.001)
+    assert judge_throughput(run(0.5e6, 1.0), t).status == FAIL
+    short = judge_throughput(run(0.5e6, 0.2), t)
+    assert short.status == NO_THRESHOLD and "for 1 s trials, this run used 0.2 s" in short.reason
+    other_goal = judge_throughput(run(0.5e6, 1.0, goal=0.005), t)
+    assert other_goal.status == NO_THRESHOLD and "loss goal of 0.001" in other_goal.reason
+    with pytest.raises(XdpperfError, match="the runs differ in trial_duration"):
+        th.derive([[run(2.0e6, 1.0)], [run(2.0e6, 0.2)]], th.Rule(), "x", [])
