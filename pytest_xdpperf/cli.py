@@ -91,9 +91,12 @@ def _thresholds(args: argparse.Namespace) -> int:
         raise XdpperfError("no records found in " + " ".join(args.runs),
                            "give pytest-benchmark JSON files of whole runs")
     testbed = args.testbed or f"veth-{os.cpu_count()}cpu"
+    if args.min_runs < 1 or (args.max_cv is not None and args.max_cv <= 0):
+        raise XdpperfError("--min-runs must be at least 1 and --max-cv above 0",
+                           "e.g. --min-runs 2 --max-cv 0.3")
     doc = derive([[t.extra_info for t in r.tests.values()] for r in records],
-                 Rule(args.margin, args.spread), testbed, [r.path.name for r in records],
-                 args.figure)
+                 Rule(args.margin, args.spread, args.min_runs, args.max_cv), testbed,
+                 [r.path.name for r in records], args.figure)
     write(doc, Path(args.output))
     counts = {k: len(doc.get(k, [])) for k in ("throughput", "latency", "transactions")}
     print(f"{args.output}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -147,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spread", type=float, default=2.0,
                    help="or this many standard deviations over the runs, if wider "
                         "(default 2)")
+    p.add_argument("--min-runs", type=int, default=1,
+                   help="a figure gets a limit only if at least this many runs measured it "
+                        "(default 1)")
+    p.add_argument("--max-cv", type=float, default=None,
+                   help="and only if it varied by at most this coefficient of variation "
+                        "over them, e.g. 0.3 (default: no bound)")
     p.add_argument("--figure", default="max_forwarding_rate",
                    help="the throughput figure judged: max_forwarding_rate (default), pdr, "
                         "ndr, mfr_vs_noop (the MFR over the session's no-op NF), or auto: "

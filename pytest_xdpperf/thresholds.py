@@ -268,6 +268,18 @@ class Rule:
 
     margin: float = 0.10
     spread: float = 2.0
+    # a figure gets a limit only where at least this many runs measured it, and (with
+    # max_cv) where it varied less than that coefficient of variation over them: a
+    # figure that moves more than that on the testbed supports no verdict there
+    min_runs: int = 1
+    max_cv: float | None = None
+
+    def judgeable(self, values: list[float]) -> bool:
+        if len(values) < self.min_runs:
+            return False
+        if self.max_cv is not None and len(values) > 1:
+            return statistics.stdev(values) / statistics.fmean(values) <= self.max_cv
+        return True
 
     def lower(self, values: list[float]) -> float:
         worst = min(values)
@@ -282,8 +294,13 @@ class Rule:
         return max(self.margin * worst, self.spread * stdev)
 
     def describe(self) -> str:
-        return (f"beyond the worst run by {self.margin:.0%} of it or {self.spread:g} "
+        text = (f"beyond the worst run by {self.margin:.0%} of it or {self.spread:g} "
                 "standard deviations over the runs, whichever is wider")
+        if self.min_runs > 1:
+            text += f"; only figures measured in at least {self.min_runs} runs"
+        if self.max_cv is not None:
+            text += f" that varied by a CV of at most {self.max_cv:.0%}"
+        return text
 
 
 def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
@@ -327,6 +344,8 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                                 "traffic_class": key.traffic_class, "mode": key.mode}
         if key.frame_size is not None:
             base["frame_size"] = key.frame_size
+        if not rule.judgeable(got):
+            continue  # too few runs, or too unsteady here to judge by
         if key.kind in ("throughput", "transactions") and rule.lower(got) <= 0:
             continue  # spread wider than the figure: a limit of 0 could never fail
         if key.kind == "throughput":

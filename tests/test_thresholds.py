@@ -374,3 +374,14 @@ def test_limits_apply_only_to_runs_on_the_files_settings(tmp_path: Path) -> None
     assert other_goal.status == NO_THRESHOLD and "loss goal of 0.001" in other_goal.reason
     with pytest.raises(XdpperfError, match="the runs differ in trial_duration"):
         th.derive([[run(2.0e6, 1.0)], [run(2.0e6, 0.2)]], th.Rule(), "x", [])
+
+
+def test_a_figure_too_few_runs_measured_or_too_unsteady_gets_no_limit() -> None:
+    rule = th.Rule(0.10, 2.0, min_runs=2, max_cv=0.3)
+    steady = [[mfr_info(v)] for v in (2.0e6, 2.1e6)]
+    assert th.derive(steady, rule, "x", [])["throughput"]
+    once = [[mfr_info(2.0e6)], []]
+    assert "throughput" not in th.derive(once, rule, "x", [])
+    unsteady = [[mfr_info(v)] for v in (1.0e6, 3.0e6)]  # CV 71%
+    assert "throughput" not in th.derive(unsteady, rule, "x", [])
+    assert "at least 2 runs" in rule.describe() and "at most 30%" in rule.describe()
