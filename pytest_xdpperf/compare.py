@@ -24,6 +24,7 @@ from jumpavg import BitCountingGroupList
 
 from .errors import XdpperfError
 from .history import TPS, Record, TestRecord, latency_points, load_title
+from .verdict import throughput_bound
 
 # jumpavg's default resolution: the largest sample is 12 significant bits
 SIGNIFICANT_BITS = 12
@@ -120,13 +121,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def bound(info: dict[str, Any], figure: str) -> str | None:
-    """Why the tester or the testbed decided `figure` of this record, or None."""
-    from .verdict import throughput_bound
-
-    return throughput_bound(info, figure)
-
-
 def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     """`test` against `base`, like with like (see judged_verdict_of), flagged and not
     judged where the settings differ or a regression's figure was bound by the tester
@@ -137,7 +131,8 @@ def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     verdict = judged_verdict_of(base, test)
     if verdict.kind == "regression" or verdict.kind.startswith("regression on"):
         figure = verdict.metric or base.metric
-        why = bound(test.extra_info, figure) or bound(base.extra_info, figure)
+        why = throughput_bound(test.extra_info, figure) or \
+            throughput_bound(base.extra_info, figure)
         if why:
             return replace(verdict, kind=f"not judged (lower, but {why})")
     return verdict

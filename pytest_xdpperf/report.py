@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .calibration import Calibration, LossPoint
 from .results import Measurement
 from .rfc2544 import Throughput
-from .verdict import SEVERITY
+from .verdict import SEVERITY, fmt_value
 
 if TYPE_CHECKING:
     from .judge import Judge
@@ -135,12 +135,6 @@ def worst_verdicts(judge: Judge) -> dict[str, str]:
     return out
 
 
-def _with_unit(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f} {unit}" if unit in ("Mpps", "x no-op") else f"{value:.1f} {unit}"
-
-
 def verdicts(judge: Judge) -> str:
     """Per test: the verdict beside the judged figure and its limit, then the counts."""
     lines: list[tuple[str, ...]] = [("test", "kind", "verdict", "figure", "value", "limit",
@@ -149,7 +143,7 @@ def verdicts(judge: Judge) -> str:
         v = j.verdict
         why = v.reason if v.status in ("fail", "inconclusive") else ""
         lines.append((j.test.split("::")[-1], j.kind, v.status.upper(), v.figure or "-",
-                      _with_unit(v.value, v.unit), _with_unit(v.limit, v.unit), why))
+                      fmt_value(v.value, v.unit, "-"), fmt_value(v.limit, v.unit, "-"), why))
     counts: dict[str, int] = {}
     for j in judge.judged:
         counts[j.verdict.status] = counts.get(j.verdict.status, 0) + 1

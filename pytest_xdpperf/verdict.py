@@ -57,9 +57,10 @@ class Verdict:
                 + f" (thresholds: {self.source})")
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str, none: str = "none") -> str:
+    """A figure with its unit, as verdicts and the summary show it."""
     if value is None:
-        return "none"
+        return none
     return f"{value:.3f} {unit}" if unit in ("Mpps", "x no-op") else f"{value:.1f} {unit}"
 
 
@@ -91,15 +92,15 @@ def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
                      forwarded_anything: bool = True) -> Verdict:
     """The verdict on a throughput record's extra_info."""
-    entries = [] if thresholds.mismatch(info) else thresholds.find(Key.of_record(info))
+    mismatch = thresholds.mismatch(info)
+    entries = [] if mismatch else thresholds.find(Key.of_record(info))
     figure = str(entries[0].get("figure", DEFAULT_FIGURE)) if entries else DEFAULT_FIGURE
     unit, per = unit_of(figure)
     rate = figure_value(info, figure)
     value = rate / per if rate else None
     limit = float(entries[0][limit_field(figure)]) if entries else None
     bound = throughput_bound(info, "max_forwarding_rate" if figure == NORMALISED else figure)
-    verdict = _lower(figure, value, limit, unit, bound, thresholds.where,
-                     thresholds.mismatch(info))
+    verdict = _lower(figure, value, limit, unit, bound, thresholds.where, mismatch)
     if not forwarded_anything:
         return Verdict(FAIL, figure, value, limit, unit,
                        "the NF forwarded nothing at any load", thresholds.where)
@@ -123,13 +124,15 @@ def _lower(figure: str, value: float | None, limit: float | None, unit: str,
            bound: str | None, source: str, mismatch: str | None = None) -> Verdict:
     if limit is None:
         return Verdict(NO_THRESHOLD, figure, value, None, unit,
-                       f"{figure} {_fmt(value, unit)}, no threshold for this measurement"
+                       f"{figure} {fmt_value(value, unit)}, no threshold for this measurement"
                        + (f" ({mismatch})" if mismatch else ""), source)
     if value is not None and value >= limit:
         return Verdict(PASS, figure, value, limit, unit,
-                       f"{figure} {_fmt(value, unit)} >= limit {_fmt(limit, unit)}", source)
-    missed = (f"{figure} {_fmt(value, unit)} is below the limit {_fmt(limit, unit)}"
-              if value is not None else f"no {figure} measured (limit {_fmt(limit, unit)})")
+                       f"{figure} {fmt_value(value, unit)} >= limit {fmt_value(limit, unit)}",
+                       source)
+    missed = (f"{figure} {fmt_value(value, unit)} is below the limit "
+              f"{fmt_value(limit, unit)}" if value is not None
+              else f"no {figure} measured (limit {fmt_value(limit, unit)})")
     if bound:
         return Verdict(INCONCLUSIVE, figure, value, limit, unit, f"{missed}; {bound}", source)
     return Verdict(FAIL, figure, value, limit, unit, missed, source)
