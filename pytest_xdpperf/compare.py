@@ -131,8 +131,8 @@ def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     verdict = judged_verdict_of(base, test)
     if verdict.kind == "regression" or verdict.kind.startswith("regression on"):
         figure = verdict.metric or base.metric
-        why = throughput_bound(test.extra_info, figure) or \
-            throughput_bound(base.extra_info, figure)
+        why = throughput_bound(test.extra_info, figure, by_status=False) or \
+            throughput_bound(base.extra_info, figure, by_status=False)
         if why:
             return replace(verdict, kind=f"not judged (lower, but {why})")
     return verdict

@@ -64,9 +64,11 @@ def fmt_value(value: float | None, unit: str, none: str = "none") -> str:
     return f"{value:.3f} {unit}" if unit in ("Mpps", "x no-op") else f"{value:.1f} {unit}"
 
 
-def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
+def throughput_bound(info: dict[str, Any], figure: str, by_status: bool = True) -> str | None:
     """Why the tester or the testbed, not the DUT, decided `figure` of a throughput
-    record's extra_info; None where the DUT did."""
+    record's extra_info; None where the DUT did. `by_status` False: not a search
+    status of tester_bound alone (the tester gave out at that load in this run), which
+    says nothing of a drop against a run where the same tester offered more."""
     if figure == "max_forwarding_rate":
         mfr = info.get("max_forwarding_rate") or {}
         rate, offered = mfr.get("mean_pps"), mfr.get("tester_offered_pps") or []
@@ -82,7 +84,7 @@ def throughput_bound(info: dict[str, Any], figure: str) -> str | None:
                     "offer")
         return None
     t = info.get(figure) or {}
-    if t.get("status") in ("at_max_load", "tester_bound"):
+    if by_status and t.get("status") in ("at_max_load", "tester_bound"):
         return "the tester's capacity decides this figure (no loss up to what it sends)"
     if figure == "pdr" and info.get("testbed_bound"):
         return "the testbed's own loss decides this figure (the bare path loses as much)"

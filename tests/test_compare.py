@@ -287,3 +287,16 @@ def test_a_lower_figure_the_testbed_decided_is_not_judged(
     assert "not judged (lower, but the testbed's own loss decides" in capsys.readouterr().out
     d = pair(tmp_path / "b", [bench(T, BASE)], [bench(T, scaled(BASE, 0.8))])
     assert main(["compare", str(d)]) == 1
+    # a search that ended because the tester gave out at a load far below what the same
+    # tester offered the baseline explains no drop (CI: a 92% slower NF got through)
+    gave_out = bench(T, scaled(BASE, 0.1))
+    gave_out["extra_info"]["pdr"]["status"] = "tester_bound"
+    d = pair(tmp_path / "c", [bench(T, BASE)], [gave_out])
+    assert main(["compare", str(d)]) == 1
+
+
+def test_two_runs_stored_in_the_same_second_are_both_kept(tmp_path: Path) -> None:
+    rec = write(tmp_path / "r.json", [bench(T, BASE)])
+    first, second = store(rec, tmp_path / "h"), store(rec, tmp_path / "h")
+    assert first != second and first.exists() and second.exists()
+    assert len(load_all([tmp_path / "h"])) == 2
