@@ -222,8 +222,12 @@ def store(record_path: str | Path, history: str | Path, commit: str | None = Non
         info["id"] = commit
         doc["commit_info"] = record.commit = info
     stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
-    name = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}.json"
-    target = Path(history) / name
+    stem = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}"
+    target = Path(history) / f"{stem}.json"
+    n = 1
+    while target.exists():  # two runs in one second: keep both, never overwrite one
+        n += 1
+        target = Path(history) / f"{stem}_{n}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     if doc is None:
         shutil.copyfile(record_path, target)
