@@ -41,10 +41,10 @@ def test_calibration_counts_the_frames_of_the_session_profile(
     assert [p.share for p in cal.reflector_loss_table] == list(LOSS_TABLE_SHARES)
     # (a point the tester itself spoiled - its own queue overflowed taking the frames
     # back while sending - says nothing of the path, as in the search; a host stall can
-    # spoil any share, even the lowest, so the check is that some point was judged and
-    # every judged one got frames back: a silent reflector spoils no point and fails)
+    # spoil any share, even all of them, so the check is that frames came back at some
+    # share and at every judged one: a silent reflector loses everything everywhere)
     judged = [p for p in cal.reflector_loss_table if p.tester_fault is None]
-    assert judged, cal.reflector_loss_table
+    assert any(p.loss_ratio < 0.5 for p in cal.reflector_loss_table), cal.reflector_loss_table
     assert all(p.loss_ratio < 0.5 for p in judged), cal.reflector_loss_table
     assert cal.reflector_loss_floor == cal.reflector_loss_table[-1].loss_ratio
     assert cal.loss_floor_for("passthrough") == cal.reflector_loss_floor
