@@ -86,7 +86,7 @@ def lost_pdr(test: TestRecord) -> Verdict:
 # What must match for two records' figures to be compared: a change here changes the
 # figure, so a comparison across it is no verdict on the code (path in extra_info).
 SETTINGS = (("frame size", ("traffic", "frame_size")), ("traffic profile", ("traffic",)),
-            ("loss goal", ("loss_threshold",)),
+            ("loss goal", ("loss_threshold",)), ("method", ("method", "name")),
             ("trial duration", ("calibration", "trial_duration")))
 # The testbed itself: beyond this relative difference in the tester's calibrated
 # capacity, the two runs did not measure on the same testbed (this VM's host moves
@@ -145,6 +145,9 @@ def judged_verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
         if base.is_latency and test.is_latency:
             return Verdict(LATENCY_NOT_JUDGED, None, None, "latency")
         return Verdict(f"not comparable ({base.metric} vs {test.metric})", None, None)
+    if base.samples_pps and not test.samples_pps and not test.is_transactions:
+        return Verdict(f"regression (no {SHORT.get(base.metric, base.metric)} now: the "
+                       "measurement produced no rate)", None, None, base.metric)
     if base.metric == test.metric:
         return replace(jumpavg_verdict(base.samples_pps, test.samples_pps), metric=base.metric)
     if base.samples_for("pdr") and not test.samples_for("pdr"):

@@ -15,24 +15,28 @@ from . import preflight
 from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
+from .history import UNMEASURED_KEY
 from .journal import Journal
 from .judge import Judge, check_policy, pick
+from .methods import DEFAULT_METHOD, DURATION_SUM_TRIALS, METHODS
 from .metrics.machine import MachineCache, machine_facts
 from .modes import MODES, Mode, parse_modes
 from .progress import ProgressLine, for_pytest
 from .report import flags as report_flags
-from .results import Measurement
+from .results import Measurement, unmeasured_entry
 from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
 from .trafficgen.base import TrafficProfile
 from .trafficgen.factory import DEFAULT_SPEC, GeneratorFactory, resolve
+from .verdict import judged_figure
 
 DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
 TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 JUDGE = pytest.StashKey[Judge]()
+UNMEASURED = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +91,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a figure that misses its limit while the tester or the testbed "
                          "decided it: 'report' shows it as inconclusive and passes the "
                          "test, 'fail' fails it (default report)")
+    group.addoption("--xdpperf-method", default=DEFAULT_METHOD, metavar="|".join(METHODS),
+                    help="search preset: 'rfc2544' (a load passes only if every trial met "
+                         "the loss goal) or 'mlrsearch' (goal exceed ratio 0.5 over "
+                         f"{DURATION_SUM_TRIALS:g} trials per load, FD.io CSIT's PDR: "
+                         "sporadic loss in a minority of trials does not decide it) "
+                         f"(default {DEFAULT_METHOD})")
     group.addoption("--xdpperf-build", default=None,
                     help="build directory for the C programs (default: build/ in the checkout)")
 
@@ -152,6 +162,7 @@ def _run_options(config: pytest.Config) -> RunOptions:
         confirm_trials=config.getoption("--confirm-trials"),
         confirm_duration=config.getoption("--confirm-duration"),
         tester_retries=config.getoption("--tester-retries"),
+        method=config.getoption("--xdpperf-method"),
     )
 
 
@@ -266,13 +277,16 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]
                    benchmark, xdpperf_profile, xdpperf_progress,
-                   _journal(request.config), request.node.nodeid, xdpperf_generator)
+                   _journal(request.config), request.node.nodeid, xdpperf_generator,
+                   lambda info: judged_figure(info, xdpperf_judge.thresholds))
     test = request.node.nodeid
     throughput, latency, transactions = perf.throughput, perf.latency, perf.transactions
 
     def judged_throughput(*args: Any, **kwargs: Any) -> Measurement:
         measurement = throughput(*args, **kwargs)
         request.config.stash[MEASUREMENTS].append((test, measurement))
+        if not measurement.metric_samples[1]:  # no stats: kept beside them, not lost
+            request.config.stash.setdefault(UNMEASURED, []).append(unmeasured_entry(benchmark))
         xdpperf_judge(test, "throughput", measurement, benchmark, report_flags(measurement))
         return measurement
 
@@ -307,6 +321,15 @@ def pytest_benchmark_update_machine_info(config: pytest.Config,
     the testbed exists: then the last session's facts stand in for the NIC's."""
     facts = config.stash.get(MACHINE_FACTS, None) or _machine_cache(config).read()
     machine_info.update(facts)
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any],
+                                 output_json: dict[str, Any]) -> None:
+    """Records of measurements that produced no rate, beside pytest-benchmark's own
+    (results.unmeasured_entry)."""
+    unmeasured = config.stash.get(UNMEASURED, [])
+    if unmeasured:
+        output_json[UNMEASURED_KEY] = unmeasured
 
 
 def _machine_cache(config: pytest.Config) -> MachineCache:

@@ -27,7 +27,11 @@ TESTER_BOUND_MARGIN = 0.10
 # metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
 # those of the representative repetition (`representative_repetition`, the median one).
 # Since then, compatibly: ndr/pdr carry `latency` (passthrough: of their confirmation).
+# Since then, compatibly: `method` (the search preset) and `judged_figure`.
 RECORD_VERSION = 2
+# The headline a judged figure puts in pytest-benchmark's stats: mfr_vs_noop is the MFR
+# over the session's no-op rate, so the stats hold the MFR [packets/s] it is made from.
+HEADLINE_OF = {"mfr_vs_noop": "max_forwarding_rate"}
 
 
 @dataclass
@@ -74,6 +78,11 @@ class Measurement:
     # the NF's own counters over the whole measurement (warm-up excluded): verdicts
     # "rx", "drop", "tx", "pass", "redirect", "aborted", summed over XDP and user space
     nf_counters: dict[str, int] | None = None
+    # the search preset's record section (methods.Method.as_dict); None: not stated
+    method: dict[str, Any] | None = None
+    # (figure, why): the figure this measurement is judged by, chosen per test
+    # (verdict.judged_figure); the headline follows it. None: PDR, else MFR.
+    judged: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.repetitions:
@@ -83,8 +92,15 @@ class Measurement:
 
     @property
     def metric_samples(self) -> tuple[str, list[float]]:
-        """The figure records compare, once per repetition: the PDR when every repetition
-        found one, else the max forwarding rate when every repetition has one."""
+        """The figure records compare (the headline), once per repetition [packets/s]:
+        the judged figure where it is set and every repetition measured it (for
+        mfr_vs_noop, the MFR it is made from); else the PDR when every repetition found
+        one, else the max forwarding rate when every repetition has one."""
+        if self.judged is not None:
+            figure = HEADLINE_OF.get(self.judged[0], self.judged[0])
+            got = [self._rate(r, figure) for r in self.repetitions]
+            if all(g is not None and g > 0 for g in got):
+                return figure, [g for g in got if g]
         pdrs = [r.pdr.rate_pps for r in self.repetitions]
         if all(pdrs):
             return "pdr", [p for p in pdrs if p]
@@ -92,6 +108,12 @@ class Measurement:
         if all(m is not None and m > 0 for m in mfrs):
             return "max_forwarding_rate", [m for m in mfrs if m]
         return "none", []
+
+    @staticmethod
+    def _rate(rep: Repetition, figure: str) -> float | None:
+        if figure == "max_forwarding_rate":
+            return rep.mfr_pps
+        return rep.pdr.rate_pps if figure == "pdr" else rep.ndr.rate_pps
 
     @property
     def headline(self) -> tuple[str, float | None]:
@@ -249,8 +271,12 @@ class Measurement:
             "traffic_class": self.traffic_class,
             "traffic": self.profile.describe(),
             "loss_threshold": self.loss_threshold,
+            "method": self.method,
             "metric": metric,
             "metric_pps": value,
+            # the figure judged, and why it is the one for this test on this testbed
+            "judged_figure": ({"figure": self.judged[0], "why": self.judged[1],
+                               "headline": metric} if self.judged else None),
             "metric_samples_pps": self.metric_samples[1],
             "repetitions": self.repetitions_dict(),
             "representative_repetition": self.representative_index,
@@ -352,8 +378,28 @@ def record(benchmark: Any, measurement: Measurement) -> None:
     benchmark.extra_info.update(measurement.extra_info())
     _, samples = measurement.metric_samples
     if not samples:
-        return  # no rate at all: extra_info says why; nothing to compare
+        return  # no rate at all: see unmeasured_entry, the record kept beside the stats
     benchmark._mode = "xdpperf"  # the fixture is used once, like benchmark(...) would
     stats = benchmark._make_stats(1)
     for value in samples:
         stats.update(1.0 / value)
+
+
+
+def unmeasured_entry(benchmark: Any) -> dict[str, Any]:
+    """The record of a measurement that produced no rate (no figure in some repetition):
+    pytest-benchmark writes only fixtures with stats, and a time per packet of a rate of
+    0 would be infinite, so it goes into the session JSON under history.UNMEASURED_KEY (the
+    plugin's pytest_benchmark_update_json) with pytest-benchmark's identity fields and
+    no stats; xdpperf's readers load it as a test that measured nothing, which fails
+    the gate against a baseline that measured something. `extra_info` is the fixture's
+    own dict, so the verdict written into it later is in the record too."""
+    return {
+        "group": benchmark.group,
+        "name": benchmark.name,
+        "fullname": benchmark.fullname,
+        "param": benchmark.param,
+        "params": {str(k): str(v) for k, v in (benchmark.params or {}).items()},
+        "stats": None,
+        "extra_info": benchmark.extra_info,
+    }

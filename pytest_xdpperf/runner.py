@@ -15,6 +15,7 @@ from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
+from .methods import DEFAULT_METHOD, default_figure, method
 from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import (
@@ -58,8 +59,10 @@ class RunOptions:
     confirm_trials: int = 1  # final trials at the NDR and at the PDR; 0: none
     confirm_duration: float | None = None  # s of each; None: trial_duration
     tester_retries: int = 1  # runs of a trial the tester spoiled before its load is a ceiling
+    method: str = DEFAULT_METHOD  # the search preset (methods.METHODS)
 
     def __post_init__(self) -> None:
+        method(self.method)  # an unknown one is a usage error here, before anything runs
         if self.repetitions < 1:
             raise XdpperfError(f"--repetitions {self.repetitions} is below 1",
                                "give the number of whole searches, e.g. 10")
@@ -77,8 +80,16 @@ class RunOptions:
     def effective_confirm_duration(self) -> float:
         return self.trial_duration if self.confirm_duration is None else self.confirm_duration
 
+    @property
+    def method_record(self) -> dict[str, Any]:
+        """The record's `method` section: the preset and its goal settings."""
+        return method(self.method).as_dict(self.trial_duration)
+
     def search_spec(self, max_load: float) -> SearchSpec:
+        preset = method(self.method)
         return SearchSpec(
+            exceed_ratio=preset.exceed_ratio,
+            duration_sum=preset.duration_sum_trials * self.trial_duration,
             max_load=max_load,
             min_load=self.min_load,
             loss_threshold=self.loss_threshold,
@@ -95,7 +106,8 @@ class XdpPerf:
                  benchmark: Any, profile: TrafficProfile,
                  progress: ProgressLine | Callable[[str], None] | None = None,
                  journal: Journal | None = None, test_id: str = "",
-                 generator_factory: GeneratorFactory = builtin):
+                 generator_factory: GeneratorFactory = builtin,
+                 judged_figure: Callable[[dict[str, Any]], tuple[str, str]] = default_figure):
         self.testbed = testbed
         self.builder = builder
         self.calibration = calibration
@@ -110,6 +122,9 @@ class XdpPerf:
         self.test_id = test_id
         # the session's --generator; called for each measurement's traffic
         self.generator_factory = generator_factory
+        # (figure, why) a throughput record is judged and headlined by, from its
+        # extra_info (the plugin's: the testbed's thresholds entry, else the method's)
+        self.judged_figure = judged_figure
 
     def _class(self) -> str:
         if self.traffic_class is None:
@@ -206,7 +221,9 @@ class XdpPerf:
         measurement = Measurement(spec, self.mode, traffic_class, self.profile,
                                   opts.loss_threshold, repetitions, self.calibration, notes,
                                   driver_by_syscall_share=by_syscall,
-                                  nf_counters=counter_deltas(stats_before, stats_after))
+                                  nf_counters=counter_deltas(stats_before, stats_after),
+                                  method=opts.method_record)
+        measurement.judged = self.judged_figure(measurement.extra_info())
         notes.extend(measurement.confirmation_notes())
         if measurement.livelock:  # detected in the data, not assumed for user space
             notes.append(measurement.livelock)

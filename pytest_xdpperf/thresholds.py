@@ -50,6 +50,7 @@ from typing import Any
 
 from .errors import XdpperfError
 from .latency import supported
+from .methods import DEFAULT_METHOD, method_of
 
 KINDS = ("throughput", "latency", "transactions")
 # A user-space NF whose flat-out MFR is below this share of what it forwarded at a
@@ -68,6 +69,8 @@ FIGURES = ("max_forwarding_rate", "pdr", "ndr", NORMALISED)
 # `xdpperf thresholds --figure auto`: the steadier of these per measurement
 AUTO = "auto"
 AUTO_FIGURES = ("max_forwarding_rate", NORMALISED)
+# ... and with method mlrsearch, whose PDR is made to be steady on a lossy testbed
+AUTO_FIGURES_MLRSEARCH = ("pdr", *AUTO_FIGURES)
 # On a testbed whose own sporadic loss decides the PDR (the veth path here), the
 # maximum forwarding rate is the figure that measures the NF and stays put run to run.
 DEFAULT_FIGURE = "max_forwarding_rate"
@@ -135,6 +138,11 @@ class Thresholds:
                 not math.isclose(float(duration), float(measured)):
             return (f"the thresholds are for {duration:g} s trials, this run used "
                     f"{measured:g} s (--trial-duration)")
+        method = self.testbed.get("method")
+        if method is not None and "xdpperf_latency_record" not in info and \
+                info.get("kind") != "transactions" and method != method_of(info):
+            return (f"the thresholds are for method {method}, this run used "
+                    f"{method_of(info)} (--xdpperf-method)")
         goal = self.testbed.get("loss_threshold")
         if goal is not None and info.get("loss_threshold") is not None and \
                 not math.isclose(float(goal), float(info["loss_threshold"])):
@@ -315,7 +323,14 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
     values: dict[tuple[Key, str], list[float]] = {}
     order: list[tuple[Key, str]] = []
     params: dict[Key, dict[str, Any]] = {}  # as the NF was given them (TOML keeps types)
-    candidates = AUTO_FIGURES if figure == AUTO else (figure,)
+    methods = {method_of(info) for run in runs for info in run
+               if Key.of_record(info).kind == "throughput"}
+    if len(methods) > 1:
+        raise XdpperfError(f"the runs differ in method: {sorted(methods)}",
+                           "make a thresholds file from runs of one --xdpperf-method")
+    method = methods.pop() if methods else DEFAULT_METHOD
+    auto = AUTO_FIGURES_MLRSEARCH if method == "mlrsearch" else AUTO_FIGURES
+    candidates = auto if figure == AUTO else (figure,)
     for run in runs:
         for info in run:
             key = Key.of_record(info)
@@ -327,9 +342,10 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
                 values[(key, slot)].append(value)
     if figure == AUTO:
         order = [(k, slot) for k, slot in order
-                 if k.kind != "throughput" or slot == _steadiest(k, values)]
+                 if k.kind != "throughput" or slot == _steadiest(k, values, auto)]
     doc: dict[str, Any] = {"testbed": {"key": testbed, "made_from": made_from,
-                                       "runs": len(runs), "rule": rule.describe()}}
+                                       "runs": len(runs), "rule": rule.describe(),
+                                       "method": method}}
     for name, found in (("trial_duration", _settings(runs, "trial_duration")),
                         ("loss_threshold", _settings(runs, "loss_threshold"))):
         if len(found) > 1:
@@ -379,16 +395,17 @@ def _settings(runs: list[list[dict[str, Any]]], name: str) -> set[float]:
     return out
 
 
-def _steadiest(key: Key, values: dict[tuple[Key, str], list[float]]) -> str:
-    """Of AUTO_FIGURES, the one of `key` with the lowest coefficient of variation over
-    at least two runs (ties and single runs: the first, the MFR)."""
+def _steadiest(key: Key, values: dict[tuple[Key, str], list[float]],
+               candidates: tuple[str, ...] = AUTO_FIGURES) -> str:
+    """Of `candidates`, the one of `key` with the lowest coefficient of variation over
+    at least two runs (ties and single runs: the first)."""
     def spread(slot: str) -> float:
         got = values.get((key, slot)) or []
         if len(got) < 2:
             return math.inf if not got else 1e9
         return statistics.stdev(got) / statistics.fmean(got)
 
-    return min(AUTO_FIGURES, key=spread)
+    return min(candidates, key=spread)
 
 
 def _note(values: list[float], unit: float, name: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .latency import supported as percentile_supported
+from .methods import default_figure
 from .thresholds import (
     DEFAULT_FIGURE,
     NORMALISED,
@@ -91,12 +92,29 @@ def throughput_bound(info: dict[str, Any], figure: str, by_status: bool = True) 
     return None
 
 
+def judged_figure(info: dict[str, Any], thresholds: Thresholds) -> tuple[str, str]:
+    """(figure, why) a throughput measurement is judged by, and its record headlined
+    with: the testbed's entry's figure where it has an entry that applies (chosen from
+    real runs as the steadier one), else the one the record states it was judged by,
+    else the method's figure for this testbed (methods.default_figure)."""
+    entries = [] if thresholds.mismatch(info) else thresholds.find(Key.of_record(info))
+    if entries:
+        figure = str(entries[0].get("figure", DEFAULT_FIGURE))
+        return figure, (f"the testbed's thresholds entry judges {figure} ({thresholds.where};"
+                        " `xdpperf thresholds --figure auto` keeps the steadier figure of "
+                        "real runs)")
+    stated = info.get("judged_figure") or {}
+    if stated.get("figure"):
+        return str(stated["figure"]), str(stated.get("why") or "")
+    return default_figure(info)
+
+
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
                      forwarded_anything: bool = True) -> Verdict:
     """The verdict on a throughput record's extra_info."""
     mismatch = thresholds.mismatch(info)
     entries = [] if mismatch else thresholds.find(Key.of_record(info))
-    figure = str(entries[0].get("figure", DEFAULT_FIGURE)) if entries else DEFAULT_FIGURE
+    figure = judged_figure(info, thresholds)[0]
     unit, per = unit_of(figure)
     rate = figure_value(info, figure)
     value = rate / per if rate else None

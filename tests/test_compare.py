@@ -266,10 +266,12 @@ def test_a_test_that_vanished_fails_the_gate(tmp_path: Path,
      "tester capacity differs: 5.00 vs 2.00 Mpps"),
     ({"calibration": {"tester_capacity_pps": 5e6, "trial_duration": 0.2}},
      "trial duration differs: 1.0 vs 0.2"),
+    ({"method": {"name": "mlrsearch"}}, "method differs: rfc2544 vs mlrsearch"),
 ])
 def test_a_run_with_other_settings_is_flagged_not_judged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict, why: str) -> None:
     same = {"traffic": {"frame_size": 64}, "loss_threshold": 0.001,
+            "method": {"name": "rfc2544"},
             "calibration": {"tester_capacity_pps": 5e6, "trial_duration": 1.0}}
     d = pair(tmp_path, [bench(T, BASE, **same)],
              [bench(T, scaled(BASE, 0.5), **(same | change))])
@@ -300,3 +302,25 @@ def test_two_runs_stored_in_the_same_second_are_both_kept(tmp_path: Path) -> Non
     first, second = store(rec, tmp_path / "h"), store(rec, tmp_path / "h")
     assert first != second and first.exists() and second.exists()
     assert len(load_all([tmp_path / "h"])) == 2
+
+
+def test_a_measurement_without_a_rate_is_in_the_record_and_fails_the_gate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # pytest-benchmark writes no entry without stats: the plugin keeps such a record
+    # under xdpperf_unmeasured (results.unmeasured_entry), and it is a test, not a gap
+    dead = bench(T, BASE)
+    dead["extra_info"].update(metric="none", metric_pps=None, metric_samples_pps=[],
+                              repetitions={"count": 1, "pdr_pps": [None]},
+                              pdr={"rate_pps": None, "status": "below_min_load"})
+    del dead["stats"]
+    d = tmp_path / "history"
+    write(d / "z-old.json", [bench(T, BASE)], when="2026-11-01T00:00:00+00:00")
+    path = write(d / "a-new.json", [], kernel="6.19.0", commit="b" * 40,
+                 when="2026-11-02T00:00:00+00:00")
+    doc = json.loads(path.read_text())
+    doc["xdpperf_unmeasured"] = [dead | {"stats": None}]
+    path.write_text(json.dumps(doc))
+    assert load_record(path).tests[T].samples_pps == ()
+    assert main(["compare", str(d)]) == 1
+    assert "regression (no PDR now: the measurement produced no rate)" in \
+        capsys.readouterr().out

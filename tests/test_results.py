@@ -23,6 +23,8 @@ from simdut import (
 )
 
 from pytest_xdpperf.calibration import LOSS_TABLE_SHARES, Calibration, measure_testbed
+from pytest_xdpperf.errors import XdpperfError
+from pytest_xdpperf.methods import default_figure
 from pytest_xdpperf.modes import MODES
 from pytest_xdpperf.nf import NfSpec
 from pytest_xdpperf.report import flags, table
@@ -353,3 +355,58 @@ def test_passthrough_testbed_bound_is_judged_by_the_round_trip() -> None:
     # the drop class is judged by the one-way sink whatever the reflector did
     assert not replace(m, traffic_class="drop",
                        calibration=replace(CAL, reflector_loss_table=table)).testbed_bound
+
+
+# --- the judged figure is the headline ------------------------------------------------
+
+def test_the_headline_is_the_judged_figure_and_the_record_says_why() -> None:
+    reps = [repetition(Deterministic(capacity=C)), repetition(Deterministic(capacity=C))]
+    m = measurement(reps)
+    assert m.metric_samples[0] == "pdr"  # nothing judged: the PDR, as before
+    for judged, headline, samples in (
+            ("max_forwarding_rate", "max_forwarding_rate", [r.mfr_pps for r in reps]),
+            ("mfr_vs_noop", "max_forwarding_rate", [r.mfr_pps for r in reps]),
+            ("ndr", "ndr", [r.ndr.rate_pps for r in reps])):
+        m.judged = (judged, "because")
+        bench = FakeBenchmark()
+        record(bench, m)
+        assert m.metric_samples == (headline, samples)
+        assert bench.extra_info["metric"] == headline
+        assert bench.extra_info["judged_figure"] == {"figure": judged, "why": "because",
+                                                     "headline": headline}
+        # pytest-benchmark's stats hold the judged figure, as s per packet
+        assert bench.stats.rounds == 2 and math.isclose(bench.stats.min, 1 / max(samples))
+
+
+def test_a_judged_figure_a_repetition_lacks_falls_back_to_the_old_headline() -> None:
+    reps = [repetition(LossFloor(capacity=C, floor=0.5)), repetition(Deterministic(capacity=C))]
+    m = measurement(reps)
+    m.judged = ("pdr", "method mlrsearch")
+    assert m.metric_samples[0] == "max_forwarding_rate"  # no PDR in the first
+
+
+def test_the_method_is_in_the_search_spec_and_the_record() -> None:
+    strict = RunOptions().search_spec(1e6)
+    assert strict.exceed_ratio == 0.0 and strict.effective_duration_sum == 1.0
+    opts = RunOptions(method="mlrsearch", trial_duration=0.5)
+    spec = opts.search_spec(1e6)
+    assert spec.exceed_ratio == 0.5 and spec.effective_duration_sum == 2.5
+    assert opts.method_record == {"name": "mlrsearch", "goal_exceed_ratio": 0.5,
+                                  "goal_duration_sum": 2.5}
+    m = measurement([repetition(Deterministic(capacity=C))])
+    m.method = opts.method_record
+    assert m.extra_info()["method"]["name"] == "mlrsearch"
+    with pytest.raises(XdpperfError, match="--xdpperf-method 'csit' is unknown"):
+        RunOptions(method="csit")
+
+
+def test_the_default_figure_follows_the_method_and_the_testbeds_loss() -> None:
+    lossy = {"loss_floor": 0.05, "loss_threshold": 0.001}
+    clean = {"loss_floor": 0.0, "loss_threshold": 0.001}
+    assert default_figure(lossy)[0] == "max_forwarding_rate"
+    assert "loses 5.000%" in default_figure(lossy)[1]
+    assert default_figure(clean)[0] == "pdr"
+    assert default_figure({})[0] == "max_forwarding_rate"  # older records: as before
+    ml = {"method": {"name": "mlrsearch", "goal_exceed_ratio": 0.5, "goal_duration_sum": 5.0}}
+    assert default_figure(lossy | ml) == ("pdr", default_figure(ml)[1])
+    assert "exceed ratio 0.5 over 5 s" in default_figure(ml)[1]

@@ -728,3 +728,46 @@ def test_max_forwarding_rate_counts_what_the_testers_ring_refused_as_forwarded()
     assert mfr.rates_pps == (1e6,)
     plain = max_forwarding_rate(Deterministic(capacity=C), load=2 * C, duration=1.0)
     assert plain.rates_pps == (C,)  # no return overflow: what came back
+
+
+# --- the mlrsearch preset: goal exceed ratio ----------------------------------------------
+
+EXCEEDING = replace(SPEC, exceed_ratio=0.5, duration_sum=5.0)
+
+
+def _pdr_shares(spec: SearchSpec) -> list[float]:
+    true_pdr = C / (1 - SPEC.loss_threshold)
+    shares = []
+    for seed in range(15):  # a fifth of the trials lose 0.2%, twice the goal
+        dut = LossSpikes(capacity=C, seed=seed, p=0.2, spike=0.002)
+        result = find_throughput(dut, spec, clock=dut.clock)
+        shares.append((result.pdr.rate_pps or 0.0) / true_pdr)
+    return shares
+
+
+def test_an_exceed_ratio_lets_sporadic_loss_in_a_minority_of_trials_pass() -> None:
+    # RFC 2544's every-trial rule: one lossy trial near the top pushes the PDR down,
+    # so where it lands depends on when the spikes fell; with exceed ratio 0.5 over five
+    # trials' time, a minority of lossy trials does not decide the load
+    strict, exceeding = _pdr_shares(SPEC), _pdr_shares(EXCEEDING)
+    near = [sum(s >= 0.995 for s in shares) for shares in (strict, exceeding)]
+    assert near[0] <= 7 and near[1] >= 12, (strict, exceeding)
+    assert statistics.pstdev(exceeding) < statistics.pstdev(strict)
+    assert max(exceeding) <= 1 + tolerance(SPEC) / C  # never above the true PDR
+
+
+def test_with_an_exceed_ratio_the_worst_trial_at_the_rate_may_exceed_the_goal() -> None:
+    # (with exceed ratio 0 that would be a bug, and _throughput raises on it)
+    dut = LossSpikes(capacity=C, seed=3, p=0.4, spike=0.002)
+    result = find_throughput(dut, EXCEEDING, clock=dut.clock)
+    assert result.pdr.exceed_ratio == 0.5 and result.pdr.rate_pps
+    assert SPEC.exceed_ratio == 0.0 and run(find_throughput, LossSpikes(capacity=C)).pdr \
+        .exceed_ratio == 0.0
+
+
+def test_an_exceed_ratio_is_mlrsearchs_and_in_range() -> None:
+    with pytest.raises(ValueError, match="exceed ratio 0.5 needs find_throughput"):
+        binary_search(Deterministic(capacity=C), EXCEEDING)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="exceed ratio must be in"):
+            replace(SPEC, exceed_ratio=bad)

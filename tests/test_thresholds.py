@@ -23,6 +23,7 @@ from pytest_xdpperf.verdict import (
     judge_latency,
     judge_throughput,
     judge_transactions,
+    judged_figure,
 )
 
 T = "testsuites/test_macswap.py::test_macswap_drop[af_xdp]"
@@ -385,3 +386,48 @@ def test_a_figure_too_few_runs_measured_or_too_unsteady_gets_no_limit() -> None:
     unsteady = [[mfr_info(v)] for v in (1.0e6, 3.0e6)]  # CV 71%
     assert "throughput" not in th.derive(unsteady, rule, "x", [])
     assert "at least 2 runs" in rule.describe() and "at most 30%" in rule.describe()
+
+
+ML = {"name": "mlrsearch", "goal_exceed_ratio": 0.5, "goal_duration_sum": 5.0}
+
+
+def test_limits_apply_only_to_runs_of_the_files_method(tmp_path: Path) -> None:
+    strict = mfr_info(2.0e6)
+    t = thresholds_for(tmp_path, strict)
+    assert t.testbed["method"] == "rfc2544"  # records without one are rfc2544's
+    assert judge_throughput(mfr_info(0.5e6), t).status == FAIL
+    other = mfr_info(0.5e6) | {"method": ML}
+    verdict = judge_throughput(other, t)
+    assert verdict.status == NO_THRESHOLD
+    assert "for method rfc2544, this run used mlrsearch" in verdict.reason
+    with pytest.raises(XdpperfError, match="the runs differ in method"):
+        th.derive([[strict], [mfr_info(2.0e6) | {"method": ML}]], th.Rule(), "x", [])
+
+
+def test_auto_weighs_the_pdr_too_for_mlrsearch_runs() -> None:
+    def run(mfr: float, pdr: float, method: dict[str, Any] | None) -> dict[str, Any]:
+        info = mfr_info(mfr)
+        info["calibration"]["noop_forwarding_pps"] = 5e6
+        info["repetitions"]["pdr_pps"] = [pdr]
+        info["pdr"] = {"rate_pps": pdr, "status": "found"}
+        return info | ({"method": method} if method else {})
+
+    # the MFR moves run to run, the PDR does not
+    for method, figure in ((ML, "pdr"), (None, "max_forwarding_rate")):
+        runs = [[run(1.8e6, 0.8e6, method)], [run(2.0e6, 0.81e6, method)]]
+        doc = th.derive(runs, th.Rule(0.10, 2.0), "x", [], th.AUTO)
+        assert [e["figure"] for e in doc["throughput"]] == [figure]
+
+
+def test_the_judged_figure_is_the_entrys_else_the_records_else_the_methods(
+        tmp_path: Path) -> None:
+    info = mfr_info(2.0e6) | {"loss_floor": 0.0, "loss_threshold": 0.001}
+    info["repetitions"]["pdr_pps"] = [1.0e6]
+    assert judged_figure(info, th.absent("none"))[0] == "pdr"  # a clean testbed
+    stated = info | {"judged_figure": {"figure": "ndr", "why": "said so"}}
+    assert judged_figure(stated, th.absent("none")) == ("ndr", "said so")
+    t = thresholds_for(tmp_path, mfr_info(2.0e6))  # an MFR entry for this test
+    figure, why = judged_figure(stated, t)
+    assert figure == "max_forwarding_rate" and str(tmp_path / "t.toml") in why
+    assert judge_throughput(stated, t).figure == "max_forwarding_rate"
+    assert judge_throughput(stated, th.absent("none")).figure == "ndr"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_xdpperf.cli import main
+from pytest_xdpperf.history import load_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "verdict"
@@ -105,4 +106,11 @@ def test_the_suites_checks_fail_on_their_bad_cases(tmp_path: Path) -> None:
     bad = run(tmp_path, "bad", "--xdpperf-thresholds", "none", "-k", "not macswap_drop",
               env={"XDPP_BAD_CASES": "1"})
     assert bad.returncode == 0, bad.stdout[-3000:] + bad.stderr[-3000:]
-    assert "2 passed" in bad.stdout, bad.stdout[-2000:]
+    assert "3 passed" in bad.stdout, bad.stdout[-2000:]
+    # the measurement without a rate wrote its record, verdict and all
+    doc = json.loads((tmp_path / "bad.json").read_text())
+    (dead,) = [b for b in doc["xdpperf_unmeasured"]
+               if b["fullname"].endswith("returns_nothing_fails_and_its_record_is_kept")]
+    assert dead["extra_info"]["metric"] == "none"
+    assert dead["extra_info"]["verdict"]["status"] == "fail"
+    assert load_record(tmp_path / "bad.json").tests[dead["fullname"]].samples_pps == ()

@@ -30,3 +30,11 @@ def test_a_firewall_that_drops_nothing_fails_the_all_dropped_check(xdpperf):
 def test_an_nf_that_returns_nothing_fails_its_latency_test(xdpperf):
     with pytest.raises(pytest.fail.Exception, match="no frame came back at any point"):
         xdpperf.latency("macswap", rates=(1000,), fractions=(), action="drop")
+
+
+@pytest.mark.passthrough
+@pytest.mark.skipif(not os.environ.get("XDPP_BAD_CASES"), reason="bad cases not asked for")
+def test_an_nf_that_returns_nothing_fails_and_its_record_is_kept(xdpperf):
+    # no rate at any load: pytest-benchmark writes no stats, the record is still kept
+    with pytest.raises(pytest.fail.Exception, match="the NF forwarded nothing at any load"):
+        xdpperf.throughput("macswap", action="drop")
