@@ -250,7 +250,8 @@ def _span(points: list[Point]) -> str:
 def summary(series: Series) -> str:
     """The series in a few words: no change, or its last change and where."""
     if len(series.points) < 2:
-        return f"{len(series.points)} record with this figure, nothing to classify"
+        n = len(series.points)
+        return f"{n} record{'' if n == 1 else 's'} with this figure, nothing to classify"
     last = series.last
     if last is None:
         return "no change"
