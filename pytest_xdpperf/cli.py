@@ -1,4 +1,5 @@
-"""The `xdpperf` command: compare, store and plot records; clean up after killed runs."""
+"""The `xdpperf` command: compare, store and plot records, find where a history
+changed; clean up after killed runs."""
 
 from __future__ import annotations
 
@@ -47,6 +48,20 @@ def _compare(args: argparse.Namespace) -> int:
     if failed:
         print(f"\n{len(failed)} regression(s) beyond --fail-on {args.fail_on}: "
               + ", ".join(c.name for c in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _changes(args: argparse.Namespace) -> int:
+    from .changes import changes, regressed, text
+
+    found = changes(args.history, args.figure, args.test)
+    print(text(found))
+    failed = regressed(found)
+    if failed:
+        print(f"\n{len(failed)} test(s) whose last change is a regression: "
+              + ", ".join(f"{s.test} (record {s.changes[-1].at.index})" for s in failed),
+              file=sys.stderr)
         return 1
     return 0
 
@@ -125,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
                         "every regression jumpavg finds")
     p.add_argument("--json", help="also write the comparison as JSON to this file")
     p.set_defaults(func=_compare)
+
+    p = sub.add_parser("changes", help="at which record of a history each test's figure "
+                                       "changed (jumpavg classify); exit 1 if a test's last "
+                                       "change is a regression")
+    p.add_argument("history", help="a history directory (xdpperf store), read in time order")
+    p.add_argument("--figure", default="auto",
+                   help="the throughput figure followed: auto (default: the one the newest "
+                        "record judged, else its headline), pdr, ndr, max_forwarding_rate, "
+                        "mfr_vs_noop; transactions tests follow transactions/s, latency "
+                        "tests their p99 per load")
+    p.add_argument("--test", help="only tests whose full name contains this or matches "
+                                  "this glob")
+    p.set_defaults(func=_changes)
 
     p = sub.add_parser("store", help="copy a record into a history directory, named by "
                                      "kernel release and commit")
