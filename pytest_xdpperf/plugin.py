@@ -332,6 +332,31 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any],
         output_json[UNMEASURED_KEY] = unmeasured
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Where no measurement of the session had stats, pytest-benchmark saves nothing
+    ("no benchmarks have been run"), and the records without a rate would be lost:
+    save them as it would have (its own JSON and storage, through its own hooks). Runs
+    after its session's finish(), which its hookwrapper does first."""
+    config = session.config
+    unmeasured = config.stash.get(UNMEASURED, [])
+    bs = getattr(config, "_benchmarksession", None)  # pytest-benchmark's session object
+    if not unmeasured or bs is None or bs.benchmarks or bs.disabled:
+        return
+    save = bs.save or bs.autosave
+    if not (save or bs.json):
+        return
+    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    output = config.hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=[], include_data=False,
+        machine_info=bs.get_machine_info(), commit_info=commit_info)
+    config.hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=output)
+    if bs.json:
+        bs.save_json(output)
+    if save:
+        bs.storage.save(output, save)
+
+
 def _machine_cache(config: pytest.Config) -> MachineCache:
     return MachineCache(Path(config.rootpath, ".xdpperf", "machine.json"))
 

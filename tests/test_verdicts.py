@@ -110,7 +110,19 @@ def test_the_suites_checks_fail_on_their_bad_cases(tmp_path: Path) -> None:
     # the measurement without a rate wrote its record, verdict and all
     doc = json.loads((tmp_path / "bad.json").read_text())
     (dead,) = [b for b in doc["xdpperf_unmeasured"]
-               if b["fullname"].endswith("returns_nothing_fails_and_its_record_is_kept")]
+               if "returns_nothing_fails_and_its_record_is_kept" in b["fullname"]]
     assert dead["extra_info"]["metric"] == "none"
     assert dead["extra_info"]["verdict"]["status"] == "fail"
     assert load_record(tmp_path / "bad.json").tests[dead["fullname"]].samples_pps == ()
+
+
+def test_a_run_whose_only_measurement_has_no_rate_still_writes_its_record(
+        tmp_path: Path) -> None:
+    # pytest-benchmark saves nothing without stats; the plugin saves the record itself
+    dead = run(tmp_path, "dead", "--xdpperf-thresholds", "none",
+               "-k", "returns_nothing_fails_and_its_record_is_kept",
+               env={"XDPP_BAD_CASES": "1"})
+    assert dead.returncode == 0, dead.stdout[-3000:] + dead.stderr[-3000:]
+    record = load_record(tmp_path / "dead.json")
+    (test,) = record.tests.values()
+    assert test.samples_pps == () and test.extra_info["verdict"]["status"] == "fail"
