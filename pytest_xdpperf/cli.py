@@ -112,6 +112,13 @@ def _thresholds(args: argparse.Namespace) -> int:
     doc = derive([[t.extra_info for t in r.tests.values()] for r in records],
                  Rule(args.margin, args.spread, args.min_runs, args.max_cv), testbed,
                  [r.path.name for r in records], args.figure)
+    if args.update:
+        import tomllib
+
+        from .thresholds import load, update
+
+        load(Path(args.update))  # a bad file is named before anything is written
+        doc = update(tomllib.loads(Path(args.update).read_text()), doc)
     write(doc, Path(args.output))
     counts = {k: len(doc.get(k, [])) for k in ("throughput", "latency", "transactions")}
     print(f"{args.output}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -190,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
                         "per test the steadier over the runs of the MFR and mfr_vs_noop")
     p.add_argument("--testbed", help="the testbed's key written in the file (default "
                                      "veth-<CPUs of this machine>cpu)")
+    p.add_argument("--update", metavar="FILE",
+                   help="start from this thresholds file: the runs' entries replace its "
+                        "entries of the same measurements, the others stay (the runs must "
+                        "have the file's settings); -o may be the same file")
     p.set_defaults(func=_thresholds)
     args = parser.parse_args(argv)
     try:

@@ -383,6 +383,50 @@ def derive(runs: list[list[dict[str, Any]]], rule: Rule, testbed: str,
     return doc
 
 
+SETTINGS = ("trial_duration", "loss_threshold", "method")
+
+
+def update(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`old` (a thresholds document) with the entries `new` (derived from further runs)
+    has: each replaces the old entry of its measurement (latency: of its point), the
+    old entries of measurements the new runs did not limit stay. The [testbed] keeps
+    its key and settings, which must be the new runs' too, and lists the update (its
+    runs and rule) under `updates`; each new entry's note says which update made it."""
+    for name in SETTINGS:
+        before, now = old.get("testbed", {}).get(name), new["testbed"].get(name)
+        if before is not None and now is not None and before != now:
+            raise XdpperfError(f"the runs' {name} is {now}, the file's {before}",
+                               "update a thresholds file from runs on its own settings")
+    out: dict[str, Any] = {k: ([dict(e) for e in v] if isinstance(v, list) else dict(v))
+                           for k, v in old.items()}
+    testbed: dict[str, Any] = out.setdefault("testbed", {})
+    updates = testbed.setdefault("updates", [])
+    number = len(updates) + 1
+    replaced = 0
+    for kind in KINDS:
+        fresh = new.get(kind) or []
+        if not fresh:
+            continue
+
+        def ident(e: dict[str, Any], kind: str = kind) -> tuple[Any, ...]:
+            key = Key(kind, str(e["nf"]), _params(e.get("params") or {}),
+                      str(e["traffic_class"]), str(e["mode"]), e.get("frame_size"))
+            return (key, e.get("point")) if kind == "latency" else (key,)
+
+        ids = {ident(e) for e in fresh}
+        kept = [e for e in out.get(kind, []) if ident(e) not in ids]
+        replaced += len(out.get(kind, [])) - len(kept)
+        out[kind] = kept + [{**e, "note": f"{e.get('note', '')} (update {number})".strip()}
+                            for e in fresh]
+    for name in SETTINGS:
+        if name in new["testbed"]:
+            testbed.setdefault(name, new["testbed"][name])
+    updates.append({"made_from": new["testbed"]["made_from"], "runs": new["testbed"]["runs"],
+                    "rule": new["testbed"]["rule"], "replaced": replaced,
+                    "entries": sum(len(new.get(k) or []) for k in KINDS)})
+    return out
+
+
 def _settings(runs: list[list[dict[str, Any]]], name: str) -> set[float]:
     """The values of a session setting over the runs' throughput records."""
     out = set()

@@ -431,3 +431,27 @@ def test_the_judged_figure_is_the_entrys_else_the_records_else_the_methods(
     assert figure == "max_forwarding_rate" and str(tmp_path / "t.toml") in why
     assert judge_throughput(stated, t).figure == "max_forwarding_rate"
     assert judge_throughput(stated, th.absent("none")).figure == "ndr"
+
+
+def test_an_update_replaces_the_entries_of_the_measurements_its_runs_limit(
+        tmp_path: Path) -> None:
+    goal = {"loss_threshold": 0.001}
+    other = mfr_info(1.0e6, mode="xdp") | goal
+    write(tmp_path / "old.json", [{"fullname": T, "extra_info": mfr_info(2.0e6) | goal},
+                                  {"fullname": T + "x", "extra_info": other}])
+    assert main(["thresholds", str(tmp_path / "old.json"), "-o", str(tmp_path / "t.toml"),
+                 "--margin", "0.5"]) == 0
+    write(tmp_path / "new.json", [{"fullname": T, "extra_info": mfr_info(3.0e6) | goal}])
+    assert main(["thresholds", str(tmp_path / "new.json"), "-o", str(tmp_path / "t.toml"),
+                 "--margin", "0.1", "--update", str(tmp_path / "t.toml")]) == 0
+    t = th.load(tmp_path / "t.toml")
+    limits = {k.mode: e[0]["min_mpps"] for k, e in t.entries.items()}
+    assert limits == {"af_xdp": 2.7, "xdp": 0.5}  # replaced; kept
+    (done,) = t.testbed["updates"]
+    assert done["made_from"] == ["new.json"] and done["replaced"] == 1
+    # the runs must be on the file's settings
+    odd = mfr_info(3.0e6) | {"loss_threshold": 0.005}
+    write(tmp_path / "odd.json", [{"fullname": T, "extra_info": odd}])
+    assert main(["thresholds", str(tmp_path / "odd.json"), "-o", str(tmp_path / "u.toml"),
+                 "--update", str(tmp_path / "t.toml")]) == 2
+    assert not (tmp_path / "u.toml").exists()
