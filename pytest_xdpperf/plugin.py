@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import warnings
 from collections.abc import Generator, Iterator
@@ -97,6 +96,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"{DURATION_SUM_TRIALS:g} trials per load, FD.io CSIT's PDR: "
                          "sporadic loss in a minority of trials does not decide it) "
                          f"(default {DEFAULT_METHOD})")
+    group.addoption("--xdpperf-nfs", default=None, metavar="DIR",
+                    help="NF sources: a folder laid out like the bundled nfs/ (its Makefile, "
+                         "common library, generator and one folder per NF), e.g. a copy "
+                         "with a changed NF (default: the bundled nfs/)")
     group.addoption("--xdpperf-build", default=None,
                     help="build directory for the C programs (default: build/ in the checkout)")
 
@@ -111,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # once per session: a bad spec is one usage error, not one per test
         config._xdpperf_generator = resolve(config.getoption("--generator"))  # type: ignore[attr-defined]
         check_policy(config.getoption("--xdpperf-inconclusive"))
+        builder_for(config.getoption("--xdpperf-nfs"), config.getoption("--xdpperf-build"))
         given = config.getoption("--xdpperf-thresholds")
         if given and given != "none":  # a bad file is a usage error before anything runs
             pick(given, config.rootpath, "")
@@ -199,8 +203,20 @@ def pytest_runtest_makereport(item: pytest.Item,
 
 @pytest.fixture(scope="session")
 def xdpperf_builder(pytestconfig: pytest.Config) -> Builder:
-    build = pytestconfig.getoption("--xdpperf-build")
-    return Builder(build_dir=os.path.abspath(build)) if build else Builder()  # type: ignore[arg-type]
+    """--xdpperf-nfs (default the bundled nfs/), built into --xdpperf-build (default
+    build/ in the checkout; with --xdpperf-nfs DIR, build/ beside DIR)."""
+    return builder_for(pytestconfig.getoption("--xdpperf-nfs"),
+                       pytestconfig.getoption("--xdpperf-build"))
+
+
+def builder_for(nfs: str | None, build: str | None) -> Builder:
+    if nfs is None:
+        return Builder(build_dir=Path(build).resolve()) if build else Builder()
+    sources = Path(nfs).resolve()
+    if not (sources / "Makefile").is_file():
+        raise XdpperfError(f"--xdpperf-nfs {nfs} holds no Makefile",
+                           "give a folder laid out like the bundled nfs/ (e.g. a copy of it)")
+    return Builder(sources, Path(build).resolve() if build else sources.parent / "build")
 
 
 @pytest.fixture(scope="session")

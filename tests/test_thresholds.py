@@ -306,6 +306,8 @@ def test_a_run_where_the_nf_livelocked_gives_no_mfr_limit() -> None:
 @pytest.mark.parametrize("option, problem", [
     (("--xdpperf-thresholds", "/nonexistent/t.toml"), "does not exist"),
     (("--xdpperf-inconclusive", "maybe"), "--xdpperf-inconclusive 'maybe' is unknown"),
+    (("--xdpperf-method", "csit"), "--xdpperf-method 'csit' is unknown"),
+    (("--xdpperf-nfs", "/nonexistent"), "--xdpperf-nfs /nonexistent holds no Makefile"),
 ])
 def test_bad_options_are_one_usage_error_before_anything_runs(option: tuple[str, str],
                                                               problem: str) -> None:

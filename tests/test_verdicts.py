@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from slowdown import slower_nfs
 
 from pytest_xdpperf.cli import main
 from pytest_xdpperf.history import load_record
@@ -20,14 +20,8 @@ from pytest_xdpperf.history import load_record
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "verdict"
 TEST = "test_suite.py::test_macswap_drop[xdp]"
-# per frame, the MACs swapped this many more times (an even count: the frame is
-# unchanged), behind a compiler barrier so that the work is done
+# per frame, the MACs swapped this many more times (tests/slowdown.py)
 SLOWDOWN = 2000
-SLOW_CODE = f"""\tfor (int i = 0; i < {SLOWDOWN}; i++) {{
-\t\tpkt_swap_macs(eth);
-\t\tasm volatile("" ::: "memory");
-\t}}
-\tpkt_swap_macs(eth);"""
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +37,6 @@ def run(tmp: Path, name: str, *extra: str, env: dict[str, str] | None = None
         env=os.environ | (env or {}))
 
 
-def slower_nfs(tmp: Path) -> dict[str, str]:
-    """A copy of nfs/ whose macswap does SLOWDOWN extra swaps per frame."""
-    nfs = tmp / "nfs"
-    shutil.copytree(ROOT / "nfs", nfs)
-    header = nfs / "macswap" / "macswap.h"
-    text = header.read_text()
-    assert "\tpkt_swap_macs(eth);" in text
-    header.write_text(text.replace("\tpkt_swap_macs(eth);", SLOW_CODE, 1))
-    return {"XDPP_NFS": str(nfs), "XDPP_BUILD": str(tmp / "build")}
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("verdicts")
@@ -67,7 +50,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
                  "--margin", "0.5"]) == 0
     out["same"] = run(tmp, "same", "--xdpperf-thresholds", str(tmp / "t.toml"))
     out["slow"] = run(tmp, "slow", "--xdpperf-thresholds", str(tmp / "t.toml"),
-                      env=slower_nfs(tmp))
+                      *slower_nfs(tmp, SLOWDOWN))
     return out
 
 
