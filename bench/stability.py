@@ -70,9 +70,16 @@ def main() -> None:
     parser.add_argument("runs", nargs="*", help="stored runs (pytest-benchmark JSON)")
     parser.add_argument("--runs", dest="count", type=int, default=0,
                         help="run the selection this many times here instead")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="with --runs: keep the runs' JSON records in DIR (e.g. to make "
+                             "thresholds from them)")
     args, rest = parser.parse_known_args()
     pytest_args = [a for a in rest if a != "--"] or DEFAULT_SELECTION
-    if args.count:
+    if args.count and args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        records = [load_record(p) for p in run_sessions(args.count, pytest_args,
+                                                        Path(args.keep))]
+    elif args.count:
         with tempfile.TemporaryDirectory() as tmp:
             records = [load_record(p) for p in run_sessions(args.count, pytest_args, Path(tmp))]
     else:
@@ -83,21 +90,27 @@ def main() -> None:
                     if not t.is_latency and not t.is_transactions})
     print(f"{len(records)} runs: " + ", ".join(r.path.name for r in records) + "\n")
     print("| test | " + " | ".join(f"{f} mean, CV" for f in (*FIGURES, "judged"))
-          + " | judged CV target |")
-    print("|---" * (len(FIGURES) + 3) + "|")
+          + " | judged figure | target | met |")
+    print("|---" * (len(FIGURES) + 5) + "|")
     for name in names:
         infos = [r.tests[name].extra_info for r in records if name in r.tests]
         cells = []
+        judged_cv = None
         for figure in (*FIGURES, "judged"):
             values = [v / unit_of(f)[1] for i in infos
                       if (v := figure_value(i, f := judged_figure(i, figure)))]
             c = cv(values)
+            if figure == "judged":
+                judged_cv = c if len(values) == len(infos) else None
             cells.append((f"{statistics.fmean(values):.3f}" if values else "-")
                          + (f", {c:.1%}" if c is not None else "")
                          + (f" ({len(values)}/{len(infos)})" if len(values) < len(infos) else ""))
         mode = str(infos[0].get("mode"))
+        target = TARGET.get(mode, OTHER_TARGET)
+        figures = sorted({judged_figure(i, "judged") for i in infos})
+        met = "-" if judged_cv is None else ("yes" if judged_cv <= target else "no")
         print(f"| {name.split('::')[-1]} | " + " | ".join(cells)
-              + f" | {TARGET.get(mode, OTHER_TARGET):.0%} |")
+              + f" | {', '.join(figures)} | {target:.0%} | {met} |")
 
 
 if __name__ == "__main__":
