@@ -150,15 +150,12 @@ def _cpus(text: str | None) -> tuple[int, ...] | None:
 
 
 def _run_options(config: pytest.Config) -> RunOptions:
-    duration = config.getoption("--trial-duration")
-    if duration <= 0:
-        raise XdpperfError(f"--trial-duration {duration} is not positive", "give seconds, e.g. 1")
     _cpus(config.getoption("--tester-cpus"))
     _cpus(config.getoption("--dut-cpus"))
     TrafficProfile(frame_size=config.getoption("--frame-size"))
     return RunOptions(
         loss_threshold=parse_ratio(config.getoption("--loss-threshold")),
-        trial_duration=duration,
+        trial_duration=config.getoption("--trial-duration"),
         min_load=config.getoption("--min-load"),
         relative_width=config.getoption("--relative-width"),
         mfr_repetitions=config.getoption("--mfr-repetitions"),
@@ -250,8 +247,13 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
                         xdpperf_builder: Builder, xdpperf_profile: TrafficProfile,
                         xdpperf_generator: GeneratorFactory) -> Calibration:
     options: RunOptions = pytestconfig._xdpperf_options  # type: ignore[attr-defined]
-    return calibrate(xdpperf_testbed, xdpperf_builder, xdpperf_profile,
-                     options.search_spec(max_load=1e9), xdpperf_generator)
+    calibration = calibrate(xdpperf_testbed, xdpperf_builder, xdpperf_profile,
+                            options.search_spec(max_load=1e9), xdpperf_generator)
+    try:
+        options.check_min_load(calibration.max_load_pps)
+    except XdpperfError as exc:  # stop the session: every test would fail the same way
+        pytest.exit(f"xdpperf: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return calibration
 
 
 @pytest.fixture(scope="session")

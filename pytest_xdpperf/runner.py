@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,26 @@ class RunOptions:
         if self.confirm_duration is not None and not self.confirm_duration > 0:
             raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not positive",
                                "give seconds, e.g. 10, or leave it to --trial-duration")
+        if self.mfr_repetitions < 1:
+            raise XdpperfError(f"--mfr-repetitions {self.mfr_repetitions} is below 1",
+                               "give the number of flat-out trials, e.g. 3")
+        if not 0 < self.relative_width < 1:
+            raise XdpperfError(f"--relative-width {self.relative_width} is not between 0 and 1",
+                               "give the search's final precision, e.g. 0.005")
+        if not 0 < self.min_load < math.inf:
+            raise XdpperfError(f"--min-load {self.min_load} is not positive",
+                               "give the lowest rate to search in packets/s, e.g. 10000")
+        if not 0 < self.trial_duration < math.inf:
+            raise XdpperfError(f"--trial-duration {self.trial_duration} is not positive",
+                               "give seconds, e.g. 1")
+
+    def check_min_load(self, max_load: float) -> None:
+        """The calibrated ceiling leaves room to search: a usage error naming both
+        rates otherwise (checked right after calibration, before any test runs)."""
+        if not self.min_load < max_load:
+            raise XdpperfError(
+                f"--min-load {self.min_load:.0f} pps is not below the {max_load:.0f} pps the "
+                "tester was calibrated to offer", "give a lower --min-load")
 
     @property
     def effective_confirm_duration(self) -> float:

@@ -277,6 +277,12 @@ def test_calibration_below_what_a_lagging_tester_holds() -> None:
         ({"confirm_trials": -1}, "--confirm-trials -1 is negative"),
         ({"confirm_duration": 0.0}, "--confirm-duration 0.0 is not positive"),
         ({"tester_retries": -1}, "--tester-retries -1 is negative"),
+        ({"mfr_repetitions": 0}, "--mfr-repetitions 0 is below 1"),
+        ({"relative_width": 0.0}, "--relative-width 0.0 is not between 0 and 1"),
+        ({"relative_width": 1.0}, "--relative-width 1.0 is not between 0 and 1"),
+        ({"min_load": 0.0}, "--min-load 0.0 is not positive"),
+        ({"trial_duration": -1.0}, "--trial-duration -1.0 is not positive"),
+        ({"method": "csit"}, "--xdpperf-method 'csit' is unknown"),
     ],
 )
 def test_run_options_validation(kwargs: dict[str, Any], message: str) -> None:
@@ -410,3 +416,11 @@ def test_the_default_figure_follows_the_method_and_the_testbeds_loss() -> None:
     ml = {"method": {"name": "mlrsearch", "goal_exceed_ratio": 0.5, "goal_duration_sum": 5.0}}
     assert default_figure(lossy | ml) == ("pdr", default_figure(ml)[1])
     assert "exceed ratio 0.5 over 5 s" in default_figure(ml)[1]
+
+
+def test_a_min_load_above_the_calibrated_ceiling_is_a_usage_error() -> None:
+    from pytest_xdpperf.errors import XdpperfError
+
+    RunOptions(min_load=1e5).check_min_load(2e5)
+    with pytest.raises(XdpperfError, match="--min-load 300000 pps is not below the 200000"):
+        RunOptions(min_load=3e5).check_min_load(2e5)
