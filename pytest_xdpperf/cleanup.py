@@ -1,6 +1,6 @@
 """Remove what a killed run left behind, recognising only what xdpperf made:
-namespaces and interfaces named with naming.PREFIX, and our C programs
-running in them."""
+namespaces and interfaces named by naming's exact patterns, and processes whose
+command line names such a namespace (our C programs take --netns NAME)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _live_runs() -> set[str]:
 
 
 def _ours(netns: str) -> bool:
-    return netns.startswith(naming.PREFIX + "-")
+    return naming.is_our_netns(netns)
 
 
 def cleanup(include_live: bool = False) -> Removed:

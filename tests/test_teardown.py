@@ -274,14 +274,15 @@ def test_cleanup_keeps_what_live_runs_and_other_prefixes_own(
     prefix = "xdpq" + secrets.token_hex(2)
     monkeypatch.setattr(naming, "PREFIX", prefix)
     monkeypatch.setenv("XDPPERF_RUN_DIR", str(tmp_path))
-    live_if, live_peer = f"{prefix}live", f"{prefix}livp"
-    dead_if, dead_peer = f"{prefix}dead", f"{prefix}dedp"
+    live, dead = secrets.token_hex(3), secrets.token_hex(3)
+    live_if, live_peer = naming.ifname(live, "t"), naming.ifname(live, "d")
+    dead_if, dead_peer = naming.ifname(dead, "t"), naming.ifname(dead, "d")
     for name, peer in ((live_if, live_peer), (dead_if, dead_peer)):
         subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer],
                        check=True)
     try:
         (tmp_path / "live.json").write_text(json.dumps(
-            {"pid": os.getpid(), "netns": [f"{prefix}-live-dut"],
+            {"pid": os.getpid(), "netns": [naming.netns_name(live, "dut")],
              "ifnames": [live_if, live_peer]}))
         (tmp_path / "other.json").write_text(json.dumps(
             {"pid": os.getpid(), "netns": ["xdpp-other-dut"]}))
@@ -296,4 +297,42 @@ def test_cleanup_keeps_what_live_runs_and_other_prefixes_own(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["half.json.tmp", "other.json"]
     finally:
         for name in (live_if, dead_if):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def test_cleanup_takes_a_dead_runs_objects_and_spares_look_alikes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact names, never a prefix: a user's xdpp-prefixed interface, namespace and a
+    process naming such a namespace stay; a dead run's namespace, interface and
+    process (of the exact patterns) go. Under a prefix of this test's own."""
+    prefix = "xdpw" + secrets.token_hex(2)
+    monkeypatch.setattr(naming, "PREFIX", prefix)
+    monkeypatch.setenv("XDPPERF_RUN_DIR", str(tmp_path))
+    run = secrets.token_hex(3)
+    ours_ns, ours_if = naming.netns_name(run, "dut"), naming.ifname(run, "t")
+    foreign_ns, foreign_if = f"{prefix}-lab", f"{prefix}rod0"
+    for ns in (ours_ns, foreign_ns):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    for name in (ours_if, foreign_if):
+        subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)", "--netns"]
+    ours_proc = subprocess.Popen([*sleeper, ours_ns])
+    foreign_proc = subprocess.Popen([*sleeper, foreign_ns])
+    try:
+        assert not naming.is_ours(foreign_if) and not naming.is_our_netns(foreign_ns)
+        removed = cleanup.cleanup()
+        assert removed.namespaces == [ours_ns] and removed.interfaces == [ours_if]
+        assert [p.split()[0] for p in removed.processes] == [str(ours_proc.pid)]
+        assert ours_proc.wait(timeout=10) == -signal.SIGKILL
+        assert foreign_proc.poll() is None
+        assert foreign_ns in netns_list() and ours_ns not in netns_list()
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert f" {foreign_if}:" in links and f" {ours_if}:" not in links
+    finally:
+        for proc in (ours_proc, foreign_proc):
+            proc.kill()
+            proc.wait()
+        for ns in (ours_ns, foreign_ns):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        for name in (ours_if, foreign_if):
             subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -100,10 +100,10 @@ class VethTestbed:
     ) -> VethTestbed:
         tester_cpus, dut_cpus = choose_cpus(tester_cpus, dut_cpus)
         run_id = naming.new_run_id()
-        p = naming.PREFIX
-        tester = Host("tester", f"{p}-{run_id}-tester", f"{p}{run_id}t", TESTER_MAC,
-                      TESTER_IP, tester_cpus)
-        dut = Host("dut", f"{p}-{run_id}-dut", f"{p}{run_id}d", DUT_MAC, DUT_IP, dut_cpus)
+        tester = Host("tester", naming.netns_name(run_id, "tester"),
+                      naming.ifname(run_id, "t"), TESTER_MAC, TESTER_IP, tester_cpus)
+        dut = Host("dut", naming.netns_name(run_id, "dut"), naming.ifname(run_id, "d"),
+                   DUT_MAC, DUT_IP, dut_cpus)
         bed = cls(tester, dut, run_id)
         bed._register()
         try:
@@ -177,8 +177,7 @@ class VethTestbed:
     @property
     def reinjection_ifnames(self) -> tuple[str, str]:
         """(NF end, stack end) of the DUT's re-injection veth pair (see reinjection)."""
-        p = naming.PREFIX
-        return f"{p}{self.run_id}ri", f"{p}{self.run_id}rs"
+        return naming.ifname(self.run_id, "ri"), naming.ifname(self.run_id, "rs")
 
     @contextlib.contextmanager
     def reinjection(self) -> Iterator[str]:
