@@ -3,10 +3,17 @@
 Both the NFs and the built-in generator speak this protocol (see
 nfs/common/xdpperf.h). Closing stdin tells the child to detach and exit, so
 even if this Python process dies the child follows it.
+
+The child's stderr is drained as it is written, by a thread of its own, into a log
+file (naming.run_dir()/logs/<name>-<pid>.log) and a tail kept in memory: a chatty
+child (libbpf warnings, an NF's own messages) can never fill the pipe and block
+mid-trial. A child that fails has its log kept and named in the error; one that
+stops cleanly has it removed.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import queue
@@ -14,12 +21,15 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from . import naming
 from .errors import ProgramFailed
 
 READY_TIMEOUT = 20.0
 ANSWER_TIMEOUT = 120.0
+STDERR_TAIL_LINES = 50  # of a failed child's stderr shown in its error (all is in the log)
 
 
 class Program:
@@ -41,6 +51,16 @@ class Program:
         # A reader thread, so a wait never misses a line already buffered.
         self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read_lines, name=f"{name}-stdout", daemon=True).start()
+        self._tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self.log_path = Path(naming.run_dir(), "logs", f"{name}-{self.proc.pid}.log")
+        self._log: IO[str] | None = None
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "w")  # noqa: SIM115 (open as long as the child)
+        except OSError:
+            pass  # no log file: the tail in memory still says what it wrote
+        self._stderr_done = threading.Event()
+        threading.Thread(target=self._drain_stderr, name=f"{name}-stderr", daemon=True).start()
         self.ready: dict[str, Any] = self._read_answer(ready_timeout, "start")
         if self.ready.get("event") != "ready":
             self.stop()
@@ -53,12 +73,28 @@ class Program:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        try:
+            for line in self.proc.stderr:
+                self._tail.append(line)
+                if self._log is not None:
+                    self._log.write(line)
+                    self._log.flush()
+        except (OSError, ValueError):  # closed by stop()
+            pass
+        finally:
+            self._stderr_done.set()
+
     def _stderr(self) -> str:
-        if self.proc.stderr is None:
-            return ""
+        """The tail of what the (exited) child wrote to stderr, and where all of it is."""
         if self.alive():
             return ""
-        return self.proc.stderr.read().strip()
+        self._stderr_done.wait(timeout=5)
+        text = "".join(self._tail).strip()
+        if text and self._log is not None:
+            text += f" (its whole stderr: {self.log_path})"
+        return text
 
     def _exit_status(self) -> str:
         code = self.proc.returncode
@@ -130,9 +166,14 @@ class Program:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        self._stderr_done.wait(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+        if self._log is not None:
+            self._log.close()
+            if self.proc.returncode == 0:  # a clean stop: nothing to keep
+                self.log_path.unlink(missing_ok=True)
         return self.proc.returncode
 
     def __enter__(self) -> Program:
