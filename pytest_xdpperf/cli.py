@@ -126,6 +126,54 @@ def _thresholds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    import datetime
+    import json
+    from pathlib import Path
+
+    from pytest_benchmark.stats import Stats
+
+    from .history import UNMEASURED_KEY
+    from .journal import read, sessions, to_records
+
+    try:
+        journal = read(Path(args.journal))
+    except OSError as exc:
+        raise XdpperfError(f"{args.journal}: cannot read it ({exc.strerror or exc})",
+                           "give the run's journal, e.g. .xdpperf/journal.jsonl") from None
+    found = sessions(journal.lines)
+    if not found:
+        raise XdpperfError(f"{args.journal}: no journal lines in it",
+                           "give the journal a run wrote (--xdpperf-journal)")
+    session = args.session or found[-1]
+    if session not in found:
+        raise XdpperfError(f"{args.journal}: no session {session!r}",
+                           f"its sessions, oldest first: {', '.join(s or '-' for s in found)}")
+    done, unfinished = to_records(journal.lines, session)
+    benchmarks, unmeasured = [], list(unfinished)
+    for entry in done:
+        samples = entry["extra_info"].get("metric_samples_pps") or []
+        if not samples:
+            unmeasured.append(entry)
+            continue
+        stats = Stats()
+        for rate in samples:  # as results.record: seconds per packet, a round each
+            stats.update(1.0 / rate)
+        benchmarks.append({**entry, "params": None, "param": None, "options": {},
+                           "stats": stats.as_dict()})
+    when = max((float(line.get("time") or 0) for line in journal.lines
+                if str(line.get("session") or "") == session), default=0.0)
+    doc = {"machine_info": {"imported_from": str(args.journal)}, "commit_info": {},
+           "benchmarks": benchmarks, UNMEASURED_KEY: [{**e, "stats": None} for e in unmeasured],
+           "datetime": datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat(),
+           "version": "xdpperf-import"}
+    Path(args.output).write_text(json.dumps(doc, indent=2))
+    print(f"{args.output}: {len(done)} finished and {len(unfinished)} unfinished measurements "
+          f"of session {session or '-'}"
+          + (f"; {journal.torn} torn line(s) skipped" if journal.torn else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xdpperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +250,15 @@ def main(argv: list[str] | None = None) -> int:
                         "entries of the same measurements, the others stay (the runs must "
                         "have the file's settings); -o may be the same file")
     p.set_defaults(func=_thresholds)
+
+    p = sub.add_parser("import", help="pytest-benchmark records from a run's journal: its "
+                                      "finished measurements, and unfinished ones marked so "
+                                      "(after a crash or kill -9)")
+    p.add_argument("journal", help="the journal (--xdpperf-journal, default "
+                                   ".xdpperf/journal.jsonl)")
+    p.add_argument("-o", "--output", required=True, help="the JSON record to write")
+    p.add_argument("--session", help="which session of the journal (default: the last)")
+    p.set_defaults(func=_import)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -125,6 +125,9 @@ def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
     """`test` against `base`, like with like (see judged_verdict_of), flagged and not
     judged where the settings differ or a regression's figure was bound by the tester
     or the testbed in either record."""
+    if base.unfinished:
+        return Verdict("not judged (the baseline is unfinished: a crash or failure ended "
+                       "its measurement)", None, None)
     differs = different_settings(base.extra_info, test.extra_info)
     if differs and not (base.is_latency and test.is_latency):
         return Verdict(f"not judged ({differs})", None, None)

@@ -43,6 +43,12 @@ class TestRecord:
         return LATENCY_KEY in self.extra_info
 
     @property
+    def unfinished(self) -> bool:
+        """A measurement a crash or failure ended (`xdpperf import` of a journal):
+        its trials only, never a baseline."""
+        return bool(self.extra_info.get("unfinished"))
+
+    @property
     def is_transactions(self) -> bool:
         """A transactions record (local class, an application behind the NF)."""
         return self.metric == TPS

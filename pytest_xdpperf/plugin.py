@@ -36,6 +36,7 @@ MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 JUDGE = pytest.StashKey[Judge]()
 UNMEASURED = pytest.StashKey[list[dict[str, Any]]]()
+JOURNAL = pytest.StashKey[Journal]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -327,8 +328,11 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
 
 
 def _journal(config: pytest.Config) -> Journal:
-    path = config.getoption("--xdpperf-journal")
-    return Journal(Path(config.rootpath, path) if path else None)
+    """The session's journal: one for every test, its lines tagged with one session id."""
+    if JOURNAL not in config.stash:
+        path = config.getoption("--xdpperf-journal")
+        config.stash[JOURNAL] = Journal(Path(config.rootpath, path) if path else None)
+    return config.stash[JOURNAL]
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config,

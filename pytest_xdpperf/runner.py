@@ -261,8 +261,14 @@ class XdpPerf:
             label += f" rep {index + 1}/{opts.repetitions}"
         max_load = self.calibration.max_load_pps
         line = self._progress_line()
+
+        def kept(phase: str, t: TrialResult) -> None:  # each trial on disk as it ends
+            self.journal.write("trial", self.test_id, {
+                "nf": spec.label(), "mode": self.mode.name, "repetition": index,
+                "phase": phase, **trial_dict(t)})
+
         with line.running(label):
-            search = find_throughput(_shown(measurer, line, "search"),
+            search = find_throughput(_shown(measurer, line, "search", kept),
                                      opts.search_spec(max_load))
             ndr_confirmation = pdr_confirmation = None
             confirming = opts.confirm_trials > 0 and (
@@ -270,16 +276,16 @@ class XdpPerf:
             if confirming:
                 with self._final_trials() as samplers:
                     ndr_confirmation, pdr_confirmation = confirm(
-                        _shown(measurer, line, "confirm"), search, opts.confirm_trials,
+                        _shown(measurer, line, "confirm", kept), search, opts.confirm_trials,
                         opts.effective_confirm_duration, tester_retries=opts.tester_retries)
                 final = {id(t): t for c in (ndr_confirmation, pdr_confirmation) if c
                          for t in c.trials}  # NDR and PDR at one rate share their trials
                 metrics = samplers.result(sum(t.forwarded for t in final.values()))
-                mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
+                mfr = max_forwarding_rate(_shown(measurer, line, "mfr", kept), max_load,
                                           opts.trial_duration, opts.mfr_repetitions)
             else:  # nothing to confirm: sample the MFR trials, the only final ones
                 with self._final_trials() as samplers:
-                    mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
+                    mfr = max_forwarding_rate(_shown(measurer, line, "mfr", kept), max_load,
                                               opts.trial_duration, opts.mfr_repetitions)
                 metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
         return Repetition(search, mfr, ndr_confirmation, pdr_confirmation, metrics,
@@ -334,11 +340,15 @@ class XdpPerf:
                            need_wakeup, **params)
 
 
-def _shown(trial: Trial, line: ProgressLine, phase: str) -> Trial:
-    """`trial`, with every result shown on the progress line."""
+def _shown(trial: Trial, line: ProgressLine, phase: str,
+           kept: Callable[[str, TrialResult], None] | None = None) -> Trial:
+    """`trial`, with every result shown on the progress line and given to `kept`
+    (the journal) as soon as it is measured."""
     def shown(rate: float, duration: float) -> TrialResult:
         result = trial(rate, duration)
         line.trial(phase, result)
+        if kept is not None:
+            kept(phase, result)
         return result
     return shown
 

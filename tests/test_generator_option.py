@@ -150,7 +150,8 @@ def test_external_generator_runs_calibration_and_measurement(tmp_path: Path) -> 
     assert events == {(i, e): 1 for i in (1, 2, 3, 4) for e in ("open", "close")}
     offers = {i: [c for c in calls if c["event"] == "offer" and c["instance"] == i]
               for i in (1, 2, 3, 4)}
-    (measurement,) = [json.loads(line) for line in journal.read_text().splitlines()]
+    (measurement,) = [m for line in journal.read_text().splitlines()
+                      if (m := json.loads(line))["kind"] == "measurement"]
     # the session's tester capacity is what our generator offered flat out
     flat = [c["offered_pps"] for c in offers[1] if c["rate"] == 0.0]
     assert flat == [measurement["calibration"]["tester_capacity_pps"]]

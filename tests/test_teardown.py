@@ -105,8 +105,12 @@ def test_normal_run_leaves_nothing(tmp_path: Path) -> None:
     assert facts["nf_children_after"] == 0    # NF and generator stopped before teardown
     assert_clean(facts)
     entries = journal(tmp_path)
-    assert [e["kind"] for e in entries] == ["measurement"]
-    assert entries[0]["mode"] == "af_xdp-sysc" and entries[0]["trials"]
+    kinds = [e["kind"] for e in entries]
+    # each trial on disk as it ended, then the measurement
+    assert kinds[-1] == "measurement" and set(kinds[:-1]) == {"trial"}
+    phases = [e["phase"] for e in entries[:-1]]
+    assert phases.count("search") == len(entries[-1]["trials"]) and "mfr" in phases
+    assert entries[-1]["mode"] == "af_xdp-sysc" and entries[-1]["trials"]
 
 
 def test_failing_test_leaves_nothing(tmp_path: Path) -> None:
@@ -118,10 +122,20 @@ def test_failing_test_leaves_nothing(tmp_path: Path) -> None:
     assert facts["xdp_after"] is False
     assert facts["nf_children_after"] == 0
     assert_clean(facts)
-    # the trials measured before the failure are kept
-    (entry,) = journal(tmp_path)
-    assert entry["kind"] == "unfinished" and "boom" in entry["error"]
+    # the trials measured before the failure are kept, each as it ended
+    entries = journal(tmp_path)
+    (entry,) = [e for e in entries if e["kind"] == "unfinished"]
+    assert "boom" in entry["error"]
     assert len(entry["trials"]) >= 1 and all(t["offered"] > 0 for t in entry["trials"])
+    assert len([e for e in entries if e["kind"] == "trial"]) == len(entry["trials"])
+    # and read back as an unfinished record
+    out = tmp_path / "imported.json"
+    imported = subprocess.run([XDPPERF, "import", str(tmp_path / "journal.jsonl"), "-o",
+                               str(out)], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    (record,) = json.loads(out.read_text())["xdpperf_unmeasured"]
+    assert record["extra_info"]["unfinished"] and "boom" in record["extra_info"]["error"]
+    assert len(record["extra_info"]["trials"]) == len(entry["trials"])
 
 
 def test_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
@@ -191,8 +205,8 @@ def test_crashed_nf_fails_plainly_and_leaves_nothing(tmp_path: Path) -> None:
     assert_no_traceback(output)
     assert facts["nf_children_after"] == 0
     assert_clean(facts)
-    (entry,) = journal(tmp_path)
-    assert entry["kind"] == "unfinished" and entry["trials"]
+    (entry,) = [e for e in journal(tmp_path) if e["kind"] == "unfinished"]
+    assert entry["trials"]
 
 
 @pytest.fixture
