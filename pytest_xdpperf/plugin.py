@@ -174,9 +174,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("xdp_mode", modes, ids=[m.name for m in modes], scope="function")
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k deselected what will not run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    """Fail early and plainly (not root, no BPF, no compiler) if any test needs the testbed."""
+    """Fail early and plainly (not root, no BPF, no compiler) if any test that will run
+    needs the testbed; a selection without one (the unit tests) runs as any user."""
     if any("xdpperf_testbed" in getattr(item, "fixturenames", ()) for item in items):
         try:
             preflight.run_all()

@@ -169,6 +169,24 @@ def test_toolchain_missing_in_path(tmp_path: Path) -> None:
     assert "gcc" not in output.split("toolchain missing:")[1].split("(")[0]
 
 
+@root_only
+def test_preflight_runs_only_for_tests_that_will_run(tmp_path: Path) -> None:
+    """Tests -m / -k deselected do not need the testbed: a broken machine (no clang
+    here; as a normal user, not root) runs a selection without testbed tests."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in preflight.REQUIRED_TOOLS:
+        if tool != "clang":
+            (bindir / tool).symlink_to(str(shutil.which(tool)))
+    env = {"PATH": str(bindir)}
+    broken = run_suite(tmp_path, "--xdp-mode", "xdp", env=env)
+    assert_plain(broken, "toolchain missing: clang")
+    unit = run_suite(tmp_path, "--xdp-mode", "xdp", "-m", "no_such_marker",
+                     env=env)
+    assert unit.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, unit.stdout + unit.stderr
+    assert "toolchain missing" not in unit.stdout + unit.stderr
+
+
 def test_check_toolchain(monkeypatch: pytest.MonkeyPatch) -> None:
     real = shutil.which
     monkeypatch.setattr(preflight.shutil, "which",
