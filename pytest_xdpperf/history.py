@@ -21,7 +21,7 @@ RECORD_HELP = "give JSON files written by pytest --benchmark-json / --benchmark-
 # what marks a benchmark's extra_info as xdpperf's: throughput (and transactions), latency
 RECORD_KEY = "xdpperf_record"
 # The JSON key beside pytest-benchmark's "benchmarks" holding xdpperf records of
-# measurements that produced no rate (results.unmeasured_entry: no stats to write).
+# measurements that produced no rate (benchrecord.unmeasured_entry: no stats to write).
 UNMEASURED_KEY = "xdpperf_unmeasured"
 LATENCY_KEY = "xdpperf_latency_record"
 
@@ -178,7 +178,7 @@ def load_record(path: str | Path) -> Record:
                            "(no 'benchmarks' list and 'machine_info')", RECORD_HELP)
     record = Record(path, str(doc.get("datetime") or ""), doc.get("commit_info") or {},
                     doc.get("machine_info") or {})
-    unmeasured = doc.get(UNMEASURED_KEY)  # records with no rate (results.unmeasured_entry)
+    unmeasured = doc.get(UNMEASURED_KEY)  # records with no rate (benchrecord.unmeasured_entry)
     for bench in doc["benchmarks"] + (unmeasured if isinstance(unmeasured, list) else []):
         info = bench.get("extra_info") if isinstance(bench, dict) else None
         if not isinstance(info, dict) or not (RECORD_KEY in info or LATENCY_KEY in info):

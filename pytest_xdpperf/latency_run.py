@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .benchrecord import store
 from .errors import XdpperfError
 from .latency import LatencyHistogram
 from .measure import TrialMeasurer
@@ -122,16 +123,9 @@ def record_latency(benchmark: Any, measurement: LatencyMeasurement) -> None:
 
     extra_info holds every point with its percentiles and histogram; the stats
     pytest-benchmark compares are the points' median latencies in seconds (the
-    same private stats object results.record uses)."""
-    benchmark.extra_info.update(measurement.extra_info())
+    one adapter, benchrecord.store, as results.record)."""
     medians = [p.histogram.percentile(50) for p in measurement.points]
-    values = [m / 1e9 for m in medians if m is not None]
-    if not values:
-        return
-    benchmark._mode = "xdpperf"
-    stats = benchmark._make_stats(1)
-    for value in values:
-        stats.update(value)
+    store(benchmark, measurement.extra_info(), (m / 1e9 for m in medians if m is not None))
 
 
 def point_duration(rate: float, duration: float, min_samples: int = MIN_SAMPLES) -> float:

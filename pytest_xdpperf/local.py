@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .benchrecord import store
 from .errors import XdpperfError
 from .modes import Mode
 from .netns import entered, iproute, netns_path
@@ -384,9 +385,5 @@ def measure_memcached(testbed: Any, running: RunningNf, mode: Mode, duration: fl
 def record_transactions(benchmark: Any, measurement: AppMeasurement) -> None:
     """One pytest-benchmark record: seconds per transaction (so `ops` reads as
     transactions/s), everything else in extra_info; as results.record does."""
-    benchmark.extra_info.update(measurement.extra_info())
-    if measurement.tps <= 0:
-        return
-    benchmark._mode = "xdpperf"
-    stats = benchmark._make_stats(1)
-    stats.update(1.0 / measurement.tps)
+    store(benchmark, measurement.extra_info(),
+          [1.0 / measurement.tps] if measurement.tps > 0 else [])

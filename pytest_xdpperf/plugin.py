@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from . import preflight
+from .benchrecord import add_unmeasured, has_stats, save_alone, unmeasured_entry
 from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
-from .history import UNMEASURED_KEY
 from .journal import Journal
 from .judge import Judge, check_policy, pick
 from .methods import DEFAULT_METHOD, DURATION_SUM_TRIALS, METHODS
@@ -22,7 +22,7 @@ from .metrics.machine import MachineCache, machine_facts
 from .modes import MODES, Mode, parse_modes
 from .progress import ProgressLine, for_pytest
 from .report import flags as report_flags
-from .results import Measurement, unmeasured_entry
+from .results import Measurement
 from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
@@ -303,16 +303,21 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
     test = request.node.nodeid
     throughput, latency, transactions = perf.throughput, perf.latency, perf.transactions
 
+    def kept() -> None:
+        """A record pytest-benchmark cannot hold (no value for its stats): kept beside."""
+        if not has_stats(benchmark):
+            request.config.stash.setdefault(UNMEASURED, []).append(unmeasured_entry(benchmark))
+
     def judged_throughput(*args: Any, **kwargs: Any) -> Measurement:
         measurement = throughput(*args, **kwargs)
         request.config.stash[MEASUREMENTS].append((test, measurement))
-        if not measurement.metric_samples[1]:  # no stats: kept beside them, not lost
-            request.config.stash.setdefault(UNMEASURED, []).append(unmeasured_entry(benchmark))
+        kept()
         xdpperf_judge(test, "throughput", measurement, benchmark, report_flags(measurement))
         return measurement
 
     def judged_latency(*args: Any, **kwargs: Any) -> Any:
         measurement = latency(*args, **kwargs)
+        kept()
         bound = any(p.tester_bound for p in measurement.points)
         xdpperf_judge(test, "latency", measurement, benchmark,
                       ["tester_bound"] if bound else [])
@@ -320,6 +325,7 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
 
     def judged_transactions(*args: Any, **kwargs: Any) -> Any:
         measurement = transactions(*args, **kwargs)
+        kept()
         xdpperf_judge(test, "transactions", measurement, benchmark, [])
         return measurement
 
@@ -350,35 +356,14 @@ def pytest_benchmark_update_machine_info(config: pytest.Config,
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any],
                                  output_json: dict[str, Any]) -> None:
     """Records of measurements that produced no rate, beside pytest-benchmark's own
-    (results.unmeasured_entry)."""
-    unmeasured = config.stash.get(UNMEASURED, [])
-    if unmeasured:
-        output_json[UNMEASURED_KEY] = unmeasured
+    (benchrecord.unmeasured_entry)."""
+    add_unmeasured(output_json, config.stash.get(UNMEASURED, []))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Where no measurement of the session had stats, pytest-benchmark saves nothing
-    ("no benchmarks have been run"), and the records without a rate would be lost:
-    save them as it would have (its own JSON and storage, through its own hooks). Runs
-    after its session's finish(), which its hookwrapper does first."""
-    config = session.config
-    unmeasured = config.stash.get(UNMEASURED, [])
-    bs = getattr(config, "_benchmarksession", None)  # pytest-benchmark's session object
-    if not unmeasured or bs is None or bs.benchmarks or bs.disabled:
-        return
-    save = bs.save or bs.autosave
-    if not (save or bs.json):
-        return
-    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
-    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
-    output = config.hook.pytest_benchmark_generate_json(
-        config=config, benchmarks=[], include_data=False,
-        machine_info=bs.get_machine_info(), commit_info=commit_info)
-    config.hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=output)
-    if bs.json:
-        bs.save_json(output)
-    if save:
-        bs.storage.save(output, save)
+    """Records without a rate, where no test of the session had stats for
+    pytest-benchmark to save them beside (benchrecord.save_alone)."""
+    save_alone(session.config, session.config.stash.get(UNMEASURED, []))
 
 
 def _machine_cache(config: pytest.Config) -> MachineCache:

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .benchrecord import store
 from .calibration import Calibration
 from .latency import LatencyHistogram
 from .modes import Mode
@@ -370,36 +371,8 @@ def confirmation_latency(c: Confirmation) -> dict[str, Any] | None:
 
 
 def record(benchmark: Any, measurement: Measurement) -> None:
-    """Store a measurement in the pytest-benchmark fixture as one record.
-
-    pytest-benchmark has no public call for externally measured values, so this
-    uses its own stats object (BenchmarkFixture._make_stats), as a timing run
-    would: one round per repetition, of seconds per packet of the headline metric."""
-    benchmark.extra_info.update(measurement.extra_info())
+    """Store a measurement in the pytest-benchmark fixture as one record
+    (benchrecord.store): one round per repetition, of seconds per packet of the
+    headline (judged) figure; none without a rate (the plugin keeps that record)."""
     _, samples = measurement.metric_samples
-    if not samples:
-        return  # no rate at all: see unmeasured_entry, the record kept beside the stats
-    benchmark._mode = "xdpperf"  # the fixture is used once, like benchmark(...) would
-    stats = benchmark._make_stats(1)
-    for value in samples:
-        stats.update(1.0 / value)
-
-
-
-def unmeasured_entry(benchmark: Any) -> dict[str, Any]:
-    """The record of a measurement that produced no rate (no figure in some repetition):
-    pytest-benchmark writes only fixtures with stats, and a time per packet of a rate of
-    0 would be infinite, so it goes into the session JSON under history.UNMEASURED_KEY (the
-    plugin's pytest_benchmark_update_json) with pytest-benchmark's identity fields and
-    no stats; xdpperf's readers load it as a test that measured nothing, which fails
-    the gate against a baseline that measured something. `extra_info` is the fixture's
-    own dict, so the verdict written into it later is in the record too."""
-    return {
-        "group": benchmark.group,
-        "name": benchmark.name,
-        "fullname": benchmark.fullname,
-        "param": benchmark.param,
-        "params": {str(k): str(v) for k, v in (benchmark.params or {}).items()},
-        "stats": None,
-        "extra_info": benchmark.extra_info,
-    }
+    store(benchmark, measurement.extra_info(), (1.0 / value for value in samples))

@@ -307,7 +307,7 @@ def test_two_runs_stored_in_the_same_second_are_both_kept(tmp_path: Path) -> Non
 def test_a_measurement_without_a_rate_is_in_the_record_and_fails_the_gate(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # pytest-benchmark writes no entry without stats: the plugin keeps such a record
-    # under xdpperf_unmeasured (results.unmeasured_entry), and it is a test, not a gap
+    # under xdpperf_unmeasured (benchrecord.unmeasured_entry), and it is a test, not a gap
     dead = bench(T, BASE)
     dead["extra_info"].update(metric="none", metric_pps=None, metric_samples_pps=[],
                               repetitions={"count": 1, "pdr_pps": [None]},
