@@ -73,8 +73,10 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR",
                         help="with --runs: keep the runs' JSON records in DIR (e.g. to make "
                              "thresholds from them)")
-    args, rest = parser.parse_known_args()
-    pytest_args = [a for a in rest if a != "--"] or DEFAULT_SELECTION
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])  # after "--": pytest's (argparse would take them)
+    pytest_args = argv[cut + 1:] or DEFAULT_SELECTION
     if args.count and args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
         records = [load_record(p) for p in run_sessions(args.count, pytest_args,
