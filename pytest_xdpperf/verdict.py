@@ -23,6 +23,7 @@ from .thresholds import (
     figure_value,
     limit_field,
     livelocked,
+    mfr_spoiled_repetitions,
     parse_point,
     percentile_of,
     unit_of,
@@ -71,6 +72,8 @@ def throughput_bound(info: dict[str, Any], figure: str, by_status: bool = True) 
     says nothing of a drop against a run where the same tester offered more."""
     if figure == "max_forwarding_rate":
         mfr = info.get("max_forwarding_rate") or {}
+        if spoiled := mfr_tester_bound(info):
+            return spoiled
         rate, offered = mfr.get("mean_pps"), mfr.get("tester_offered_pps") or []
         capacity = (info.get("calibration") or {}).get("tester_capacity_pps")
         ceilings = [c for c in (capacity, *([sum(offered) / len(offered)] if offered else []))
@@ -89,6 +92,19 @@ def throughput_bound(info: dict[str, Any], figure: str, by_status: bool = True) 
     if figure == "pdr" and info.get("testbed_bound"):
         return "the testbed's own loss decides this figure (the bare path loses as much)"
     return None
+
+
+def mfr_tester_bound(info: dict[str, Any]) -> str | None:
+    """Why a throughput record's MFR is the tester's: it spoiled every MFR trial of some
+    repetition (thresholds.mfr_spoiled_repetitions); None where it did not."""
+    hit = mfr_spoiled_repetitions(info)
+    if not hit:
+        return None
+    many = len((info.get("repetitions") or {}).get("mfr_tester_bound") or []) > 1
+    which = f" of repetition {', '.join(map(str, hit))}" if many else ""
+    return ("the tester spoiled every MFR trial" + which + " (it fell short of the load "
+            "while the DUT lost nothing): the figure is what the tester managed, not the "
+            "DUT's")
 
 
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,
