@@ -21,7 +21,6 @@ from .rfc2544 import (
     SearchResult,
     Throughput,
     TrialResult,
-    mfr_fault,
 )
 from .stats import summary
 from .thresholds import LIVELOCK_SHARE
@@ -195,7 +194,7 @@ class Measurement:
             return None
         for rep in self.repetitions:
             if rep.max_forwarding is not None and rep.max_forwarding.tester_bound:
-                continue  # the DUT lost nothing there: the tester's figure, no collapse
+                continue  # the DUT was not overloaded there: the tester's figure, no collapse
             paced = max((r for r in (rep.pdr.rate_pps, rep.ndr.rate_pps) if r), default=None)
             if rep.mfr_pps is not None and paced and rep.mfr_pps < LIVELOCK_SHARE * paced:
                 return (f"livelock: flat out, the user-space NF forwarded {rep.mfr_pps / 1e6:.3f}"
@@ -251,6 +250,7 @@ class Measurement:
                     (t.extra.get("ring_overflow") or 0) / t.offered if t.offered else None
                     for t in rep.max_forwarding.counted],
                 "saturated": rep.max_forwarding.saturated,
+                "path_loss": rep.max_forwarding.path_loss,
                 # every MFR trial the tester spoiled (none counted): the figure is its own
                 "tester_bound": rep.max_forwarding.tester_bound,
                 "spoiled_trials": rep.max_forwarding.spoiled,
@@ -341,7 +341,7 @@ def trial_dict(t: TrialResult) -> dict[str, Any]:
 def mfr_trial_dicts(mfr: ForwardingRate) -> list[dict[str, Any]]:
     """Every MFR attempt, `valid` and `tester_fault` as the MFR judges them
     (rfc2544.mfr_fault, not the search's), `counted` where its rate is in rates_pps."""
-    return [{**trial_dict(t), "valid": mfr_fault(t) is None, "tester_fault": mfr_fault(t),
+    return [{**trial_dict(t), "valid": mfr.fault(t) is None, "tester_fault": mfr.fault(t),
              "counted": any(t is c for c in mfr.counted),
              "return_overflow": t.extra.get("return_overflow")} for t in mfr.trials]
 

@@ -222,6 +222,8 @@ class XdpPerf:
         if opts.repetitions > 1:
             label += f" rep {index + 1}/{opts.repetitions}"
         max_load = self.calibration.max_load_pps
+        # the bare path's own loss at max_load: an MFR trial losing no more is unsaturated
+        path_loss = self.calibration.loss_floor_for(self._class())
         line = self._progress_line()
         with line.running(label):
             search = find_throughput(_shown(measurer, line, "search"),
@@ -239,12 +241,14 @@ class XdpPerf:
                 metrics = samplers.result(sum(t.forwarded for t in final.values()))
                 mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
                                           opts.trial_duration, opts.mfr_repetitions,
-                                          tester_retries=opts.tester_retries)
+                                          tester_retries=opts.tester_retries,
+                                          path_loss=path_loss)
             else:  # nothing to confirm: sample the MFR trials, the only final ones
                 with self._final_trials() as samplers:
                     mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
                                               opts.trial_duration, opts.mfr_repetitions,
-                                              tester_retries=opts.tester_retries)
+                                              tester_retries=opts.tester_retries,
+                                          path_loss=path_loss)
                 metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
         return Repetition(search, mfr, ndr_confirmation, pdr_confirmation, metrics,
                           "confirmation" if confirming else "max_forwarding_rate")
@@ -341,8 +345,8 @@ def mfr_notes(repetitions: list[Repetition]) -> list[str]:
     notes = []
     if spoiled:
         notes.append(f"{spoiled} of {attempts} MFR trials were spoiled by the tester (it fell "
-                     "short of the load while the DUT lost nothing) and run again; their "
-                     "rates do not count")
+                     "short of the load while the DUT lost no more than the bare testbed) and "
+                     "were run again; their rates do not count")
     bound = [i + 1 for i, r in enumerate(repetitions)
              if r.max_forwarding and r.max_forwarding.tester_bound]
     if bound:

@@ -439,7 +439,8 @@ def livelocked(info: dict[str, Any]) -> bool:
 
 def mfr_spoiled_repetitions(info: dict[str, Any]) -> list[int]:
     """The repetitions (from 1) of a throughput record whose every MFR trial the tester
-    spoiled (rfc2544.mfr_fault: short of the load while the DUT lost nothing), so that
+    spoiled (rfc2544.mfr_fault: short of the load while the DUT lost no more than the
+    bare testbed), so that
     their MFR is the tester's figure; empty for records from before the flag."""
     bound = (info.get("repetitions") or {}).get("mfr_tester_bound")
     if bound is None:  # a record without the per-repetition list: its one MFR

@@ -103,8 +103,8 @@ def mfr_tester_bound(info: dict[str, Any]) -> str | None:
     many = len((info.get("repetitions") or {}).get("mfr_tester_bound") or []) > 1
     which = f" of repetition {', '.join(map(str, hit))}" if many else ""
     return ("the tester spoiled every MFR trial" + which + " (it fell short of the load "
-            "while the DUT lost nothing): the figure is what the tester managed, not the "
-            "DUT's")
+            "while the DUT lost no more than the bare testbed): the figure is what the "
+            "tester managed, not the DUT's")
 
 
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,

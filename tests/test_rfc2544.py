@@ -19,6 +19,7 @@ from simdut import (
     LossFloor,
     LossSpikes,
     OverflowingTester,
+    ShortSending,
     SimDut,
     SlowTester,
     SpoiledTrials,
@@ -734,19 +735,6 @@ def test_max_forwarding_rate_counts_what_the_testers_ring_refused_as_forwarded()
 # --- the MFR and a tester that spoils its trials ---------------------------------------
 
 
-class ShortSending(Deterministic):
-    """A DUT of capacity C behind a tester that sends, in its n-th trial, ``shares[n]`` of
-    the packets asked for (the last share from then on): short when below 1."""
-
-    def __init__(self, *shares: float) -> None:
-        super().__init__(capacity=C)
-        self.shares = shares
-
-    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
-        share = self.shares[min(len(self.seen), len(self.shares) - 1)]
-        return round(target * share), 0
-
-
 def test_a_spoiled_mfr_trial_is_run_again_and_its_rate_ignored() -> None:
     # first trial: 0.4 of 2C sent, all forwarded (the DUT lost nothing: the tester's
     # figure, 0.8C); the retry offers it all and the DUT forwards its C
@@ -826,6 +814,38 @@ def test_a_short_tester_spoils_an_mfr_trial_only_when_the_dut_was_not_saturated(
     assert mfr.saturated is (trial.loss > 0)
 
 
-def test_mfr_retries_are_validated() -> None:
-    with pytest.raises(ValueError, match="tester retries must be >= 0, got -1"):
-        max_forwarding_rate(SimDut(), 1e5, 1.0, tester_retries=-1)
+# the bare veth testbed's own loss at the MFR's load in a real run (no-op NF, 4.77 Mpps)
+PATH_LOSS = 0.0365
+
+
+@pytest.mark.parametrize(("lost", "spoiled"), [
+    (0.02, True),    # a burst the bare path loses too: the DUT kept up with the tester
+    (0.073, False),  # the least any real MFR trial lost (xdp drop): overloaded
+])
+def test_a_loss_within_the_bare_testbeds_says_nothing_of_the_dut(
+        lost: float, spoiled: bool) -> None:
+    sent = 800_000  # 0.4 of 2C
+    short = overload(sent, round(sent * (1 - lost)), ring_overflow=round(sent * lost))
+    assert mfr_fault(short) is None  # without the floor, any loss is saturation
+    fault = mfr_fault(short, PATH_LOSS)
+    assert (fault is not None) is spoiled
+    if spoiled:
+        assert "no more than the bare testbed's 3.65%" in (fault or "")
+    mfr = max_forwarding_rate(lambda r, d: short, 2 * C, 1.0, path_loss=PATH_LOSS)
+    assert (len(mfr.trials), mfr.tester_bound, mfr.saturated) == (
+        (2, True, False) if spoiled else (1, False, True))
+    assert mfr.path_loss == PATH_LOSS and mfr.fault(short) == fault
+    # all of the load offered, as little lost: counted, but not saturated
+    full = overload(2_000_000, 1_960_000, ring_overflow=40_000)
+    assert mfr_fault(full, PATH_LOSS) is None
+    assert not max_forwarding_rate(lambda r, d: full, 2 * C, 1.0, path_loss=PATH_LOSS).saturated
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"tester_retries": -1}, "tester retries must be >= 0, got -1"),
+    ({"path_loss": 1.5}, r"path loss must be in \[0, 1\], got 1.5"),
+    ({"path_loss": math.nan}, r"path loss must be in \[0, 1\], got nan"),
+])
+def test_mfr_retries_and_path_loss_are_validated(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        max_forwarding_rate(SimDut(), 1e5, 1.0, **kwargs)
