@@ -248,7 +248,7 @@ class XdpPerf:
                     mfr = max_forwarding_rate(_shown(measurer, line, "mfr"), max_load,
                                               opts.trial_duration, opts.mfr_repetitions,
                                               tester_retries=opts.tester_retries,
-                                          path_loss=path_loss)
+                                              path_loss=path_loss)
                 metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
         return Repetition(search, mfr, ndr_confirmation, pdr_confirmation, metrics,
                           "confirmation" if confirming else "max_forwarding_rate")
@@ -345,8 +345,9 @@ def mfr_notes(repetitions: list[Repetition]) -> list[str]:
     notes = []
     if spoiled:
         notes.append(f"{spoiled} of {attempts} MFR trials were spoiled by the tester (it fell "
-                     "short of the load while the DUT lost no more than the bare testbed) and "
-                     "were run again; their rates do not count")
+                     "short of the load while the DUT lost no more than the bare testbed); "
+                     "each was run again while --tester-retries allowed, and their rates do "
+                     "not count")
     bound = [i + 1 for i, r in enumerate(repetitions)
              if r.max_forwarding and r.max_forwarding.tester_bound]
     if bound:
