@@ -16,7 +16,13 @@ from .calibration import Calibration
 from .latency import LatencyHistogram
 from .modes import Mode
 from .nf import NfSpec
-from .rfc2544 import Confirmation, ForwardingRate, SearchResult, Throughput, TrialResult
+from .rfc2544 import (
+    Confirmation,
+    ForwardingRate,
+    SearchResult,
+    Throughput,
+    TrialResult,
+)
 from .stats import summary
 from .thresholds import LIVELOCK_SHARE
 from .trafficgen.base import TrafficProfile
@@ -27,7 +33,9 @@ TESTER_BOUND_MARGIN = 0.10
 # and `confirmation`; status may be "tester_bound"; trials carry `valid`/`tester_fault`;
 # metric_pps is the mean over repetitions; ndr/pdr/max_forwarding_rate/trials/search are
 # those of the representative repetition (`representative_repetition`, the median one).
-# Since then, compatibly: ndr/pdr carry `latency` (passthrough: of their confirmation).
+# Since then, compatibly: ndr/pdr carry `latency` (passthrough: of their confirmation);
+# max_forwarding_rate carries `trials` (every attempt, `valid` as the MFR judges it),
+# `saturated`, `tester_bound` and `spoiled_trials`; repetitions carry `mfr_tester_bound`.
 # Since then, compatibly: `method` (the search preset) and `judged_figure`.
 RECORD_VERSION = 2
 # The headline a judged figure puts in pytest-benchmark's stats: mfr_vs_noop is the MFR
@@ -168,13 +176,15 @@ class Measurement:
     @property
     def tester_bound(self) -> bool:
         """Some figure measured the tester: within 10% of its capacity, never a loss up to
-        the highest load, or capped by the tester giving out (in any repetition)."""
+        the highest load, capped by the tester giving out, or an MFR whose every trial
+        the tester spoiled (in any repetition)."""
         limit = self.calibration.tester_capacity_pps * (1 - TESTER_BOUND_MARGIN)
         for rep in self.repetitions:
             figures = [rep.pdr.rate_pps, rep.ndr.rate_pps, rep.mfr_pps]
             # (a tester-limited trial never establishes a rate: it is invalid, run again)
             if (rep.pdr.status in ("at_max_load", "tester_bound")
                     or rep.ndr.status == "tester_bound"
+                    or (rep.max_forwarding is not None and rep.max_forwarding.tester_bound)
                     or any(f is not None and f >= limit for f in figures)):
                 return True
         return False
@@ -206,6 +216,8 @@ class Measurement:
         if self.mode.processing != "user":
             return None
         for rep in self.repetitions:
+            if rep.max_forwarding is not None and rep.max_forwarding.tester_bound:
+                continue  # the DUT was not overloaded there: the tester's figure, no collapse
             paced = max((r for r in (rep.pdr.rate_pps, rep.ndr.rate_pps) if r), default=None)
             if rep.mfr_pps is not None and paced and rep.mfr_pps < LIVELOCK_SHARE * paced:
                 return (f"livelock: flat out, the user-space NF forwarded {rep.mfr_pps / 1e6:.3f}"
@@ -255,10 +267,17 @@ class Measurement:
                 # the two sides' saturation, apart: what the tester really offered (a
                 # flat-out trial's rate is the tester's) and the share of it the DUT's
                 # receive ring refused (the DUT was saturated: it could take no more)
-                "tester_offered_pps": [t.offered_rate for t in rep.max_forwarding.trials],
+                # (of the trials the rates come from, one per entry of rates_pps)
+                "tester_offered_pps": [t.offered_rate for t in rep.max_forwarding.counted],
                 "dut_ring_refused_share": [
                     (t.extra.get("ring_overflow") or 0) / t.offered if t.offered else None
-                    for t in rep.max_forwarding.trials],
+                    for t in rep.max_forwarding.counted],
+                "saturated": rep.max_forwarding.saturated,
+                "path_loss": rep.max_forwarding.path_loss,
+                # every MFR trial the tester spoiled (none counted): the figure is its own
+                "tester_bound": rep.max_forwarding.tester_bound,
+                "spoiled_trials": rep.max_forwarding.spoiled,
+                "trials": mfr_trial_dicts(rep.max_forwarding),
             }
         return {
             "xdpperf_record": RECORD_VERSION,
@@ -318,6 +337,8 @@ class Measurement:
             "ndr": summary(ndr),
             "pdr": summary(pdr),
             "mfr": summary(mfr),
+            "mfr_tester_bound": [r.max_forwarding.tester_bound if r.max_forwarding else None
+                                 for r in self.repetitions],
             "ndr_status": [r.ndr.status for r in self.repetitions],
             "pdr_status": [r.pdr.status for r in self.repetitions],
             "ndr_verified": [c.verified if (c := r.ndr_confirmation) else None
@@ -342,6 +363,14 @@ def trial_dict(t: TrialResult) -> dict[str, Any]:
         "tester_limited": t.extra.get("tester_limited"),
         "counters_agree": t.extra.get("counters_agree"),
     }
+
+
+def mfr_trial_dicts(mfr: ForwardingRate) -> list[dict[str, Any]]:
+    """Every MFR attempt, `valid` and `tester_fault` as the MFR judges them
+    (rfc2544.mfr_fault, not the search's), `counted` where its rate is in rates_pps."""
+    return [{**trial_dict(t), "valid": mfr.fault(t) is None, "tester_fault": mfr.fault(t),
+             "counted": any(t is c for c in mfr.counted),
+             "return_overflow": t.extra.get("return_overflow")} for t in mfr.trials]
 
 
 def confirmation_dict(c: Confirmation) -> dict[str, Any]:

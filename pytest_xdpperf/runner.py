@@ -260,6 +260,8 @@ class XdpPerf:
         if opts.repetitions > 1:
             label += f" rep {index + 1}/{opts.repetitions}"
         max_load = self.calibration.max_load_pps
+        # the bare path's own loss at max_load: an MFR trial losing no more is unsaturated
+        path_loss = self.calibration.loss_floor_for(self._class())
         line = self._progress_line()
 
         def kept(phase: str, t: TrialResult) -> None:  # each trial on disk as it ends
@@ -282,11 +284,15 @@ class XdpPerf:
                          for t in c.trials}  # NDR and PDR at one rate share their trials
                 metrics = samplers.result(sum(t.forwarded for t in final.values()))
                 mfr = max_forwarding_rate(_shown(measurer, line, "mfr", kept), max_load,
-                                          opts.trial_duration, opts.mfr_repetitions)
+                                          opts.trial_duration, opts.mfr_repetitions,
+                                          tester_retries=opts.tester_retries,
+                                          path_loss=path_loss)
             else:  # nothing to confirm: sample the MFR trials, the only final ones
                 with self._final_trials() as samplers:
                     mfr = max_forwarding_rate(_shown(measurer, line, "mfr", kept), max_load,
-                                              opts.trial_duration, opts.mfr_repetitions)
+                                              opts.trial_duration, opts.mfr_repetitions,
+                                              tester_retries=opts.tester_retries,
+                                              path_loss=path_loss)
                 metrics = samplers.result(sum(t.forwarded for t in mfr.trials))
         return Repetition(search, mfr, ndr_confirmation, pdr_confirmation, metrics,
                           "confirmation" if confirming else "max_forwarding_rate")
@@ -375,4 +381,26 @@ def notes_on_the_tester(repetitions: list[Repetition]) -> list[str]:
     if spoiled:
         notes.append(f"{spoiled} search trials were spoiled by the tester (own overflow, short "
                      "or slow sending) and run again; they do not count as DUT loss")
+    notes.extend(mfr_notes(repetitions))
+    return notes
+
+
+def mfr_notes(repetitions: list[Repetition]) -> list[str]:
+    """How many MFR trials the tester spoiled (rfc2544.mfr_fault), and the repetitions
+    whose MFR is the tester's because it spoiled every one of their trials."""
+    mfrs = [r.max_forwarding for r in repetitions if r.max_forwarding]
+    spoiled, attempts = sum(m.spoiled for m in mfrs), sum(len(m.trials) for m in mfrs)
+    notes = []
+    if spoiled:
+        notes.append(f"{spoiled} of {attempts} MFR trials were spoiled by the tester (it fell "
+                     "short of the load while the DUT lost no more than the bare testbed); "
+                     "each was run again while --tester-retries allowed, and their rates do "
+                     "not count")
+    bound = [i + 1 for i, r in enumerate(repetitions)
+             if r.max_forwarding and r.max_forwarding.tester_bound]
+    if bound:
+        which = "" if len(repetitions) == 1 else \
+            f" in repetition{'s' if len(bound) > 1 else ''} {', '.join(map(str, bound))}"
+        notes.append(f"MFR: the tester spoiled every trial{which}; the figure is what the "
+                     "tester managed (a lower bound), not the DUT's maximum forwarding rate")
     return notes

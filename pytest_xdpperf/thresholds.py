@@ -461,8 +461,10 @@ def _figures(key: Key, info: dict[str, Any], figure: str) -> list[tuple[str, flo
     [packets/s], the transactions/s, or each fixed-rate latency point's supported
     percentiles [us]."""
     if key.kind == "throughput":
-        if figure in ("max_forwarding_rate", NORMALISED) and livelocked(info):
-            return []  # a collapse, not the NF's capacity (the verdict ignores it too)
+        if figure in ("max_forwarding_rate", NORMALISED) and (
+                livelocked(info) or mfr_spoiled_repetitions(info)):
+            # a collapse, or the tester's figure: not the NF's capacity (nor the verdict's)
+            return []
         value = figure_value(info, figure)
         return [(figure, value)] if value else []
     if key.kind == "transactions":
@@ -494,6 +496,17 @@ def livelocked(info: dict[str, Any]) -> bool:
         if mfr is not None and paced and mfr < LIVELOCK_SHARE * paced:
             return True
     return False
+
+
+def mfr_spoiled_repetitions(info: dict[str, Any]) -> list[int]:
+    """The repetitions (from 1) of a throughput record whose every MFR trial the tester
+    spoiled (rfc2544.mfr_fault: short of the load while the DUT lost no more than the
+    bare testbed), so that
+    their MFR is the tester's figure; empty for records from before the flag."""
+    bound = (info.get("repetitions") or {}).get("mfr_tester_bound")
+    if bound is None:  # a record without the per-repetition list: its one MFR
+        bound = [(info.get("max_forwarding_rate") or {}).get("tester_bound")]
+    return [i + 1 for i, b in enumerate(bound) if b]
 
 
 def figure_value(info: dict[str, Any], figure: str) -> float | None:

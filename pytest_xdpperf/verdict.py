@@ -24,6 +24,7 @@ from .thresholds import (
     figure_value,
     limit_field,
     livelocked,
+    mfr_spoiled_repetitions,
     parse_point,
     percentile_of,
     unit_of,
@@ -72,6 +73,8 @@ def throughput_bound(info: dict[str, Any], figure: str, by_status: bool = True) 
     says nothing of a drop against a run where the same tester offered more."""
     if figure == "max_forwarding_rate":
         mfr = info.get("max_forwarding_rate") or {}
+        if spoiled := mfr_tester_bound(info):
+            return spoiled
         rate, offered = mfr.get("mean_pps"), mfr.get("tester_offered_pps") or []
         capacity = (info.get("calibration") or {}).get("tester_capacity_pps")
         ceilings = [c for c in (capacity, *([sum(offered) / len(offered)] if offered else []))
@@ -107,6 +110,19 @@ def judged_figure(info: dict[str, Any], thresholds: Thresholds) -> tuple[str, st
     if stated.get("figure"):
         return str(stated["figure"]), str(stated.get("why") or "")
     return default_figure(info)
+
+
+def mfr_tester_bound(info: dict[str, Any]) -> str | None:
+    """Why a throughput record's MFR is the tester's: it spoiled every MFR trial of some
+    repetition (thresholds.mfr_spoiled_repetitions); None where it did not."""
+    hit = mfr_spoiled_repetitions(info)
+    if not hit:
+        return None
+    many = len((info.get("repetitions") or {}).get("mfr_tester_bound") or []) > 1
+    which = f" of repetition {', '.join(map(str, hit))}" if many else ""
+    return ("the tester spoiled every MFR trial" + which + " (it fell short of the load "
+            "while the DUT lost no more than the bare testbed): the figure is what the "
+            "tester managed, not the DUT's")
 
 
 def judge_throughput(info: dict[str, Any], thresholds: Thresholds,

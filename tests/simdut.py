@@ -262,3 +262,17 @@ class Sporadic(Deterministic):
             count += 1
             t += self.rng.expovariate(1.0)
         return max(0, forwarded - count * self.burst)
+
+
+class ShortSending(Deterministic):
+    """A DUT of capacity ``capacity`` behind a tester that sends, in its n-th trial,
+    ``shares[n]`` of the packets asked for (the last share from then on): short when
+    below 1 (with a DUT that keeps up, an MFR trial the tester spoiled)."""
+
+    def __init__(self, *shares: float, capacity: float = 1e6) -> None:
+        super().__init__(capacity=capacity)
+        self.shares = shares
+
+    def send(self, rate: float, duration: float, target: int) -> tuple[int, int]:
+        share = self.shares[min(len(self.seen), len(self.shares) - 1)]
+        return round(target * share), 0

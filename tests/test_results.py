@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from simdut import (
     Deterministic,
     Livelocking,
     LossFloor,
+    ShortSending,
     SimDut,
     SimTestbed,
     SlowTester,
@@ -32,7 +34,9 @@ from pytest_xdpperf.results import RECORD_VERSION, Measurement, Repetition, reco
 from pytest_xdpperf.rfc2544 import SearchSpec, confirm, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, notes_on_the_tester
 from pytest_xdpperf.stats import summary
+from pytest_xdpperf.thresholds import Rule, derive, load, write
 from pytest_xdpperf.trafficgen.base import TrafficProfile
+from pytest_xdpperf.verdict import FAIL, INCONCLUSIVE, PASS, judge_throughput
 
 C = 1e6
 SPEC = SearchSpec(max_load=4e6, min_load=1e4, search_duration_max=1e6)
@@ -227,6 +231,68 @@ def test_tester_bound_status_is_flagged_and_noted() -> None:
     assert any(n.startswith("PDR: the tester could not offer") for n in notes)
     assert any("spoiled by the tester" in n for n in notes)
     assert "0.498+" in table([("t::test_x[xdp]", m)])  # a lower bound, marked as such
+
+
+def mfr_repetition(mfr_dut: SimDut, repetitions: int = 1) -> Repetition:
+    """A found NDR/PDR at C, and the MFR measured through `mfr_dut`."""
+    det = Deterministic(capacity=C)
+    return Repetition(find_throughput(det, SPEC, clock=det.clock),
+                      max_forwarding_rate(mfr_dut, SPEC.max_load, 1.0, repetitions))
+
+
+def test_a_spoiled_mfr_trial_is_recorded_and_noted_but_not_counted() -> None:
+    # 0.2 of 4 Mpps sent, all forwarded: spoiled; the retry overloads the DUT
+    m = measurement([mfr_repetition(ShortSending(0.2, 1.0))])
+    mfr = m.extra_info()["max_forwarding_rate"]
+    assert mfr["rates_pps"] == [C] and mfr["mean_pps"] == C
+    assert [t["valid"] for t in mfr["trials"]] == [False, True]  # every attempt kept
+    assert [t["counted"] for t in mfr["trials"]] == [False, True]
+    assert "the DUT lost nothing" in mfr["trials"][0]["tester_fault"]
+    assert mfr["trials"][1]["tester_fault"] is None
+    assert (mfr["spoiled_trials"], mfr["tester_bound"], mfr["saturated"]) == (1, False, True)
+    assert mfr["tester_offered_pps"] == [SPEC.max_load]  # of the counted trial only
+    assert m.extra_info()["repetitions"]["mfr_tester_bound"] == [False]
+    assert not m.tester_bound and "tester_bound" not in flags(m)
+    notes = notes_on_the_tester(m.repetitions)
+    assert "1 of 2 MFR trials were spoiled by the tester" in " ".join(notes)
+    assert not any(n.startswith("MFR:") for n in notes)
+
+
+def test_an_mfr_the_tester_spoiled_throughout_is_flagged_not_a_dut_figure(
+        tmp_path: Path) -> None:
+    good = replace(measurement([mfr_repetition(Deterministic(capacity=C))]),
+                   mode=MODES["af_xdp"])
+    # the spoiled repetition is not the representative one (whose MFR dict the record
+    # shows): only the per-repetition flag tells the verdict
+    spoiled = [mfr_repetition(Deterministic(capacity=C)), mfr_repetition(SlowTester(limit=5e5))]
+    m = replace(measurement(spoiled), mode=MODES["af_xdp"])
+    assert spoiled[1].max_forwarding and spoiled[1].max_forwarding.tester_bound
+    assert m.tester_bound and "tester_bound" in flags(m)
+    # 0.5 Mpps flat out against a 1 Mpps PDR would read as a collapse; the DUT lost nothing
+    assert m.livelock is None and "mfr:livelock" not in flags(m)
+    info = m.extra_info()
+    assert info["repetitions"]["mfr_tester_bound"] == [False, True]
+    assert info["representative_repetition"] == 0
+    notes = notes_on_the_tester(m.repetitions)
+    # repetition 1: one valid trial; repetition 2: a trial and its retry, both spoiled
+    assert "2 of 3 MFR trials were spoiled" in " ".join(notes)
+    assert any(n.startswith("MFR: the tester spoiled every trial in repetition 2;")
+               for n in notes)
+    # judged against a limit made from a good run: below it, but the tester's doing
+    doc = derive([[good.extra_info()]], Rule(0.10, 0.0), "veth", ["good.json"],
+                 figure="max_forwarding_rate")
+    write(doc, tmp_path / "t.toml")
+    limits = load(tmp_path / "t.toml")
+    verdict = judge_throughput(info, limits)
+    assert verdict.status == INCONCLUSIVE
+    assert "the tester spoiled every MFR trial of repetition 2" in verdict.reason
+    # the same figures with the DUT to blame (the old record: no flag) fail
+    info["repetitions"]["mfr_tester_bound"] = [False, False]
+    assert judge_throughput(info, limits).status == FAIL
+    assert judge_throughput(good.extra_info(), limits).status == PASS
+    # and a run the tester spoiled gives no MFR limit of its own
+    assert derive([[m.extra_info()]], Rule(0.10, 0.0), "veth", ["x"],
+                  figure="max_forwarding_rate").get("throughput") in (None, [])
 
 
 # --- calibration --------------------------------------------------------------------------

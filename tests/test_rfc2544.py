@@ -19,6 +19,7 @@ from simdut import (
     LossFloor,
     LossSpikes,
     OverflowingTester,
+    ShortSending,
     SimDut,
     SlowTester,
     SpoiledTrials,
@@ -36,6 +37,7 @@ from pytest_xdpperf.rfc2544 import (
     confirm,
     find_throughput,
     max_forwarding_rate,
+    mfr_fault,
 )
 
 C = 1e6  # capacity of the simulated DUTs, pps
@@ -771,3 +773,122 @@ def test_an_exceed_ratio_is_mlrsearchs_and_in_range() -> None:
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="exceed ratio must be in"):
             replace(SPEC, exceed_ratio=bad)
+
+
+# --- the MFR and a tester that spoils its trials ---------------------------------------
+
+
+def test_a_spoiled_mfr_trial_is_run_again_and_its_rate_ignored() -> None:
+    # first trial: 0.4 of 2C sent, all forwarded (the DUT lost nothing: the tester's
+    # figure, 0.8C); the retry offers it all and the DUT forwards its C
+    dut = ShortSending(0.4, 1.0)
+    mfr = max_forwarding_rate(dut, load=2 * C, duration=1.0)
+    assert mfr.trials == tuple(dut.seen) and len(mfr.trials) == 2  # both kept
+    assert mfr.counted == (dut.seen[1],)
+    assert mfr.rates_pps == (C,) and mfr.mean_pps == C  # 0.8C not averaged in
+    assert (mfr.spoiled, mfr.tester_bound, mfr.saturated) == (1, False, True)
+    assert "sent 800000 of 2000000" in (mfr_fault(dut.seen[0]) or "")
+    assert mfr_fault(dut.seen[1]) is None
+
+
+def test_every_mfr_repetition_gets_its_retries() -> None:
+    # repetition 1: spoiled, retried, valid; repetition 2: spoiled twice (no retry left)
+    # repetition 3: valid at once
+    dut = ShortSending(0.4, 1.0, 0.3, 0.3, 1.0)
+    mfr = max_forwarding_rate(dut, load=2 * C, duration=1.0, repetitions=3)
+    assert len(mfr.trials) == 5 and mfr.spoiled == 3
+    assert mfr.counted == (dut.seen[1], dut.seen[4])
+    assert mfr.rates_pps == (C, C) and not mfr.tester_bound and mfr.saturated
+    # no retries: a spoiled repetition just does not count
+    once = max_forwarding_rate(ShortSending(0.4, 1.0), 2 * C, 1.0, 2, tester_retries=0)
+    assert len(once.trials) == 2 and once.rates_pps == (C,) and once.spoiled == 1
+
+
+def test_an_mfr_the_tester_spoiled_throughout_is_tester_bound() -> None:
+    slow = SlowTester(limit=5e5)  # never more than 0.5 Mpps into a perfect DUT
+    mfr = max_forwarding_rate(slow, load=2 * C, duration=1.0, repetitions=2,
+                              tester_retries=2)
+    assert len(mfr.trials) == 6 and mfr.spoiled == 6  # each repetition ran 1 + 2 times
+    assert mfr.tester_bound and not mfr.saturated
+    assert mfr.rates_pps == (5e5, 5e5)  # what the DUT did forward: a lower bound
+    # each repetition's best attempt is its figure
+    rising = max_forwarding_rate(ShortSending(0.2, 0.3), 2 * C, 1.0, tester_retries=1)
+    assert rising.tester_bound and rising.rates_pps == (0.3 * 2 * C,)
+
+
+def overload(offered: int, forwarded: int, offered_duration: float = 1.0,
+             tester_overflow: int = 0, **extra: Any) -> TrialResult:
+    """One MFR trial at 2C for 1 s, as measure.TrialMeasurer would report it."""
+    return TrialResult(intended_load=2 * C, intended_duration=1.0, offered=offered,
+                       forwarded=forwarded, offered_duration=offered_duration,
+                       tester_overflow=tester_overflow, extra=extra)
+
+
+@pytest.mark.parametrize(("trial", "fault"), [
+    # short and slow, but the DUT lost some: it was saturated, the trial counts
+    (overload(1_500_000, 1_000_000, tester_limited=True, ring_overflow=400_000), None),
+    # short, and the DUT kept up with all of it: what it forwarded is the tester's
+    (overload(800_000, 800_000), "the tester sent 800000 of 2000000 packets"),
+    (overload(2_000_000, 2_000_000, offered_duration=2.5, tester_limited=True),
+     "the tester offered 800000 pps of the 2000000"),
+    (overload(2_000_000, 1_500_000, tester_overflow=500_000, return_overflow=0),
+     "the tester's own queue dropped 500000 packets before the DUT"),
+    # the tester's receive ring refused what the DUT sent back: forwarded, not short
+    (overload(2_000_000, 1_000_000, tester_overflow=1_000_000, return_overflow=1_000_000),
+     None),
+    # all offered as asked, nothing lost: the tester's ceiling (saturated says so)
+    (overload(2_000_000, 2_000_000), None),
+], ids=["saturated-short", "unsent", "slow", "send-overflow", "receive-refused", "ceiling"])
+def test_a_short_tester_spoils_an_mfr_trial_only_when_the_dut_was_not_saturated(
+        trial: TrialResult, fault: str | None) -> None:
+    got = mfr_fault(trial)
+    assert (got is None) is (fault is None)
+    if fault is not None:
+        assert fault in (got or "") and "the DUT lost nothing" in (got or "")
+    calls: list[TrialResult] = []
+
+    def again(rate: float, duration: float) -> TrialResult:
+        calls.append(trial)
+        return trial
+
+    mfr = max_forwarding_rate(again, load=2 * C, duration=1.0)
+    assert len(calls) == (1 if fault is None else 2)  # only a spoiled trial is retried
+    assert mfr.tester_bound is (fault is not None)
+    assert mfr.saturated is (trial.loss > 0)
+
+
+# the bare veth testbed's own loss at the MFR's load in a real run (no-op NF, 4.77 Mpps)
+PATH_LOSS = 0.0365
+
+
+@pytest.mark.parametrize(("lost", "spoiled"), [
+    (0.02, True),    # a burst the bare path loses too: the DUT kept up with the tester
+    (0.073, False),  # the least any real MFR trial lost (xdp drop): overloaded
+])
+def test_a_loss_within_the_bare_testbeds_says_nothing_of_the_dut(
+        lost: float, spoiled: bool) -> None:
+    sent = 800_000  # 0.4 of 2C
+    short = overload(sent, round(sent * (1 - lost)), ring_overflow=round(sent * lost))
+    assert mfr_fault(short) is None  # without the floor, any loss is saturation
+    fault = mfr_fault(short, PATH_LOSS)
+    assert (fault is not None) is spoiled
+    if spoiled:
+        assert "no more than the bare testbed's 3.65%" in (fault or "")
+    mfr = max_forwarding_rate(lambda r, d: short, 2 * C, 1.0, path_loss=PATH_LOSS)
+    assert (len(mfr.trials), mfr.tester_bound, mfr.saturated) == (
+        (2, True, False) if spoiled else (1, False, True))
+    assert mfr.path_loss == PATH_LOSS and mfr.fault(short) == fault
+    # all of the load offered, as little lost: counted, but not saturated
+    full = overload(2_000_000, 1_960_000, ring_overflow=40_000)
+    assert mfr_fault(full, PATH_LOSS) is None
+    assert not max_forwarding_rate(lambda r, d: full, 2 * C, 1.0, path_loss=PATH_LOSS).saturated
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"tester_retries": -1}, "tester retries must be >= 0, got -1"),
+    ({"path_loss": 1.5}, r"path loss must be in \[0, 1\], got 1.5"),
+    ({"path_loss": math.nan}, r"path loss must be in \[0, 1\], got nan"),
+])
+def test_mfr_retries_and_path_loss_are_validated(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        max_forwarding_rate(SimDut(), 1e5, 1.0, **kwargs)

@@ -457,3 +457,22 @@ def test_an_update_replaces_the_entries_of_the_measurements_its_runs_limit(
     assert main(["thresholds", str(tmp_path / "odd.json"), "-o", str(tmp_path / "u.toml"),
                  "--update", str(tmp_path / "t.toml")]) == 2
     assert not (tmp_path / "u.toml").exists()
+
+
+def test_an_mfr_the_tester_spoiled_is_inconclusive_below_its_limit(tmp_path: Path) -> None:
+    t = thresholds_for(tmp_path, mfr_info(2.0e6))  # limit 1.8 Mpps
+    spoiled = mfr_info(1.0e6)
+    spoiled["repetitions"]["mfr_tester_bound"] = [True]
+    v = judge_throughput(spoiled, t)
+    assert v.status == INCONCLUSIVE and "the tester spoiled every MFR trial" in v.reason
+    assert "repetition" not in v.reason  # one repetition: none named
+    spoiled["repetitions"]["mfr_tester_bound"] = [False]
+    assert judge_throughput(spoiled, t).status == FAIL  # the DUT's figure: below, fails
+    # a record without the per-repetition list: its one MFR's flag
+    del spoiled["repetitions"]["mfr_tester_bound"]
+    spoiled["max_forwarding_rate"]["tester_bound"] = True
+    assert judge_throughput(spoiled, t).status == INCONCLUSIVE
+    # a lower bound that meets its limit still passes: the DUT did at least that
+    above = mfr_info(1.9e6)
+    above["repetitions"]["mfr_tester_bound"] = [True]
+    assert judge_throughput(above, t).status == PASS
