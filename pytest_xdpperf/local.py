@@ -309,7 +309,7 @@ class Transactions:
         for kind, count in self.problems.items():
             text = f"{count} {PROBLEMS[kind]}"
             if examples.get(kind):
-                text += f" (e.g. {examples[kind]!r})"
+                text += f" ({'' if count == 1 else 'e.g. '}{examples[kind]!r})"
             parts.append(text)
         return "; ".join(parts)
 
@@ -332,8 +332,9 @@ PROBLEMS = {
     "verify_failed": "verified gets returned wrong data",
     # the periodic table (-S) is printed only while every connection is open; a
     # connection closed by the server is closed silently (no --reconnect)
-    "connections_lost": "run with a connection closed early (memaslap's periodic "
-                        "report, printed only while every connection is open, stopped)",
+    "connections_lost": "run with connections closed by the server before the end "
+                        "(memaslap's periodic report, printed only while all are open, "
+                        "stopped)",
     # its own messages on stderr about the network
     "network": "network failures memaslap printed",
     "warmup_sets_failed": "warm-up sets not STORED",
@@ -382,15 +383,18 @@ def parse_memaslap(out: str, err: str = "", run_seconds: int | None = None) -> T
         add("network", 1, match.group(0))
     add("get_misses", fields.get("get_misses", 0))
     add("verify_failed", fields.get("verify_failed", 0))
+    events = {name.lower(): int(n) for name, n in _EVENTS.findall(out)}
     cmd_get, cmd_set = fields.get("cmd_get", 0), fields.get("cmd_set", 0)
     if cmd_set and not cmd_get and MEMASLAP_GET_SHARE > 0:
         replied = sum(problems.get(k, 0) for k in ("SERVER_ERROR", "CLIENT_ERROR", "ERROR",
                                                    "NOT_STORED", "EXISTS"))
-        add("sets_not_stored", max(1, cmd_set - replied))
+        # the sets answered (-S; each connection's last one is sent but not yet
+        # answered at the end) that no error reply explains; at least one if none did
+        unexplained = events.get("set", cmd_set) - replied
+        add("sets_not_stored", unexplained if unexplained > 0 else int(not replied))
     last = max((int(s) for s in _GLOBAL.findall(out)), default=0)
     if run_seconds is not None and last < run_seconds:
         add("connections_lost", 1, f"last periodic report at {last} s of {run_seconds} s")
-    events = {name.lower(): int(n) for name, n in _EVENTS.findall(out)}
     errors = sum(problems.values())
     return Transactions(float(seconds), int(ops), float(tps), fields.get("get_misses", 0),
                         errors, {"fields": fields, "answered": events, "examples": examples,
@@ -416,6 +420,11 @@ def memaslap(tester: Host, server: str, port: int, duration: float, threads: int
         except subprocess.TimeoutExpired as exc:
             raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
                                "is the DUT answering? try a shorter duration") from None
+    if result.returncode != 0 and not _FINAL.search(result.stdout):
+        # e.g. nothing listening: it exits 1 after its settings, saying nothing more
+        raise XdpperfError(f"memaslap exited with status {result.returncode} before its "
+                           f"final report", f"is a server listening on {server}:{port}? "
+                           f"its output ends with: {result.stdout.strip()[-200:]!r}")
     return parse_memaslap(result.stdout, result.stderr, seconds)
 
 
