@@ -26,6 +26,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -228,11 +229,13 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 
 @contextmanager
 def memcached(dut: Host, port: int = MEMCACHED_PORT, threads: int = 1,
-              memory_mb: int = 64) -> Iterator[subprocess.Popen[str]]:
-    """memcached on the DUT (its namespace and CPUs), bound to the DUT's address;
-    stopped after the body, and killed with this process if it dies first."""
+              memory_mb: int = 64, evict: bool = True) -> Iterator[subprocess.Popen[str]]:
+    """memcached on the DUT (its namespace and CPUs), bound to the DUT's address, with
+    `memory_mb` [MiB] for items; when full it evicts, or (evict=False) refuses stores
+    with SERVER_ERROR. Stopped after the body, killed with this process if it dies first."""
     argv = [_tool("memcached", "memcached"), "-l", dut.ip, "-p", str(port), "-U", "0",
-            "-t", str(threads), "-m", str(memory_mb), "-c", "4096", "-u", "nobody"]
+            "-t", str(threads), "-m", str(memory_mb), "-c", "4096", "-u", "nobody",
+            *([] if evict else ["-M"])]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=_enter(dut.netns, dut.cpus))
@@ -266,9 +269,30 @@ def _wait_listening(dut: Host, port: int, proc: subprocess.Popen[str]) -> None:
                        f"{APP_START_TIMEOUT:.0f} s", "see memcached's own messages")
 
 
+# memaslap's workload, written to its -F file (its own default, stated here so that
+# it does not write ~/.memslap.cnf): key and value sizes [bytes], commands' shares
+MEMASLAP_KEY_BYTES = 64
+MEMASLAP_VALUE_BYTES = 1024
+MEMASLAP_SET_SHARE, MEMASLAP_GET_SHARE = 0.1, 0.9
+# the share of gets memaslap compares byte for byte with the value it stored
+# (--verify; a memcmp of MEMASLAP_VALUE_BYTES per verified get)
+VERIFY_SHARE = 0.01
+STAT_PERIOD = 1  # s: memaslap's periodic table (-S), printed only while every connection lives
+
+
+def memaslap_config() -> str:
+    """memaslap's -F file: one key size, one value size, the set and get shares."""
+    return (f"key\n{MEMASLAP_KEY_BYTES} {MEMASLAP_KEY_BYTES} 1\n"
+            f"value\n{MEMASLAP_VALUE_BYTES} {MEMASLAP_VALUE_BYTES} 1\n"
+            f"cmd\n0 {MEMASLAP_SET_SHARE}\n1 {MEMASLAP_GET_SHARE}\n")
+
+
 @dataclass(frozen=True)
 class Transactions:
-    """What a memaslap run reported: operations, their rate, and the failures."""
+    """What a memaslap run reported: operations, their rate, and the failures.
+
+    `problems` maps each kind of failure to its count (see parse_memaslap); `errors`
+    is their sum."""
 
     seconds: float
     operations: int
@@ -276,46 +300,139 @@ class Transactions:
     get_misses: int
     errors: int
     raw: dict[str, Any]
+    problems: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def problem(self) -> str:
+        """The failures in one line ('' if none), with an example of memaslap's own words."""
+        examples = self.raw.get("examples", {})
+        parts = []
+        for kind, count in self.problems.items():
+            text = f"{count} {PROBLEMS[kind]}"
+            if examples.get(kind):
+                text += f" ({'' if count == 1 else 'e.g. '}{examples[kind]!r})"
+            parts.append(text)
+        return "; ".join(parts)
 
 
+# What memaslap (libmemcached 1.1.4, contrib/bin/memaslap, ASCII over TCP) shows of a
+# failure, and what it means; a kind counts every occurrence.
+PROBLEMS = {
+    # ms_ascii_process_line prints "<fd REPLY" on stdout for each of these replies
+    "SERVER_ERROR": "SERVER_ERROR replies",
+    "CLIENT_ERROR": "CLIENT_ERROR replies (the server could not read a request)",
+    "ERROR": "ERROR replies (the server did not know a command)",
+    "NOT_STORED": "NOT_STORED replies to sets",
+    "EXISTS": "EXISTS replies to sets",
+    # a line memaslap could not read: silent, but then no set is ever STORED, and
+    # memaslap gets only items it stored, so it sends no get at all
+    "sets_not_stored": "sets never STORED, so no get was sent (unrecognised replies)",
+    # memaslap gets only items the server answered STORED for: a miss lost one
+    "get_misses": "gets of items the server had STORED came back empty (evicted or lost)",
+    # --verify: a verified get returned other bytes than were stored
+    "verify_failed": "verified gets returned wrong data",
+    # the periodic table (-S) is printed only while every connection is open; a
+    # connection closed by the server is closed silently (no --reconnect)
+    "connections_lost": "run with connections closed by the server before the end "
+                        "(memaslap's periodic report, printed only while all are open, "
+                        "stopped)",
+    # its own messages on stderr about the network
+    "network": "network failures memaslap printed",
+    "warmup_sets_failed": "warm-up sets not STORED",
+}
+_REPLY = re.compile(r"^<\d+ (SERVER_ERROR|CLIENT_ERROR|ERROR|NOT_STORED|EXISTS)\b.*$",
+                    re.MULTILINE)
+_WARMUP_FAILED = re.compile(r"^key: [0-9a-f]+ didn't set success$", re.MULTILINE)
+# its network messages (ms_conn.c, ms_thread.c): on stderr, one per failure
+_NETWORK = re.compile(r"^(Server \S+ disconnect|Server \S+ reconnect after|"
+                      r"Failed to write|Invalid magic|Couldn't update event|Catastrophic|"
+                      r"socket\(\) error|getaddrinfo\(\)|Initializing connection failed).*$",
+                      re.MULTILINE)
 # memaslap's final report: "Run time: 5.0s Ops: 123456 TPS: 24691 Net_rate: 2.0M/s"
 _FINAL = re.compile(r"Run time:\s*([\d.]+)s\s+Ops:\s*(\d+)\s+TPS:\s*(\d+)")
 _FIELD = re.compile(r"^\s*(\w+):\s*(\d+)\s*$", re.MULTILINE)
+# its periodic table's cumulative line: "Global   <seconds> <ops> <tps> ..."
+_GLOBAL = re.compile(r"^Global\s+(\d+)\s+\d+\s", re.MULTILINE)
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the periodic table clears the terminal
+# the final per-command summary with -S: "Total Statistics (61988 events)", answers
+_EVENTS = re.compile(r"^(Get|Set|Total) Statistics \((\d+) events\)", re.MULTILINE)
 
 
-def parse_memaslap(out: str) -> Transactions:
-    """Read memaslap's report by its labels; an XdpperfError if it has none."""
+def parse_memaslap(out: str, err: str = "", run_seconds: int | None = None) -> Transactions:
+    """Read memaslap's report (stdout `out`, stderr `err`) by its labels; an
+    XdpperfError if it has none. With `run_seconds`, the -t [s] of a run with
+    -S STAT_PERIOD: its periodic table must have been printed to the end."""
     final = list(_FINAL.finditer(out))
     if not final:
         raise XdpperfError("memaslap printed no final report",
-                           f"its output ends with: {out.strip()[-300:]!r}")
+                           f"its output ends with: {(out + err).strip()[-300:]!r}")
     seconds, ops, tps = final[-1].groups()
     fields = {k: int(v) for k, v in _FIELD.findall(out)}
-    # failures: lost or unexpected responses, verification failures
-    errors = sum(fields.get(k, 0) for k in ("data_error", "unexpected_error", "udp_timeout"))
+    problems: dict[str, int] = {}
+    examples: dict[str, str] = {}
+
+    def add(kind: str, count: int, example: str = "") -> None:
+        if count > 0:
+            problems[kind] = problems.get(kind, 0) + count
+            examples.setdefault(kind, example[:120])
+
+    for match in _REPLY.finditer(out):
+        add(match.group(1), 1, match.group(0))
+    for match in _WARMUP_FAILED.finditer(out):
+        add("warmup_sets_failed", 1, match.group(0))
+    for match in _NETWORK.finditer(err):
+        add("network", 1, match.group(0))
+    add("get_misses", fields.get("get_misses", 0))
+    add("verify_failed", fields.get("verify_failed", 0))
+    events = {name.lower(): int(n) for name, n in _EVENTS.findall(out)}
+    cmd_get, cmd_set = fields.get("cmd_get", 0), fields.get("cmd_set", 0)
+    if cmd_set and not cmd_get and MEMASLAP_GET_SHARE > 0:
+        replied = sum(problems.get(k, 0) for k in ("SERVER_ERROR", "CLIENT_ERROR", "ERROR",
+                                                   "NOT_STORED", "EXISTS"))
+        # the sets answered (-S; each connection's last one is sent but not yet
+        # answered at the end) that no error reply explains; at least one if none did
+        unexplained = events.get("set", cmd_set) - replied
+        add("sets_not_stored", unexplained if unexplained > 0 else int(not replied))
+    last = max((int(s) for s in _GLOBAL.findall(out)), default=0)
+    if run_seconds is not None and last < run_seconds:
+        add("connections_lost", 1, f"last periodic report at {last} s of {run_seconds} s")
+    errors = sum(problems.values())
     return Transactions(float(seconds), int(ops), float(tps), fields.get("get_misses", 0),
-                        errors, {"fields": fields, "tail": out.strip()[-2000:]})
+                        errors, {"fields": fields, "answered": events, "examples": examples,
+                                 "tail": _ESCAPE.sub("", out + err).strip()[-2000:]}, problems)
 
 
 def memaslap(tester: Host, server: str, port: int, duration: float, threads: int = 1,
              concurrency: int = 16) -> Transactions:
     """memaslap (Debian's memcaslap) on the tester: `concurrency` clients over
-    `threads` threads, random keys, for `duration` seconds."""
-    argv = [_tool("memcaslap", "libmemcached-tools"), "-s", f"{server}:{port}",
-            "-T", str(threads), "-c", str(concurrency), "-t", f"{max(1, round(duration))}s"]
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=duration * 3 + 30,
-                                preexec_fn=_enter(tester.netns, tester.cpus))
-    except subprocess.TimeoutExpired as exc:
-        raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
-                           "is the DUT answering? try a shorter duration") from None
-    return parse_memaslap(result.stdout + result.stderr)
+    `threads` threads, random keys, for `duration` seconds (whole, at least 1); a
+    share of gets verified, the periodic table on to tell closed connections."""
+    seconds = max(1, round(duration))
+    with tempfile.TemporaryDirectory(prefix="xdpperf-memaslap-") as tmp:
+        config = Path(tmp) / "memaslap.cnf"
+        config.write_text(memaslap_config())
+        argv = [_tool("memcaslap", "libmemcached-tools"), "-s", f"{server}:{port}",
+                "-T", str(threads), "-c", str(concurrency), "-t", f"{seconds}s",
+                "-F", str(config), f"--verify={VERIFY_SHARE}", "-S", f"{STAT_PERIOD}s"]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True,
+                                    timeout=duration * 3 + 30,
+                                    preexec_fn=_enter(tester.netns, tester.cpus))
+        except subprocess.TimeoutExpired as exc:
+            raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
+                               "is the DUT answering? try a shorter duration") from None
+    if result.returncode != 0 and not _FINAL.search(result.stdout):
+        # e.g. nothing listening: it exits 1 after its settings, saying nothing more
+        raise XdpperfError(f"memaslap exited with status {result.returncode} before its "
+                           f"final report", f"is a server listening on {server}:{port}? "
+                           f"its output ends with: {result.stdout.strip()[-200:]!r}")
+    return parse_memaslap(result.stdout, result.stderr, seconds)
 
 
 # --- transactions: an application behind the NF -------------------------------------------
 
 APPS = ("memcached",)
-APP_RECORD_VERSION = 1
+APP_RECORD_VERSION = 2  # 2: problems, problem; errors from memaslap's real output
 
 
 @dataclass
@@ -338,6 +455,11 @@ class AppMeasurement:
     def errors(self) -> int:
         return self.result.errors
 
+    @property
+    def problem(self) -> str:
+        """The application's failures in one line, '' if none."""
+        return self.result.problem
+
     def extra_info(self) -> dict[str, Any]:
         return {
             "xdpperf_record": APP_RECORD_VERSION,
@@ -357,6 +479,8 @@ class AppMeasurement:
             "operations": self.result.operations,
             "seconds": self.result.seconds,
             "errors": self.result.errors,
+            "problems": dict(self.result.problems),
+            "problem": self.result.problem,
             "get_misses": self.result.get_misses,
             "nf_counters": self.nf_stats,
             "notes": self.notes,

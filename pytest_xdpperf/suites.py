@@ -25,6 +25,15 @@ def assert_all_dropped(result: Any) -> None:
     assert counters["drop"] == counters["rx"], f"the NF did not drop every frame: {counters}"
 
 
+def assert_no_app_errors(result: Any) -> None:
+    """The application answered every request as asked: its load generator saw no
+    failed, wrong or lost reply and no closed connection (local.parse_memaslap says
+    what memaslap shows of each). `result` is what xdpperf.transactions returns."""
+    assert result.tps > 0, "no transactions completed"
+    assert result.errors == 0, f"the application reported {result.errors} errors: " \
+                               f"{result.problem}"
+
+
 # A host stall of a few ms can overflow a 256-frame veth ring at the highest points.
 LATENCY_LOSS_SHARE = 0.02
 

@@ -148,8 +148,10 @@ def judge_transactions(info: dict[str, Any], thresholds: Thresholds) -> Verdict:
     limit = float(entries[0]["min_tps"]) if entries else None
     tps = info.get("tps") or None
     if info.get("errors"):
+        why = f": {info['problem']}" if info.get("problem") else ""
         return Verdict(FAIL, "transactions_per_second", tps, limit, "tps",
-                       f"the application reported {info['errors']} errors", thresholds.where)
+                       f"the application reported {info['errors']} errors{why}",
+                       thresholds.where)
     if not tps:
         return Verdict(FAIL, "transactions_per_second", None, limit, "tps",
                        "no transactions completed", thresholds.where)

@@ -9,15 +9,25 @@ re-injection. Integration tests (root, the built-in veth testbed).
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_xdpperf import local
-from pytest_xdpperf.modes import Mode, applied
+from pytest_xdpperf.modes import MODES, Mode, applied
 from pytest_xdpperf.nf import NfSpec
+from pytest_xdpperf.suites import assert_no_app_errors
+from pytest_xdpperf.testbed.base import Host
+from pytest_xdpperf.thresholds import absent
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
+from pytest_xdpperf.verdict import judge_transactions
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +98,12 @@ def test_memcached_answers_through_every_mode(xdpperf_testbed: Any, xdpperf_buil
         result, counts = local.measure_memcached(bed, running, xdp_mode, duration=1.0,
                                                  threads=1, concurrency=4)
     assert result.operations > 0 and result.tps > 0, result.raw
-    assert result.errors == 0, result.raw
+    assert result.errors == 0, result.problem
+    # the checks that could fail did run: gets were sent and some verified, the
+    # periodic report ran to the end, and answers came back for what was sent
+    fields = result.raw["fields"]
+    assert fields["cmd_get"] > 0 and "verify_failed" in fields, fields
+    assert result.raw["answered"]["total"] > 0, result.raw
     # every request segment went through the NF and on to the stack
     assert counts["pass"] > 0 and counts["drop"] == 0, counts
     if nf == "firewall" and not xdp_mode.in_kernel:  # user space passed: re-injected
@@ -97,10 +112,93 @@ def test_memcached_answers_through_every_mode(xdpperf_testbed: Any, xdpperf_buil
         assert counts["redirect"] == 0, counts
 
 
-def test_memaslap_report_is_read_by_its_labels() -> None:
-    out = ("servers: 198.18.0.2:11211\nthreads count: 1\ncmd_get: 55781\ncmd_set: 6207\n"
-           "get_misses: 3\n\nRun time: 2.0s Ops: 61988 TPS: 30956 Net_rate: 34.6M/s\n")
-    t = local.parse_memaslap(out)
-    assert (t.seconds, t.operations, t.tps, t.get_misses, t.errors) == (2.0, 61988, 30956.0, 3, 0)
-    with pytest.raises(local.XdpperfError, match="no final report"):
-        local.parse_memaslap("connection refused\n")
+BROKEN = Path(__file__).with_name("brokenmc.py")
+PORT = local.MEMCACHED_PORT
+
+
+@contextmanager
+def broken_server(dut: Host, mode: str) -> Iterator[None]:
+    """tests/brokenmc.py in the DUT's namespace, on memcached's address and port."""
+    proc = subprocess.Popen([sys.executable, str(BROKEN), dut.ip, str(PORT), mode],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=local._enter(dut.netns, dut.cpus))
+    try:
+        local._wait_listening(dut, PORT, proc)
+        yield
+    finally:
+        local._stop(proc)
+
+
+def failing_check(result: Any) -> str:
+    """The suite's check on `result`: its one-line message (it must fail)."""
+    with pytest.raises(AssertionError) as caught:
+        assert_no_app_errors(result)
+    message = str(caught.value)
+    assert "\n" not in message.strip(), message
+    return message
+
+
+@pytest.mark.parametrize("mode,kind", [
+    ("server-error", "SERVER_ERROR"),
+    ("garbage", "sets_not_stored"),
+    ("close", "connections_lost"),
+    ("wrong-data", "verify_failed"),
+    ("forget", "get_misses"),
+])
+def test_a_broken_server_fails_the_suites_check(xdpperf_testbed: Any, mode: str,
+                                               kind: str) -> None:
+    """Each way a server can fail shows in memaslap's real output as `kind`."""
+    bed = xdpperf_testbed
+    with broken_server(bed.dut, mode):
+        result = local.memaslap(bed.tester, bed.dut.ip, PORT, duration=1.0, concurrency=4)
+    assert result.problems.get(kind, 0) > 0, (result.problems, result.raw["tail"])
+    assert result.errors >= result.problems[kind]
+    assert local.PROBLEMS[kind] in failing_check(result)
+
+
+FULL_MB = 2  # memcached's -m [MiB]: the least its default 1 MiB item size limit allows
+
+
+def fill(dut: Host) -> bytes:
+    """Store memaslap-sized values into memcached on the DUT (from inside its namespace,
+    not through an NF) until it refuses one, or twice FULL_MB of them; the last reply."""
+    with local.entered(dut.netns):
+        sock = socket.create_connection((dut.ip, PORT), timeout=5)
+    value = b"v" * local.MEMASLAP_VALUE_BYTES
+    reply = b""
+    with sock, sock.makefile("rb") as replies:
+        for i in range(2 * FULL_MB * 2**20 // len(value)):
+            sock.sendall(b"set fill%d 0 0 %d\r\n%s\r\n" % (i, len(value), value))
+            reply = replies.readline().strip()
+            if reply != b"STORED":
+                break
+    return reply
+
+
+def test_a_memcached_out_of_memory_fails_the_check_and_the_verdict(
+        xdpperf_testbed: Any) -> None:
+    """A real memcached that refuses stores once full (-M), filled: SERVER_ERROR
+    replies, counted, recorded, and failing both the check and the verdict."""
+    bed = xdpperf_testbed
+    with local.memcached(bed.dut, memory_mb=FULL_MB, evict=False):
+        filled = fill(bed.dut)
+        result = local.memaslap(bed.tester, bed.dut.ip, PORT, duration=1.0, concurrency=4)
+    assert filled.startswith(b"SERVER_ERROR"), filled
+    assert result.problems.get("SERVER_ERROR", 0) > 0, (result.problems, result.raw["tail"])
+    assert "out of memory" in result.problem
+    measurement = local.AppMeasurement(NfSpec("firewall", {}), MODES["xdp"],
+                                       "memcached", {}, result, {})
+    info = measurement.extra_info()
+    assert info["errors"] == result.errors > 0 and info["problems"] == result.problems
+    assert "SERVER_ERROR" in failing_check(measurement)
+    verdict = judge_transactions(info, absent("no thresholds file"))
+    assert verdict.status == "fail" and "SERVER_ERROR replies" in verdict.reason, verdict
+
+
+def test_memaslap_without_a_server_is_one_line_naming_it(xdpperf_testbed: Any) -> None:
+    """Nothing listening: memaslap exits 1 after its settings, silent; the error says so."""
+    bed = xdpperf_testbed
+    with pytest.raises(local.XdpperfError,
+                       match=rf"exited with status 1 .*listening on {bed.dut.ip}:{PORT}"):
+        local.memaslap(bed.tester, bed.dut.ip, PORT, duration=1.0, concurrency=4)

@@ -164,6 +164,9 @@ def test_transactions_verdicts(tmp_path: Path) -> None:
     broken = dict(info, errors=3)
     v = judge_transactions(broken, t)
     assert v.status == FAIL and "3 errors" in v.reason
+    named = dict(info, errors=3, problem="3 SERVER_ERROR replies")
+    v = judge_transactions(named, t)
+    assert v.status == FAIL and v.reason.endswith("3 errors: 3 SERVER_ERROR replies"), v
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -5,6 +5,8 @@ XDP passes with XDP_PASS; AF_XDP re-injects through a veth pair into the stack.
 
 import pytest
 
+from pytest_xdpperf.suites import assert_no_app_errors
+
 
 @pytest.mark.local
 def test_macswap_local(xdpperf):
@@ -22,4 +24,4 @@ def test_firewall_local(xdpperf):
 def test_memcached_behind_a_pass_nf(xdpperf):
     """memcached on the DUT, memaslap load from the tester, the NF in front."""
     result = xdpperf.transactions("firewall", rules=0, duration=5)
-    assert result.tps > 0 and result.errors == 0
+    assert_no_app_errors(result)
