@@ -36,6 +36,8 @@ MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 JUDGE = pytest.StashKey[Judge]()
 UNMEASURED = pytest.StashKey[list[dict[str, Any]]]()
+# latency and transactions results, for their tables at the end (node id, measurement)
+OTHER_RESULTS = pytest.StashKey[dict[str, list[tuple[str, Any]]]]()
 JOURNAL = pytest.StashKey[Journal]()
 
 
@@ -317,6 +319,8 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
 
     def judged_latency(*args: Any, **kwargs: Any) -> Any:
         measurement = latency(*args, **kwargs)
+        request.config.stash.setdefault(OTHER_RESULTS, {}).setdefault(
+            "latency", []).append((test, measurement))
         kept()
         bound = any(p.tester_bound for p in measurement.points)
         xdpperf_judge(test, "latency", measurement, benchmark,
@@ -325,6 +329,8 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
 
     def judged_transactions(*args: Any, **kwargs: Any) -> Any:
         measurement = transactions(*args, **kwargs)
+        request.config.stash.setdefault(OTHER_RESULTS, {}).setdefault(
+            "transactions", []).append((test, measurement))
         kept()
         xdpperf_judge(test, "transactions", measurement, benchmark, [])
         return measurement
@@ -371,14 +377,21 @@ def _machine_cache(config: pytest.Config) -> MachineCache:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    from .report import table, verdicts, worst_verdicts
+    from .report import latency_table, table, transactions_table, verdicts, worst_verdicts
 
     measurements = config.stash.get(MEASUREMENTS, [])
     judge = config.stash.get(JUDGE, None)
+    worst = worst_verdicts(judge) if judge else None
     if measurements:
         terminalreporter.write_sep("=", "xdpperf results")
-        terminalreporter.write_line(table(measurements,
-                                          worst_verdicts(judge) if judge else None))
+        terminalreporter.write_line(table(measurements, worst))
+    others = config.stash.get(OTHER_RESULTS, {})
+    if others.get("latency"):
+        terminalreporter.write_sep("=", "xdpperf latency")
+        terminalreporter.write_line(latency_table(others["latency"], worst))
+    if others.get("transactions"):
+        terminalreporter.write_sep("=", "xdpperf transactions")
+        terminalreporter.write_line(transactions_table(others["transactions"], worst))
     if judge is not None and judge.judged:
         terminalreporter.write_sep("=", "xdpperf verdicts")
         terminalreporter.write_line(verdicts(judge))

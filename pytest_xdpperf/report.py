@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .calibration import Calibration, LossPoint
 from .results import Measurement
@@ -104,6 +104,40 @@ def table(rows: list[tuple[str, Measurement]],
     summary = testbed_summary(rows[0][1].calibration)
     return "\n".join([summary, ""] + out + legend + [""]
                      + grouped_notes((nodeid, m.notes) for nodeid, m in rows))
+
+
+def latency_table(rows: list[tuple[str, Any]],
+                  verdict_of: dict[str, str] | None = None) -> str:
+    """Latency results (latency_run.LatencyMeasurement), one line per point [us]."""
+    header = ("test", "mode", "NF", "point", "frames", "p50 us", "p99 us", "max us",
+              "verdict")
+    lines: list[tuple[str, ...]] = [header]
+    for nodeid, m in rows:
+        for point in m.points:
+            where = (f"{point.fraction:g} x {m.throughput_pps / 1e6:.3f} Mpps"
+                     if point.fraction is not None and m.throughput_pps
+                     else f"{point.rate_pps:g} pps")
+            summary = point.histogram.summary(supported_only=True)
+            lines.append((nodeid.split("::")[-1], m.mode.name, m.nf.label(), where,
+                          str(point.received), _us(summary.get("p50_us")),
+                          _us(summary.get("p99_us")), _us(summary.get("max_us")),
+                          (verdict_of or {}).get(nodeid, "-")))
+    return "\n".join(_columns(lines))
+
+
+def transactions_table(rows: list[tuple[str, Any]],
+                       verdict_of: dict[str, str] | None = None) -> str:
+    """Transactions results (local.AppMeasurement): the application's rate and errors."""
+    header = ("test", "mode", "NF", "app", "transactions/s", "errors", "verdict")
+    lines: list[tuple[str, ...]] = [header]
+    for nodeid, m in rows:
+        lines.append((nodeid.split("::")[-1], m.mode.name, m.nf.label(), m.app,
+                      f"{m.tps:.0f}", str(m.errors), (verdict_of or {}).get(nodeid, "-")))
+    return "\n".join(_columns(lines))
+
+
+def _us(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}"
 
 
 def grouped_notes(rows: Iterable[tuple[str, list[str]]]) -> list[str]:

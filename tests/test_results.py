@@ -4,6 +4,7 @@ searches (tests/simdut.py): no root, no real time."""
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from dataclasses import replace
 from pathlib import Path
@@ -490,3 +491,31 @@ def test_a_min_load_above_the_calibrated_ceiling_is_a_usage_error() -> None:
     RunOptions(min_load=1e5).check_min_load(2e5)
     with pytest.raises(XdpperfError, match="--min-load 300000 pps is not below the 200000"):
         RunOptions(min_load=3e5).check_min_load(2e5)
+
+
+def test_latency_and_transactions_results_have_their_own_tables() -> None:
+    from types import SimpleNamespace
+
+    from pytest_xdpperf.latency import LatencyHistogram
+    from pytest_xdpperf.report import latency_table, transactions_table
+
+    nf = NfSpec("macswap", {"action": "tx"})
+    few = SimpleNamespace(fraction=None, rate_pps=100.0, received=5,
+                          histogram=LatencyHistogram.from_samples([40_000] * 5))
+    many = SimpleNamespace(fraction=0.5, rate_pps=1e5, received=2000,
+                           histogram=LatencyHistogram.from_samples(
+                               [50_000] * 1990 + [900_000] * 10))
+    lat = SimpleNamespace(mode=MODES["xdp"], nf=nf, throughput_pps=2e5, points=[few, many])
+    text = latency_table([("t.py::test_lat[xdp]", lat)], {"t.py::test_lat[xdp]": "pass"})
+    rows = text.splitlines()
+    assert rows[0].split()[:4] == ["test", "mode", "NF", "point"]
+    assert "100 pps" in rows[2] and "0.5 x 0.200 Mpps" in rows[3] and "pass" in rows[3]
+    # 5 frames support no percentile: "-", never a number made up; 2000 support a p99
+    cells = [re.split(r"\s{2,}", row) for row in rows[2:]]
+    assert cells[0][5:8] == ["-", "-", "40.0"]
+    assert [float(c) for c in cells[1][5:7]] == pytest.approx([50.0, 50.0], rel=0.01)
+    assert float(cells[1][7]) > 800  # the max: the ten slow frames
+    app = SimpleNamespace(mode=MODES["af_xdp"], nf=nf, app="memcached", tps=31234.4,
+                          errors=3)
+    text = transactions_table([("t.py::test_mc[af_xdp]", app)])
+    assert re.split(r"\s{2,}", text.splitlines()[2])[3:6] == ["memcached", "31234", "3"]
