@@ -14,7 +14,8 @@ suite picks by default (testsuites/thresholds/<testbed>.toml) or --thresholds:
    (tests/slowdown.py: that many extra MAC swaps per frame behind a compiler barrier).
 
 A level's slowdown is measured, not assumed: 1 - its judged figure / the unchanged
-runs' mean of it (the verdict's figure: on this testbed mfr_vs_noop, the MFR over
+runs' mean of it (over those that passed: an inconclusive one measured the tester;
+the verdict's figure: on this testbed mfr_vs_noop, the MFR over
 the session's no-op, since the host's speed moves the MFR itself by tens of
 percent between sessions; the raw MFR is shown beside it). The answer is the
 smallest measured slowdown from which on every slower level failed. Target (issue
@@ -85,7 +86,9 @@ def main() -> int:
         for swaps in levels:
             runs.append(one(f"swaps{swaps}", swaps, args.mode, out,
                             extra + slower_nfs(out / f"nfs{swaps}", swaps)))
-    base = [v for r in runs if r.swaps == 0 and (v := r.verdict.get("value"))]
+    # the unchanged sessions the DUT decided (an inconclusive one measured the tester)
+    base = [v for r in runs if r.swaps == 0 and r.verdict.get("status") == "pass"
+            and (v := r.verdict.get("value"))]
     mean = statistics.fmean(base) if base else None
     print(f"{TEST}[{args.mode}] against {'the testbed' if not extra else args.thresholds}"
           "'s thresholds")
