@@ -352,9 +352,9 @@ def _shown(trial: Trial, line: ProgressLine, phase: str,
     (the journal) as soon as it is measured."""
     def shown(rate: float, duration: float) -> TrialResult:
         result = trial(rate, duration)
-        line.trial(phase, result)
-        if kept is not None:
+        if kept is not None:  # on disk first, whatever the display does
             kept(phase, result)
+        line.trial(phase, result)
         return result
     return shown
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,12 +131,21 @@ def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> N
     assert "starts the history" in first.stdout
     assert len(stored()) == 1
     assert stored()[0].name.startswith(f"{os.uname().release}__{commit}__")
+    kept_first = stored()[0].name
     baseline = load_record(history / "baseline.json")
     (test,) = baseline.tests.values()
     assert len(test.samples_pps) == 3  # ci/regress's default --repetitions
     second = regress(SLOW_ROUNDS)
+    if second.returncode == 0 and "tester capacity differs" in second.stdout:
+        # the host moved the testbed beyond the tolerance between the two runs: no
+        # verdict was right then (the gate refuses it); measure the slow run again
+        for path in stored():
+            if path.name != kept_first:
+                path.unlink()
+        second = regress(SLOW_ROUNDS)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
-    assert "test_checksum[xdp] (pdr): regression" in second.stdout
+    # (the headline is the judged figure: the MFR on this testbed)
+    assert re.search(r"test_checksum\[xdp\] \(\w+\): regression", second.stdout)
     assert len(stored()) == 2
     assert load_record(history / "baseline.json").tests[test.name].samples_pps == \
         test.samples_pps  # still the first run

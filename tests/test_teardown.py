@@ -327,21 +327,26 @@ def test_cleanup_takes_a_dead_runs_objects_and_spares_look_alikes(
     foreign_ns, foreign_if = f"{prefix}-lab", f"{prefix}rod0"
     for ns in (ours_ns, foreign_ns):
         subprocess.run(["ip", "netns", "add", ns], check=True)
-    for name in (ours_if, foreign_if):
-        subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+    ours_peer, foreign_peer = naming.ifname(run, "d"), f"{prefix}rod1"
+    for name, peer in ((ours_if, ours_peer), (foreign_if, foreign_peer)):
+        subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer],
+                       check=True)
     sleeper = [sys.executable, "-c", "import time; time.sleep(120)", "--netns"]
     ours_proc = subprocess.Popen([*sleeper, ours_ns])
     foreign_proc = subprocess.Popen([*sleeper, foreign_ns])
     try:
         assert not naming.is_ours(foreign_if) and not naming.is_our_netns(foreign_ns)
         removed = cleanup.cleanup()
-        assert removed.namespaces == [ours_ns] and removed.interfaces == [ours_if]
+        # one end of our pair (its peer goes with it)
+        assert removed.namespaces == [ours_ns]
+        assert removed.interfaces in ([ours_if], [ours_peer])
         assert [p.split()[0] for p in removed.processes] == [str(ours_proc.pid)]
         assert ours_proc.wait(timeout=10) == -signal.SIGKILL
         assert foreign_proc.poll() is None
         assert foreign_ns in netns_list() and ours_ns not in netns_list()
         links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        assert f" {foreign_if}:" in links and f" {ours_if}:" not in links
+        assert f" {foreign_if}@" in links and f" {ours_if}@" not in links
+        assert f" {ours_peer}@" not in links
     finally:
         for proc in (ours_proc, foreign_proc):
             proc.kill()
