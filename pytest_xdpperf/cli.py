@@ -30,16 +30,17 @@ def _cleanup(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     import json
 
-    from .compare import as_json, compare, parse_fail_on, table
+    from .compare import as_json, compare, parse_capacity_tolerance, parse_fail_on, table
     from .history import load_all, load_record
 
     min_drop = parse_fail_on(args.fail_on)
+    tolerance = parse_capacity_tolerance(args.capacity_tolerance)
     records = load_all(args.records)
     baseline = 0
     if args.baseline:
         base = load_record(args.baseline)
         records = [base] + [r for r in records if r.path.resolve() != base.path.resolve()]
-    comparisons = compare(records, baseline)
+    comparisons = compare(records, baseline, tolerance)
     print(table(comparisons))
     if args.json:
         with open(args.json, "w") as f:
@@ -193,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail-on", default="any",
                    help="smallest relative drop that fails, e.g. 5%% or 0.05; default 'any': "
                         "every regression jumpavg finds")
+    p.add_argument("--capacity-tolerance", default="50%",
+                   help="largest difference in the tester's calibrated capacity still taken "
+                        "for the same testbed, e.g. 50%% (default) or 0.5; beyond it a test "
+                        "is flagged and not judged; 'any' compares regardless")
     p.add_argument("--json", help="also write the comparison as JSON to this file")
     p.set_defaults(func=_compare)
 

@@ -101,18 +101,22 @@ def _setting(info: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def different_settings(base: dict[str, Any], test: dict[str, Any]) -> str | None:
+def different_settings(base: dict[str, Any], test: dict[str, Any],
+                       capacity_tolerance: float | None = TESTER_CAPACITY_TOLERANCE) -> str | None:
     """Why two records' figures cannot be compared, or None. A setting only one
-    record states (older records) is not held against it."""
+    record states (older records) is not held against it. `capacity_tolerance`: the
+    largest relative difference in the tester's calibrated capacity still taken for
+    the same testbed (None: any)."""
     for name, path in SETTINGS:
         before, now = _setting(base, path), _setting(test, path)
         if before is not None and now is not None and before != now:
             return f"{name} differs: {_short(before)} vs {_short(now)}"
     before = (base.get("calibration") or {}).get("tester_capacity_pps")
     now = (test.get("calibration") or {}).get("tester_capacity_pps")
-    if before and now and abs(now / before - 1) > TESTER_CAPACITY_TOLERANCE:
+    if capacity_tolerance is not None and before and now \
+            and abs(now / before - 1) > capacity_tolerance:
         return (f"tester capacity differs: {before / 1e6:.2f} vs {now / 1e6:.2f} Mpps "
-                f"(beyond {TESTER_CAPACITY_TOLERANCE:.0%})")
+                f"(beyond {capacity_tolerance:.0%})")
     return None
 
 
@@ -121,14 +125,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
+def verdict_of(base: TestRecord, test: TestRecord,
+               capacity_tolerance: float | None = TESTER_CAPACITY_TOLERANCE) -> Verdict:
     """`test` against `base`, like with like (see judged_verdict_of), flagged and not
-    judged where the settings differ or a regression's figure was bound by the tester
-    or the testbed in either record."""
+    judged where the settings differ (see different_settings) or a regression's figure
+    was bound by the tester or the testbed in either record."""
     if base.unfinished:
         return Verdict("not judged (the baseline is unfinished: a crash or failure ended "
                        "its measurement)", None, None)
-    differs = different_settings(base.extra_info, test.extra_info)
+    differs = different_settings(base.extra_info, test.extra_info, capacity_tolerance)
     if differs and not (base.is_latency and test.is_latency):
         return Verdict(f"not judged ({differs})", None, None)
     verdict = judged_verdict_of(base, test)
@@ -161,6 +166,21 @@ def judged_verdict_of(base: TestRecord, test: TestRecord) -> Verdict:
             verdict = jumpavg_verdict(before, now)
             return replace(verdict, kind=f"{verdict.kind} on {SHORT[figure]}", metric=figure)
     return Verdict(f"not comparable ({base.metric} vs {test.metric})", None, None)
+
+
+def parse_capacity_tolerance(text: str) -> float | None:
+    """'50%' or '0.5' -> 0.5; 'any' -> None (the tester's capacity is not compared)."""
+    if text == "any":
+        return None
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise XdpperfError(f"bad --capacity-tolerance '{text}'",
+                           "give a relative difference like 50% or 0.5, or 'any'") from None
+    if not value > 0:
+        raise XdpperfError(f"--capacity-tolerance {text} is out of range",
+                           "use a value above 0, or 'any'")
+    return value
 
 
 def parse_fail_on(text: str) -> float:
@@ -200,8 +220,10 @@ class TestComparison:
         return v.regression and (v.relative is None or -v.relative >= min_drop)
 
 
-def compare(records: list[Record], baseline: int = 0) -> list[TestComparison]:
-    """Every test of every record, each record against the baseline record."""
+def compare(records: list[Record], baseline: int = 0,
+            capacity_tolerance: float | None = TESTER_CAPACITY_TOLERANCE) -> list[TestComparison]:
+    """Every test of every record, each record against the baseline record (see
+    different_settings for `capacity_tolerance`)."""
     if len(records) < 2:
         raise XdpperfError("compare needs at least two records",
                            "give two or more JSON files or a history directory")
@@ -215,7 +237,7 @@ def compare(records: list[Record], baseline: int = 0) -> list[TestComparison]:
         rows: list[tuple[Record, TestRecord | None, Verdict | None]] = [(order[0], base, None)]
         for r in order[1:]:
             test = r.tests.get(name)
-            verdict = (verdict_of(base, test)
+            verdict = (verdict_of(base, test, capacity_tolerance)
                        if base is not None and test is not None else None)
             rows.append((r, test, verdict))
         out.append(TestComparison(name, rows))

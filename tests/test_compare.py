@@ -282,6 +282,28 @@ def test_a_run_with_other_settings_is_flagged_not_judged(
     assert main(["compare", str(d)]) == 1
 
 
+def test_the_capacity_tolerance_is_the_users(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A lab whose host drifts widens the tolerance; the halving is then judged."""
+    cal = {"calibration": {"tester_capacity_pps": 5e6, "trial_duration": 1.0}}
+    drifted = {"calibration": {"tester_capacity_pps": 2e6, "trial_duration": 1.0}}
+    d = pair(tmp_path, [bench(T, BASE, **cal)], [bench(T, scaled(BASE, 0.5), **drifted)])
+    assert main(["compare", str(d)]) == 0
+    assert main(["compare", "--capacity-tolerance", "70%", str(d)]) == 1
+    assert main(["compare", "--capacity-tolerance", "any", str(d)]) == 1
+    assert main(["compare", "--capacity-tolerance", "0.5", str(d)]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("text", ["0", "-5%", "wide"])
+def test_a_bad_capacity_tolerance_is_one_line(tmp_path: Path, text: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    d = pair(tmp_path, [bench(T, BASE)], [bench(T, BASE)])
+    assert main(["compare", f"--capacity-tolerance={text}", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "capacity-tolerance" in err and "\n" not in err and "Traceback" not in err
+
+
 def test_a_lower_figure_the_testbed_decided_is_not_judged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = pair(tmp_path, [bench(T, BASE)], [bench(T, scaled(BASE, 0.8), testbed_bound=True)])

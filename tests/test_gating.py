@@ -22,6 +22,11 @@ BASE_ROUNDS = 200      # NF-bound already (PDR well below the bare testbed's)
 SLOW_ROUNDS = 4000     # ~20x the per-packet work: far beyond this VM's noise
 # "unchanged" may move by a few times on a shared 2-core VM; 20x slower may not pass
 FAIL_IF = "mean:300%"
+# The host moved the tester's calibrated capacity 3x (7.92 vs 2.56 Mpps) between two of
+# these runs in CI, beyond compare's default 50%, and the gate rightly refused to judge.
+# A 20x slowdown is far beyond such drift, so these gates are told to judge across it;
+# the refusal itself is unit-tested (test_compare.py).
+DRIFT = ("--capacity-tolerance", "400%")
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +101,7 @@ def test_records_are_complete(runs: dict) -> None:
 
 def test_xdpperf_compare_and_plot_on_real_records(runs: dict, tmp_path: Path) -> None:
     tmp = runs["tmp"]
-    cmp = subprocess.run([str(Path(sys.executable).parent / "xdpperf"), "compare",
+    cmp = subprocess.run([str(Path(sys.executable).parent / "xdpperf"), "compare", *DRIFT,
                           str(tmp / "base.json"), str(tmp / "slow.json")],
                          capture_output=True, text=True, timeout=120)
     assert cmp.returncode == 1, cmp.stdout + cmp.stderr
@@ -117,7 +122,7 @@ def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> N
     def regress(rounds: int) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["bash", str(ROOT / "ci" / "regress"), "--history", str(history), "--repo",
-             str(ROOT), "--", str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp",
+             str(ROOT), *DRIFT, "--", str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp",
              "--trial-duration", "0.2", "--relative-width", "0.02", "--min-load", "1000", "-q"],
             cwd=tmp_path, capture_output=True, text=True, timeout=900,
             env=os.environ | {"XDPP_ROUNDS": str(rounds),
@@ -136,16 +141,9 @@ def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> N
     (test,) = baseline.tests.values()
     assert len(test.samples_pps) == 3  # ci/regress's default --repetitions
     second = regress(SLOW_ROUNDS)
-    if second.returncode == 0 and "tester capacity differs" in second.stdout:
-        # the host moved the testbed beyond the tolerance between the two runs: no
-        # verdict was right then (the gate refuses it); measure the slow run again
-        for path in stored():
-            if path.name != kept_first:
-                path.unlink()
-        second = regress(SLOW_ROUNDS)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     # (the headline is the judged figure: the MFR on this testbed)
     assert re.search(r"test_checksum\[xdp\] \(\w+\): regression", second.stdout)
-    assert len(stored()) == 2
+    assert len(stored()) == 2 and kept_first in {p.name for p in stored()}
     assert load_record(history / "baseline.json").tests[test.name].samples_pps == \
         test.samples_pps  # still the first run
