@@ -9,17 +9,20 @@ last one, and it is skipped).
 
 Lines: {"time": s since the epoch, "kind": ..., "test": node id, "session": id of
 the pytest session, ...}. Kinds: "trial" (one per trial: the NF, mode, phase and
-results.trial_dict), "repetition", "unfinished" (a measurement a failure or Ctrl-C
+rfc2544.trial_dict), "calibration" (one per calibration trial, test "(calibration)"),
+"repetition", "unfinished" (a measurement a failure or Ctrl-C
 ended, with its trials), "measurement" / "latency" (the record's extra_info).
 `to_records` turns a journal back into pytest-benchmark records (`xdpperf import`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,23 +30,60 @@ from typing import Any
 DONE_KINDS = ("measurement", "latency")
 
 
+class JournalWarning(UserWarning):
+    """The journal could not be written: the run goes on, no longer crash-safe."""
+
+
 class Journal:
+    """The session's journal. A line that cannot be written (a full disk, a removed
+    folder) is taken back whole, the run goes on (its records are still made at the
+    end) and one JournalWarning names the file and the cause; `lost` counts those
+    lines. Invariant: the file holds whole lines only, but for a crash mid-write."""
+
     def __init__(self, path: Path | None, session: str | None = None):
         self.path = path
         self.session = session or secrets.token_hex(4)
+        self.lost = 0
 
     def write(self, kind: str, test: str, payload: dict[str, Any]) -> None:
         """Append one line and fsync it (and, when this made the file, its folder)."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"time": time.time(), "kind": kind, "test": test,
                            "session": self.session, **payload}, default=str)
+        try:
+            self._append(line)
+        except OSError as exc:
+            self.lost += 1
+            if self.lost == 1:
+                warnings.warn(JournalWarning(
+                    f"xdpperf: cannot write the journal {self.path}: "
+                    f"{exc.strerror or exc} (this run is no longer crash-safe; free space "
+                    "there or give --xdpperf-journal another file, '' for none)"),
+                    stacklevel=2)
+
+    def _append(self, line: str) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
-        with open(self.path, "a") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        data = (line + "\n").encode()
+        # a raw descriptor: nothing buffered that a close could write after a failure
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError:
+                # a part of the line may be on disk: take it back, or the next line
+                # would be glued to it and lost with it
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)
         if created:  # the new file's name is on disk only once its folder is synced
             fd = os.open(self.path.parent, os.O_RDONLY)
             try:

@@ -91,3 +91,39 @@ def test_bad_journals_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["import", str(tmp_path / "j.jsonl"), "-o", str(tmp_path / "r.json"),
                  "--session", "nope"]) == 2
     assert "no session 'nope'" in capsys.readouterr().err
+
+
+def test_a_full_disk_takes_a_line_back_whole_warns_once_and_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that runs out of space mid-line leaves no part of it (the next line
+    would be glued to it and lost too); the run is told once and keeps going."""
+    import errno
+    import os
+
+    from pytest_xdpperf import journal as journal_mod
+
+    path = tmp_path / "j.jsonl"
+    j = Journal(path)
+    j.write("trial", T, trial(1e6))
+    real_write = os.write
+    full = {"on": True}
+
+    def half_then_enospc(fd: int, data: bytes | memoryview) -> int:
+        if not full["on"]:
+            return real_write(fd, data)
+        written = real_write(fd, bytes(data[: len(data) // 2]))
+        if written == len(data):
+            return written
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_mod.os, "write", half_then_enospc)
+    with pytest.warns(journal_mod.JournalWarning, match="No space left on device") as caught:
+        j.write("trial", T, trial(2e6))
+        j.write("trial", T, trial(3e6))
+    assert len(caught) == 1 and j.lost == 2
+    assert "--xdpperf-journal" in str(caught[0].message)
+    full["on"] = False  # space again
+    j.write("trial", T, trial(4e6))
+    got = read(path)
+    assert got.torn == 0
+    assert [line["intended_pps"] for line in got.lines] == [1e6, 4e6]
