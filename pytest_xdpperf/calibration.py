@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .build import Builder
+from .journal import Journal
 from .measure import TrialMeasurer
-from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput
+from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput, trial_dict
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile
 from .trafficgen.bpfgen import Sink
@@ -28,6 +29,8 @@ from .trafficgen.factory import GeneratorFactory, builtin
 PACED_HEADROOM = 0.9
 # Shares of the tester's capacity at which the bare testbed's loss is tabled.
 LOSS_TABLE_SHARES = (0.1, 0.25, 0.5, 0.75, PACED_HEADROOM)
+# The journal's test name for the session's calibration trials (kind "calibration").
+JOURNAL_TEST = "(calibration)"
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,25 @@ class Calibration:
                 "reflector_loss_floor": self.reflector_loss_floor}
 
 
+def journaled(trial: Trial, journal: Journal | None, path: str) -> Trial:
+    """`trial`, each of its results written to the journal as it ends (kind
+    "calibration", `path` drop or passthrough), so a crash mid-calibration keeps them."""
+    if journal is None:
+        return trial
+
+    def run(rate: float, duration: float) -> TrialResult:
+        result = trial(rate, duration)
+        journal.write("calibration", JOURNAL_TEST, {"phase": "calibration", "path": path,
+                                                    **trial_dict(result)})
+        return result
+    return run
+
+
 def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
-              spec: SearchSpec, generator: GeneratorFactory = builtin) -> Calibration:
+              spec: SearchSpec, generator: GeneratorFactory = builtin,
+              journal: Journal | None = None) -> Calibration:
     """Trials from the session's generator into a counting XDP sink (the no-op NF,
-    nfs/trafficgen's receiver) on the DUT.
+    nfs/trafficgen's receiver) on the DUT, each in `journal` as it ends.
 
     `spec` is the search the tests will run; its max_load is replaced by what
     the tester is measured to sustain."""
@@ -103,12 +121,14 @@ def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
     with Sink(trafficgen, testbed.dut, profile, count_only=True) as sink, \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
-        trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "drop", sink.handled)
+        trial = journaled(TrialMeasurer(offering, testbed.tester, testbed.dut, "drop",
+                                         sink.handled), journal, "drop")
         calibration = measure_testbed(trial, spec)
     with Sink(trafficgen, testbed.dut, profile, reflect=True, count_only=True), \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
-        trial = TrialMeasurer(offering, testbed.tester, testbed.dut, "passthrough")
+        trial = journaled(TrialMeasurer(offering, testbed.tester, testbed.dut, "passthrough"),
+                          journal, "passthrough")
         return replace(calibration, reflector_loss_table=loss_table(
             trial, calibration.tester_capacity_pps, spec.trial_duration))
 

@@ -253,7 +253,8 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
                         xdpperf_generator: GeneratorFactory) -> Calibration:
     options: RunOptions = pytestconfig._xdpperf_options  # type: ignore[attr-defined]
     calibration = calibrate(xdpperf_testbed, xdpperf_builder, xdpperf_profile,
-                            options.search_spec(max_load=1e9), xdpperf_generator)
+                            options.search_spec(max_load=1e9), xdpperf_generator,
+                            _journal(pytestconfig))
     try:
         options.check_min_load(calibration.max_load_pps)
     except XdpperfError as exc:  # stop the session: every test would fail the same way

@@ -21,7 +21,7 @@ from .rfc2544 import (
     ForwardingRate,
     SearchResult,
     Throughput,
-    TrialResult,
+    trial_dict,
 )
 from .stats import summary
 from .thresholds import LIVELOCK_SHARE
@@ -347,22 +347,6 @@ class Measurement:
                              for r in self.repetitions],
             "trial_seconds": [r.search.trial_seconds for r in self.repetitions],
         }
-
-
-def trial_dict(t: TrialResult) -> dict[str, Any]:
-    return {
-        "intended_pps": t.intended_load,
-        "duration": t.intended_duration,
-        "offered": t.offered,
-        "forwarded": t.forwarded,
-        "loss_ratio": t.loss_ratio,
-        "offered_pps": t.offered_rate,
-        "valid": t.valid,
-        "tester_fault": t.tester_fault,
-        "ring_overflow": t.extra.get("ring_overflow"),
-        "tester_limited": t.extra.get("tester_limited"),
-        "counters_agree": t.extra.get("counters_agree"),
-    }
 
 
 def mfr_trial_dicts(mfr: ForwardingRate) -> list[dict[str, Any]]:

@@ -875,3 +875,20 @@ def max_forwarding_rate(
         tester_bound=not counted,
         path_loss=path_loss,
     )
+
+
+def trial_dict(t: TrialResult) -> dict[str, Any]:
+    """A trial as the journal and the records hold it (rates in pps, duration in s)."""
+    return {
+        "intended_pps": t.intended_load,
+        "duration": t.intended_duration,
+        "offered": t.offered,
+        "forwarded": t.forwarded,
+        "loss_ratio": t.loss_ratio,
+        "offered_pps": t.offered_rate,
+        "valid": t.valid,
+        "tester_fault": t.tester_fault,
+        "ring_overflow": t.extra.get("ring_overflow"),
+        "tester_limited": t.extra.get("tester_limited"),
+        "counters_agree": t.extra.get("counters_agree"),
+    }
