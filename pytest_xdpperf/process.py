@@ -35,7 +35,9 @@ STDERR_TAIL_LINES = 50  # of a failed child's stderr shown in its error (all is 
 class Program:
     """A running C program; use as a context manager or call stop()."""
 
-    def __init__(self, name: str, argv: Sequence[str], ready_timeout: float = READY_TIMEOUT):
+    def __init__(self, name: str, argv: Sequence[str], ready_timeout: float | None = None):
+        """Start the child and wait for its ready line: at most `ready_timeout` s
+        (default READY_TIMEOUT, read at the call), else it is stopped and this fails."""
         self.name = name
         self.argv = list(argv)
         self._lock = threading.Lock()
@@ -61,7 +63,8 @@ class Program:
             pass  # no log file: the tail in memory still says what it wrote
         self._stderr_done = threading.Event()
         threading.Thread(target=self._drain_stderr, name=f"{name}-stderr", daemon=True).start()
-        self.ready: dict[str, Any] = self._read_answer(ready_timeout, "start")
+        self.ready: dict[str, Any] = self._read_answer(
+            READY_TIMEOUT if ready_timeout is None else ready_timeout, "start")
         if self.ready.get("event") != "ready":
             self.stop()
             raise ProgramFailed(f"{self.name} did not start: {self.ready}")
