@@ -101,3 +101,11 @@ def test_nf_crash(xdpperf, report, request):
 
     xdpperf.progress = kill_nf
     xdpperf.throughput("macswap")
+
+
+@pytest.mark.passthrough
+def test_passthrough(xdpperf, report):
+    """A passthrough search (tests/test_faults.py runs it with NFs that misbehave)."""
+    report(**testbed_facts(xdpperf))
+    measurement = xdpperf.throughput("macswap", action="tx")
+    report(pdr=measurement.search.pdr.rate_pps if measurement.search.pdr else None)
