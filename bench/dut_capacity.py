@@ -82,7 +82,7 @@ def main() -> None:
                 for name in names:
                     with dut_side(name, bed, builder, profile) as handled:
                         bed.prepare_dut_napi()
-                        measurer = TrialMeasurer(gen, bed.tester, bed.dut, "drop", handled)
+                        measurer = TrialMeasurer(gen, bed, "drop", handled)
                         measurer(100_000, 0.05)  # warm-up
                         t = measurer(0.0, args.seconds)  # flat out: all the tester has
                         rows[name].append({

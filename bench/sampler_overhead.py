@@ -60,7 +60,7 @@ def main() -> int:
                 BpfGenerator(builder.program("trafficgen"), bed.tester, bed.dut,
                              TrafficProfile()) as gen:
             napi = bed.prepare_dut_napi()
-            trial = TrialMeasurer(gen, bed.tester, bed.dut, "drop", nf.stats)
+            trial = TrialMeasurer(gen, bed, "drop", nf.stats)
             trial(OVERLOAD_PPS, 0.2)  # warm-up
             ratios, plain, sampled = [], [], []
             for i in range(args.pairs):

@@ -145,7 +145,7 @@ def real(args: argparse.Namespace) -> list[Cost]:
                 RunningNf(nf, NfSpec(args.nf, {"action": "drop"}), mode, bed.dut) as running, \
                 BpfGenerator(trafficgen, bed.tester, bed.dut, profile) as generator:
             bed.prepare_dut_napi()
-            measurer: Trial = TrialMeasurer(generator, bed.tester, bed.dut, "drop",
+            measurer: Trial = TrialMeasurer(generator, bed, "drop",
                                             running.stats)
             measurer(args.min_load * 10, 0.2)  # warm-up
             for run in range(args.real_runs):

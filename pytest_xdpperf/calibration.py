@@ -21,7 +21,7 @@ from .journal import Journal
 from .measure import TrialMeasurer
 from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput, trial_dict
 from .testbed.base import Testbed
-from .trafficgen.base import TrafficProfile
+from .trafficgen.base import TrafficProfile, stamps
 from .trafficgen.bpfgen import Sink
 from .trafficgen.factory import GeneratorFactory, builtin
 
@@ -118,17 +118,18 @@ def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
     # the sink finds the stamp where the profile puts it (UDP or TCP: stamp_args)
     # count_only: the no-op NF does no per-frame work beyond counting (the tester's
     # receiver tracks order and latency; the DUT side need not)
-    with Sink(trafficgen, testbed.dut, profile, count_only=True) as sink, \
-            closing(generator(testbed, builder, profile)) as offering:
+    with closing(generator(testbed, builder, profile)) as offering, \
+            Sink(trafficgen, testbed.dut, profile, count_only=True,
+                 stamped=stamps(offering)) as sink:
         testbed.prepare_dut_napi()
-        trial = journaled(TrialMeasurer(offering, testbed.tester, testbed.dut, "drop",
-                                         sink.handled), journal, "drop")
+        trial = journaled(TrialMeasurer(offering, testbed, "drop", sink.handled), journal,
+                          "drop")
         calibration = measure_testbed(trial, spec)
     with Sink(trafficgen, testbed.dut, profile, reflect=True, count_only=True), \
             closing(generator(testbed, builder, profile)) as offering:
         testbed.prepare_dut_napi()
-        trial = journaled(TrialMeasurer(offering, testbed.tester, testbed.dut, "passthrough"),
-                          journal, "passthrough")
+        trial = journaled(TrialMeasurer(offering, testbed, "passthrough"), journal,
+                          "passthrough")
         return replace(calibration, reflector_loss_table=loss_table(
             trial, calibration.tester_capacity_pps, spec.trial_duration))
 

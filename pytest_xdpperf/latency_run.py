@@ -193,8 +193,7 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
             RunningNf(binary, spec, perf.mode, perf.testbed.dut) as running, \
             closing(perf.generator()) as generator:
         perf.testbed.prepare_dut_napi()
-        measurer = TrialMeasurer(generator, perf.testbed.tester, perf.testbed.dut,
-                                 "passthrough", running.stats)
+        measurer = TrialMeasurer(generator, perf.testbed, "passthrough", running.stats)
         try:
             measurer(min(perf.options.min_load * 10, perf.calibration.max_load_pps), 0.2)
             if fractions and throughput_pps is None:

@@ -8,14 +8,20 @@ Loss accounting per traffic class (`account`):
   counted twice);
 - local: the NF's rx for now (application transactions come with the local class).
 
-Frames lost before the NF because the DUT's receive ring was full (on veth: the
-tester's `tx_queue_0_xdp_xmit_errors`; on a NIC its missed counter) are DUT loss
-as RFC 2544 counts it, shown apart as `ring_overflow`. Frames the tester itself
-failed to deliver - sent by the generator but never reaching the wire, or sent
-back by the DUT but refused by the tester's own full receive ring (on veth: the
-DUT's `tx_dropped`, which counts its refused XDP_TX too) - are `tester_overflow`: not
-the DUT's loss, and a trial with any is flagged `tester_overflowed` so the search
-can treat it as invalid.
+Frames lost before the NF because the DUT's receive ring was full (the testbed's
+`refused`, on veth the tester's `tx_queue_0_xdp_xmit_errors` for XDP-redirected
+frames; on a NIC its missed counter) are DUT loss as RFC 2544 counts it, shown apart
+as `ring_overflow`; a send path that retries a refused frame (AF_PACKET's TX ring)
+loses none of them. Frames the tester itself failed to deliver - sent by the
+generator but never reaching the wire, or sent back by the DUT but refused by the
+tester's own full receive ring (the testbed's `returned_refused`) - are
+`tester_overflow`: not the DUT's loss, and a trial with any is flagged
+`tester_overflowed` so the search can treat it as invalid.
+
+The counters come from the testbed (Testbed.path_counters: the driver's names are
+its own) for the generator's send path (Generator.send_path), so an external
+generator is cross-checked like the built-in one: `counters_agree` says whether the
+testbed saw every frame the generator says it sent reach or be refused.
 """
 
 from __future__ import annotations
@@ -25,17 +31,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ifstats import delta, ethtool_stats, link_stats
 from .rfc2544 import TrialResult
-from .testbed.base import Host
-from .trafficgen.base import Generator, Offered
+from .testbed.base import PathCounters, Testbed
+from .trafficgen.base import Generator, Offered, send_path
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate missed the intended one by more than this, short or
 # over, measured the tester, not the DUT (the generator's target is within 1%).
 RATE_TOLERANCE = 0.01
-XMIT = "tx_queue_0_xdp_xmit"
-XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
 # After the offer, the DUT may still hold frames it was handed (veth ring, an AF_XDP
 # socket's rx ring: up to ~2,300): a drop-class trial waits until the NF's rx counter
 # reaches what was delivered or stops moving (two polls DRAIN_POLL apart alike), at
@@ -51,20 +54,26 @@ class Accounting:
     extra: dict[str, Any]
 
 
-def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mapping[str, int],
-            dut_link: Mapping[str, int], nf: Mapping[str, Any]) -> Accounting:
-    """Pure: what one trial's counter deltas say the DUT forwarded and lost."""
+def ring_overflow(offered: Offered, path: PathCounters) -> int:
+    """Frames the generator sent that the DUT's full ring refused and that never reached
+    it (a refused frame a send path retried reached it later, and is not lost)."""
+    return max(0, min(path.refused, offered.sent - path.reached))
+
+
+def account(traffic_class: str, rate: float, offered: Offered, path: PathCounters,
+            nf: Mapping[str, Any]) -> Accounting:
+    """Pure: what one trial's counter deltas (the testbed's `path`, the NF's `nf`) say
+    the DUT forwarded and lost."""
     if traffic_class not in TRAFFIC_CLASSES:
         raise ValueError(f"unknown traffic class {traffic_class!r}")
     if traffic_class == "passthrough":
         forwarded = offered.unique_received
-        # sent back by the DUT, refused by the tester's full receive ring: veth counts
-        # XDP_TX errors (rx_queue_0_xdp_tx_errors) and skb drops in the DUT's tx_dropped
-        return_overflow = dut_link.get("tx_dropped", 0)
+        # sent back by the DUT, refused by the tester's full receive ring
+        return_overflow = path.returned_refused
     else:
         forwarded = int(nf.get("rx", 0))
         return_overflow = 0
-    ring_overflow = tester_eth.get(XMIT_ERRORS, 0)
+    overflow = ring_overflow(offered, path)
     tester_overflow = min(offered.sent, offered.tester_overflow + return_overflow)
     latency = offered.latency.summary() if offered.latency is not None else None
     extra: dict[str, Any] = {
@@ -75,7 +84,9 @@ def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mappi
         "max_lag_ns": offered.raw.get("max_lag_ns"),
         "tester_limited": rate > 0 and abs(offered.offered_rate - rate) > rate * RATE_TOLERANCE,
         # lost before the NF: the DUT's receive ring was full (RFC 2544 loss, shown apart)
-        "ring_overflow": ring_overflow,
+        "ring_overflow": overflow,
+        # refused by the DUT's ring and sent again by the send path (not lost)
+        "refused_retried": max(0, path.refused - overflow),
         # the tester's own failures, not the DUT's loss; such a trial is not valid
         "tester_overflow": tester_overflow,
         "send_overflow": offered.tester_overflow,
@@ -88,12 +99,13 @@ def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mappi
         "latency_histogram": offered.latency,
         # per generator thread (tester core): its cpu, sent and offered_rate
         "streams": offered.raw.get("streams"),
-        "tester_xdp_xmit": tester_eth.get(XMIT, 0),
-        "dut_rx_packets": dut_link.get("rx_packets", 0),
-        "dut_rx_dropped": dut_link.get("rx_dropped", 0),
+        # what the testbed saw reach the DUT's receive side
+        "tester_reached": path.reached,
+        "dut_rx_packets": path.dut_rx,
+        "dut_rx_dropped": path.dut_rx_dropped,
         "nf": dict(nf),
-        # the kernel's counters must account for every frame the tester sent
-        "counters_agree": tester_eth.get(XMIT, 0) + ring_overflow == offered.sent,
+        # the testbed's counters must account for every frame the generator sent
+        "counters_agree": path.reached + overflow == offered.sent,
     }
     return Accounting(min(forwarded, offered.sent), tester_overflow, extra)
 
@@ -108,8 +120,7 @@ class TrialMeasurer:
     """
 
     generator: Generator
-    tester: Host
-    dut: Host
+    testbed: Testbed
     traffic_class: str
     handled: Callable[[], dict[str, Any]] | None = None
     history: list[TrialResult] = field(default_factory=list)
@@ -120,20 +131,19 @@ class TrialMeasurer:
             raise ValueError(f"unknown traffic class {self.traffic_class!r}")
         if self.traffic_class != "passthrough" and self.handled is None:
             raise ValueError(f"a {self.traffic_class} trial needs the NF's counters (handled)")
+        self._path = send_path(self.generator)
 
     def __call__(self, rate: float, duration: float) -> TrialResult:
-        tester0, dut0 = ethtool_stats(self.tester), link_stats(self.dut)
+        path0 = self.testbed.path_counters(self._path)
         nf0 = self.handled() if self.handled else None
         offered = self.generator.offer(rate, duration)
-        tester1 = ethtool_stats(self.tester)
-        tester_d = delta(tester1, tester0)
         nf1, drain = None, None
         if self.handled is not None and nf0 is not None:
-            delivered = offered.sent - tester_d.get(XMIT_ERRORS, 0)
-            nf1, drain = self._drained(nf0, delivered)
-        dut1 = link_stats(self.dut)
+            reached = self.testbed.path_counters(self._path) - path0
+            nf1, drain = self._drained(nf0, offered.sent - ring_overflow(offered, reached))
+        path = self.testbed.path_counters(self._path) - path0
         nf_d = _counter_delta(nf1, nf0) if nf0 is not None and nf1 is not None else {}
-        acc = account(self.traffic_class, rate, offered, tester_d, delta(dut1, dut0), nf_d)
+        acc = account(self.traffic_class, rate, offered, path, nf_d)
         if drain is not None:
             acc.extra.update(drain)
         result = TrialResult(

@@ -79,8 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--generator", default=DEFAULT_SPEC, metavar="MODULE:FACTORY",
                     help="traffic generator: FACTORY(testbed, builder, profile) in MODULE "
                          "returns a Generator (pytest_xdpperf/trafficgen/base.py); used for "
-                         "calibration and every measurement (default: the built-in BPF "
-                         "generator)")
+                         "calibration and every measurement; or a short name: builtin (the "
+                         "built-in BPF generator, default), trafgen (netsniff-ng's)")
     group.addoption("--xdpperf-journal", default=".xdpperf/journal.jsonl",
                     help="append every measurement (and the trials of unfinished ones) here "
                          "as soon as it exists; '' to disable (default .xdpperf/journal.jsonl)")

@@ -202,7 +202,7 @@ class XdpPerf:
             measurer: TrialMeasurer | local.LocalMeasurer = (
                 local.LocalMeasurer(generator, local.StackCounters(self.testbed, self.mode),
                                     running.stats) if local_class else
-                TrialMeasurer(generator, self.testbed.tester, self.testbed.dut, traffic_class,
+                TrialMeasurer(generator, self.testbed, traffic_class,
                               running.stats))
             try:
                 measurer(opts.min_load * 10, min(0.2, opts.trial_duration))  # warm-up

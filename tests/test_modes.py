@@ -34,7 +34,6 @@ from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import ethtool_stats
-from pytest_xdpperf.measure import XMIT
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
 from pytest_xdpperf.netns import iproute, read_sysfs
 from pytest_xdpperf.nf import (
@@ -51,7 +50,7 @@ from pytest_xdpperf.plugin import DEFAULT_MODES
 from pytest_xdpperf.results import Measurement, Repetition
 from pytest_xdpperf.rfc2544 import SearchSpec, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, XdpPerf
-from pytest_xdpperf.testbed.veth import napi_threads
+from pytest_xdpperf.testbed.veth import XMIT, napi_threads
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
 

@@ -503,7 +503,7 @@ def test_dut_that_forwards_nothing(xdpperf_testbed: Any, xdpperf_builder: Any) -
     with RunningNf(binary, NfSpec("macswap", {"action": "drop"}), MODES["xdp"],
                    bed.dut) as nf, gen(bed, xdpperf_builder) as g:
         bed.prepare_dut_napi()
-        trial = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", nf.stats)(50_000, 0.2)
+        trial = TrialMeasurer(g, bed, "passthrough", nf.stats)(50_000, 0.2)
     assert trial.offered == 10_000 and trial.forwarded == 0
     assert trial.loss_ratio == 1.0 and trial.tester_overflow == 0
     assert not trial.extra["tester_overflowed"] and trial.extra["counters_agree"]
@@ -520,7 +520,7 @@ def test_ring_overflow_before_the_nf_is_dut_loss(xdpperf_testbed: Any,
     bed = xdpperf_testbed
     with sink(bed, xdpperf_builder, delay_ns=20_000) as dut, gen(bed, xdpperf_builder) as g:
         bed.prepare_dut_napi()
-        trial = TrialMeasurer(g, bed.tester, bed.dut, "drop", dut.handled)(200_000, 0.2)
+        trial = TrialMeasurer(g, bed, "drop", dut.handled)(200_000, 0.2)
     assert trial.offered == 40_000
     assert trial.extra["ring_overflow"] > 0
     assert trial.extra["counters_agree"]
@@ -542,7 +542,7 @@ def test_frames_the_dut_still_holds_count_in_their_own_trial(xdpperf_testbed: An
                       NfSpec("checksum", {"rounds": 2000, "action": "drop"}), mode,
                       bed.dut) as nf, gen(bed, xdpperf_builder) as g:
         bed.prepare_dut_napi()
-        measurer = TrialMeasurer(g, bed.tester, bed.dut, "drop", nf.stats)
+        measurer = TrialMeasurer(g, bed, "drop", nf.stats)
         over = measurer(200_000, 0.2)
         after = measurer(1_000, 0.2)
     assert over.extra["nf"]["xsk"]["rx_ring_full"] > 0  # it was overloaded
@@ -564,7 +564,7 @@ def test_tester_overflow_is_flagged_not_dut_loss(xdpperf_testbed: Any,
     with sink(bed, xdpperf_builder, reflect=True) as dut, \
             gen(bed, xdpperf_builder, cpus=[bed.dut.cpu], rx_delay_ns=20_000) as g:
         bed.prepare_dut_napi()
-        trial = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", dut.handled)(
+        trial = TrialMeasurer(g, bed, "passthrough", dut.handled)(
             200_000, 0.2)
     assert trial.offered == 40_000
     assert trial.extra["tester_overflowed"] and trial.tester_overflow > 0
@@ -584,7 +584,7 @@ def test_nf_crash_mid_trial_is_a_clear_error_and_leaves_nothing(
     g = gen(bed, xdpperf_builder)
     try:
         bed.prepare_dut_napi()
-        measurer = TrialMeasurer(g, bed.tester, bed.dut, "passthrough", nf.stats)
+        measurer = TrialMeasurer(g, bed, "passthrough", nf.stats)
         killer = threading.Timer(0.3, os.kill, (nf.pid, signal.SIGKILL))
         killer.start()
         with pytest.raises(ProgramFailed, match="macswap.*(exited|killed)"):

@@ -28,8 +28,9 @@ from pyroute2.ethtool import Ethtool
 
 from .. import naming
 from ..errors import XdpperfError
+from ..ifstats import ethtool_stats, link_stats
 from ..netns import entered, iproute
-from .base import Host
+from .base import SEND_PATHS, Host, PathCounters
 
 # 198.18.0.0/15 is reserved by RFC 2544 for benchmarks: the only addresses we use.
 TESTER_IP = "198.18.0.1"
@@ -39,6 +40,32 @@ TESTER_MAC = "02:58:50:00:00:01"
 DUT_MAC = "02:58:50:00:00:02"
 NAPI_RT_PRIORITY = 50
 NUD_PERMANENT = 0x80
+# veth's own counters (ethtool -S) of frames redirected into it by XDP: those the
+# peer's ring took and those it refused, full (the DUT's loss before its NF)
+XMIT = "tx_queue_0_xdp_xmit"
+XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
+# the interface's XDP receive counter (frames its XDP program saw)
+XDP_PACKETS = "rx_queue_0_xdp_packets"
+
+
+def veth_path_counters(tester: Host, dut: Host, send_path: str) -> PathCounters:
+    """The veth pair's counters of the path. xdp: the tester's XDP xmit counters;
+    stack: its link counters, where tx_packets counts what the peer took and
+    tx_dropped what it refused. The DUT's tx_dropped counts its XDP_TX (and skbs)
+    the tester's ring refused."""
+    if send_path not in SEND_PATHS:
+        raise ValueError(f"unknown send path {send_path!r}")
+    link = link_stats(tester)
+    if send_path == "xdp":
+        eth = ethtool_stats(tester)
+        reached, refused = eth.get(XMIT, 0), eth.get(XMIT_ERRORS, 0)
+    else:
+        reached, refused = link.get("tx_packets", 0), link.get("tx_dropped", 0)
+    back = link_stats(dut)
+    return PathCounters(reached=reached, refused=refused, dut_rx=back.get("rx_packets", 0),
+                        dut_rx_dropped=back.get("rx_dropped", 0),
+                        returned_refused=back.get("tx_dropped", 0),
+                        returned=link.get("rx_packets", 0))
 
 
 def napi_threads(ifname: str) -> list[int]:
@@ -224,6 +251,9 @@ class VethTestbed:
         for pid in pids:
             pin_realtime(pid, host.cpu)
         return pids
+
+    def path_counters(self, send_path: str) -> PathCounters:
+        return veth_path_counters(self.tester, self.dut, send_path)
 
     def prepare_dut_napi(self) -> list[int]:
         self.pin_napi(self.tester)

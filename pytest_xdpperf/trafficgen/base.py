@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import XdpperfError
 from ..latency import LatencyHistogram
+from ..testbed.base import SEND_PATHS
 
 ETH_FCS = 4
 MIN_FRAME, MAX_FRAME = 64, 1518
@@ -189,7 +190,13 @@ class Generator(Protocol):
 
     offer() returns what was sent, what came back (with order, duplicates and a
     latency histogram if the tool measures them; else leave them 0 / None) and
-    the frames the tester itself failed to put on the wire (tester_overflow)."""
+    the frames the tester itself failed to put on the wire (tester_overflow).
+
+    Two optional attributes tell the framework how to check it (see send_path and
+    stamps below): `send_path`, how its frames reach the tester's interface
+    (testbed.base.SEND_PATHS: "xdp", the default, or "stack"), so the testbed's
+    counters cross-check its `sent`; `stamps`, whether its frames carry the xdpperf
+    stamp (default True), else the calibration's no-op sink counts every frame."""
 
     profile: TrafficProfile
 
@@ -198,3 +205,17 @@ class Generator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def send_path(generator: object) -> str:
+    """The generator's send path (testbed.base.SEND_PATHS), "xdp" if it says none."""
+    path = getattr(generator, "send_path", "xdp")
+    if path not in SEND_PATHS:
+        raise XdpperfError(f"generator {type(generator).__name__} says send_path {path!r}",
+                           f"use one of {', '.join(SEND_PATHS)}")
+    return str(path)
+
+
+def stamps(generator: object) -> bool:
+    """Whether the generator's frames carry the xdpperf stamp (default True)."""
+    return bool(getattr(generator, "stamps", True))

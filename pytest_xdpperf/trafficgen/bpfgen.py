@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import XdpperfError
-from ..ifstats import delta, ethtool_stats
+from ..ifstats import ethtool_stats
 from ..latency import LatencyHistogram
 from ..process import Program
-from ..testbed.base import Host
+from ..testbed.base import Host, PathCounters
+from ..testbed.veth import XDP_PACKETS, veth_path_counters
 from .base import Offered, TrafficProfile
 
-XMIT = "tx_queue_0_xdp_xmit"
-XMIT_ERRORS = "tx_queue_0_xdp_xmit_errors"
 SENDERS = ("batch", "exact", "reference")
-XDP_PACKETS = "rx_queue_0_xdp_packets"  # frames the DUT's XDP program saw
 
 
 class BpfGenerator:
@@ -26,12 +24,18 @@ class BpfGenerator:
     One generator thread (stream) per CPU in `cpus` (default: the tester's CPUs),
     each offering an equal share of the rate."""
 
+    send_path = "xdp"  # frames redirected from XDP (testbed.base.SEND_PATHS)
+    stamps = True
+
     def __init__(self, binary: Path, tester: Host, dut: Host, profile: TrafficProfile,
-                 cpus: Sequence[int] | None = None, rx_delay_ns: int = 0):
+                 cpus: Sequence[int] | None = None, rx_delay_ns: int = 0,
+                 counters: Callable[[str], PathCounters] | None = None):
         """rx_delay_ns > 0 makes the receiver spend that long per returning frame: a
-        tester that cannot keep up, for tests of the tester-overflow path."""
+        tester that cannot keep up, for tests of the tester-overflow path. `counters`:
+        the testbed's path counters (Testbed.path_counters; default the veth pair's)."""
         self.profile = profile
         self.tester = tester
+        self._counters = counters or (lambda path: veth_path_counters(tester, dut, path))
         self.cpus = tuple(cpus) if cpus else tester.cpus
         if len(set(self.cpus)) != len(self.cpus):
             raise XdpperfError(f"generator CPUs {list(self.cpus)} repeat a CPU",
@@ -68,13 +72,13 @@ class BpfGenerator:
         if sender not in SENDERS:
             raise XdpperfError(f"generator sender '{sender}' is unknown",
                                f"use one of {', '.join(SENDERS)}")
-        before = ethtool_stats(self.tester)
+        before = self._counters(self.send_path)
         answer = self.program.command(f"trial {rate:.3f} {duration:.6f} 100 {sender}",
                                       timeout=duration * 3 + 30)
-        tester = delta(ethtool_stats(self.tester), before)
-        # frames xdp_gen redirected that the interface neither sent nor refused
-        # (its peer's ring full: that is the DUT's loss, see measure.py)
-        lost_inside = answer["sent"] - tester.get(XMIT, 0) - tester.get(XMIT_ERRORS, 0)
+        path = self._counters(self.send_path) - before
+        # frames xdp_gen redirected that the interface neither passed on nor refused
+        # (refused, its peer's ring full, is the DUT's loss: see measure.py)
+        lost_inside = answer["sent"] - path.reached - path.refused
         return Offered(
             intended_rate=rate,
             intended_duration=duration,
@@ -111,15 +115,17 @@ class Sink:
 
     def __init__(self, binary: Path, host: Host, profile: TrafficProfile,
                  reflect: bool = False, delay_ns: int = 0, reference: bool = False,
-                 count_only: bool = False):
+                 count_only: bool = False, stamped: bool = True):
         """`reference` drops every frame and does nothing else (xdp_drop_ref, bench/'s
         yardstick of what the DUT core can take): it counts nothing itself, so
         `handled()` reads the DUT interface's XDP counter instead. `count_only` counts
         our frames and tracks nothing else (no clock reading, order, duplicates or
-        latency: stats() then has only the counts), the calibration's no-op NF."""
+        latency: stats() then has only the counts), the calibration's no-op NF.
+        `stamped`: handled() counts only frames with the xdpperf stamp; else every
+        frame (a generator whose frames carry no stamp)."""
         argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
                 "--cpus", str(host.cpu), *profile.stamp_args()]
-        self.host, self.reference = host, reference
+        self.host, self.reference, self.stamped = host, reference, stamped
         if reflect:
             argv.append("--reflect")
         if reference:
@@ -138,7 +144,7 @@ class Sink:
         """For TrialMeasurer: the frames this sink took care of, as an NF's rx."""
         if self.reference:
             return {"rx": ethtool_stats(self.host).get(XDP_PACKETS, 0)}
-        return {"rx": self.stats()["rx_stamped"]}
+        return {"rx": self.stats()["rx_stamped" if self.stamped else "rx_packets"]}
 
     def clear(self) -> None:
         self.program.command("clear")

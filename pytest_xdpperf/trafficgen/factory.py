@@ -1,4 +1,4 @@
-"""--generator MODULE:FACTORY: which traffic generator a session uses.
+"""--generator MODULE:FACTORY (or builtin, trafgen): which traffic generator a session uses.
 
 A factory is called as factory(testbed, builder, profile) and returns a
 Generator (trafficgen/base.py); the runner and the calibration call it each
@@ -18,7 +18,10 @@ from .base import Generator, TrafficProfile
 from .bpfgen import BpfGenerator
 
 DEFAULT_SPEC = "pytest_xdpperf.trafficgen.factory:builtin"
-FORMAT_FIX = "give --generator MODULE:FACTORY, e.g. mytester.adapter:make_generator"
+# the generators that come with xdpperf, by their short names
+NAMED = {"builtin": DEFAULT_SPEC, "trafgen": "pytest_xdpperf.trafficgen.trafgen:factory"}
+FORMAT_FIX = ("give --generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or "
+              "one of: builtin, trafgen")
 GENERATOR_FIX = ("the factory must return an object with a `profile`, offer(rate, duration) "
                  "-> Offered and close(); see pytest_xdpperf/trafficgen/base.py")
 
@@ -30,12 +33,14 @@ class GeneratorFactory(Protocol):
 
 def builtin(testbed: Testbed, builder: Builder, profile: TrafficProfile) -> BpfGenerator:
     """The built-in generator (nfs/trafficgen) on the testbed's tester."""
-    return BpfGenerator(builder.program("trafficgen"), testbed.tester, testbed.dut, profile)
+    return BpfGenerator(builder.program("trafficgen"), testbed.tester, testbed.dut, profile,
+                        counters=testbed.path_counters)
 
 
 def resolve(spec: str) -> GeneratorFactory:
     """The factory `spec` names, checked as far as it can be before it is called;
-    what it returns is checked on every call."""
+    what it returns is checked on every call. A short name (NAMED) stands for its spec."""
+    spec = NAMED.get(spec, spec)
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr or ":" in attr:
         raise XdpperfError(f"--generator '{spec}' is not MODULE:FACTORY", FORMAT_FIX)
