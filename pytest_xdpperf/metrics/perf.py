@@ -191,6 +191,9 @@ class LlcSampler:
         if not self.perf:
             self.reason = "perf (linux-perf) not installed"
             return
+        if not os.access(self.perf, os.X_OK):  # (setpriv would exec it, not Popen)
+            self.reason = f"cannot run perf: {self.perf} is not an executable file"
+            return
         self._dir = tempfile.TemporaryDirectory(prefix="xdpperf-perf-")
         self._out = os.path.join(self._dir.name, "stat.csv")
         ctl_r, self._ctl = os.pipe()
