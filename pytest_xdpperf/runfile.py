@@ -75,11 +75,12 @@ class RunNote:
     netns: list[str]
     ifnames: list[str]
     children: dict[int, dict[str, Any]] = field(default_factory=dict)
+    path: str = ""  # fixed at creation (naming.run_dir() then)
 
     @classmethod
     def create(cls, run_id: str, netns: list[str], ifnames: list[str]) -> RunNote:
         os.makedirs(naming.run_dir(), exist_ok=True)
-        note = cls(run_id, list(netns), list(ifnames))
+        note = cls(run_id, list(netns), list(ifnames), path=path_of(run_id))
         with _lock:
             # children already running (started before this testbed) are this run's too
             for other in _live.values():
@@ -87,10 +88,6 @@ class RunNote:
             note._save()
             _live[run_id] = note
         return note
-
-    @property
-    def path(self) -> str:
-        return path_of(self.run_id)
 
     def _save(self) -> None:
         me = os.getpid()
