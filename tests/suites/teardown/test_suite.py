@@ -101,3 +101,19 @@ def test_nf_crash(xdpperf, report, request):
 
     xdpperf.progress = kill_nf
     xdpperf.throughput("macswap")
+
+
+def test_wait_children(xdpperf, report, tmp_path):
+    """NF, generator, perf stat and a long sadc all running until killed from outside
+    (the sadc is started like the CPU sampler's, only asked for 60 samples)."""
+    from pytest_xdpperf.metrics import CpuSampler, DutSamplers, helper_cpus
+
+    report(**testbed_facts(xdpperf))
+    dut = xdpperf.testbed.dut
+    with xdpperf.start("macswap") as running, xdpperf.generator() as gen, \
+            DutSamplers(dut.cpus, cpu=False):
+        gen.offer(100_000, 0.2)
+        report(nf_pid=running.pid, ready=True)
+        sampler = CpuSampler(list(dut.cpus), helper_cpus=helper_cpus(dut.cpus))
+        sampler._run([sampler.sadc, "1", "60", str(tmp_path / "sa")], "sadc")
+    pytest.fail("nobody interrupted this test")
