@@ -1,20 +1,23 @@
 """Remove what a killed run left behind, recognising only what xdpperf made:
-namespaces and interfaces named by naming's exact patterns, and processes whose
-command line names such a namespace (our C programs take --netns NAME)."""
+namespaces and interfaces named by naming's exact patterns, the child processes a
+dead run recorded in its note (runfile: pid and create_time, so a process that
+reuses such a pid is never killed), and processes whose command line names such a
+namespace (our C programs take --netns NAME)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import json
 import os
 import signal
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 from pyroute2 import IPRoute, NetlinkError
 from pyroute2 import netns as pyroute2_netns
 
-from . import naming
+from . import naming, runfile
 
 
 @dataclass
@@ -32,21 +35,40 @@ def _live_runs() -> set[str]:
     """Namespaces and interfaces of runs whose pytest process is still alive:
     never touch those."""
     live: set[str] = set()
-    directory = naming.run_dir()
-    if not os.path.isdir(directory):
-        return live
-    for name in os.listdir(directory):
-        if not name.endswith(".json"):
-            continue
-        try:
-            with open(os.path.join(directory, name)) as f:
-                note = json.load(f)
-        except (OSError, ValueError):
-            continue
-        if psutil.pid_exists(int(note.get("pid", 0))):
+    for _, note in runfile.notes():
+        if note is not None and runfile.owner_alive(note):
             live.update(note.get("netns", []))
             live.update(note.get("ifnames", []))
     return live
+
+
+def _recorded(include_live: bool) -> list[dict[str, Any]]:
+    """The recorded children of dead runs (of every run of ours with include_live)
+    that are still the very processes recorded."""
+    found = []
+    for _, note in runfile.notes():
+        if note is None or not all(_ours(ns) for ns in note.get("netns", [])):
+            continue  # unreadable, or a run under another prefix: not ours
+        if runfile.owner_alive(note) and not include_live:
+            continue
+        found += runfile.children_alive(note)
+    return found
+
+
+def _kill_recorded(include_live: bool) -> list[str]:
+    """SIGKILL _recorded(include_live), with their process groups (each leads one)."""
+    killed = []
+    for child in _recorded(include_live):
+        pid = int(child["pid"])
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(f"{pid} {child.get('name', '?')}")
+    return killed
 
 
 def _ours(netns: str) -> bool:
@@ -56,9 +78,13 @@ def _ours(netns: str) -> bool:
 def cleanup(include_live: bool = False) -> Removed:
     removed = Removed()
     keep = set() if include_live else _live_runs()
+    removed.processes += _kill_recorded(include_live)
+    killed = {int(p.split()[0]) for p in removed.processes}
     # our programs name their namespace on the command line (--netns xdpp-...)
     for proc in psutil.process_iter(["pid", "cmdline"]):
         argv = proc.info["cmdline"] or []
+        if proc.pid in killed:
+            continue
         for flag, value in zip(argv, argv[1:]):
             if flag == "--netns" and _ours(value) and value not in keep:
                 try:
@@ -82,34 +108,32 @@ def cleanup(include_live: bool = False) -> Removed:
                         raise
                     continue  # the peer of a veth deleted a moment ago
                 removed.interfaces.append(ifname)
-    directory = naming.run_dir()
-    if os.path.isdir(directory):
-        for name in os.listdir(directory):
-            path = os.path.join(directory, name)
-            if not name.endswith(".json"):
-                continue  # a note being written (see VethTestbed._register)
-            try:
-                with open(path) as f:
-                    note = json.load(f)
-                if not all(_ours(ns) for ns in note.get("netns", [])):
-                    continue  # a run under another prefix: not ours to forget
-                if include_live or not psutil.pid_exists(int(note.get("pid", 0))):
-                    os.unlink(path)
-                    removed.notes.append(name)
-            except (OSError, ValueError):
-                os.unlink(path)
-                removed.notes.append(name)
+    for name, note in runfile.notes():
+        path = os.path.join(naming.run_dir(), name)
+        if note is not None:
+            if not all(_ours(ns) for ns in note.get("netns", [])):
+                continue  # a run under another prefix: not ours to forget
+            if not include_live and runfile.owner_alive(note):
+                continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            removed.notes.append(name)
     return removed
 
 
 def leftovers() -> list[str]:
     """What of ours exists now (for tests and `xdpperf cleanup --dry-run`)."""
     found = [f"netns {n}" for n in pyroute2_netns.listnetns() if _ours(n)]
+    recorded = _recorded(include_live=False)
+    found += [f"process {c['pid']} {c.get('name', '?')} (recorded by a dead run)"
+              for c in recorded]
+    seen = {int(c["pid"]) for c in recorded}
     with IPRoute() as ipr:
         found += [f"interface {link.get_attr('IFLA_IFNAME')}" for link in ipr.get_links()
                   if naming.is_ours(link.get_attr("IFLA_IFNAME") or "")]
     for proc in psutil.process_iter(["pid", "cmdline"]):
         argv = proc.info["cmdline"] or []
-        if any(f == "--netns" and _ours(v) for f, v in zip(argv, argv[1:])):
+        if proc.pid not in seen and any(f == "--netns" and _ours(v)
+                                        for f, v in zip(argv, argv[1:])):
             found.append(f"process {proc.pid} {argv[0]}")
     return found

@@ -18,11 +18,8 @@ other end has the DUT's MAC: that is how it reaches the stack.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -34,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import children
 from .benchrecord import store
 from .errors import XdpperfError
 from .modes import Mode
-from .netns import entered, iproute, netns_path
+from .netns import entered, iproute
 from .nf import NfSpec, RunningNf
 from .rfc2544 import TrialResult
 from .testbed.base import Host
@@ -191,25 +189,6 @@ class LocalMeasurer:
 
 # --- an application on the DUT -----------------------------------------------------------
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-CLONE_NEWNET = 0x40000000
-
-
-def _enter(netns: str, cpus: tuple[int, ...]) -> Callable[[], None]:
-    """preexec_fn: into the namespace, onto the CPUs, and die with the parent."""
-    path = netns_path(netns)
-
-    def preexec() -> None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        fd = os.open(path, os.O_RDONLY)
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            os._exit(126)
-        os.close(fd)
-        os.sched_setaffinity(0, set(cpus))
-    return preexec
-
-
 def _tool(name: str, package: str) -> str:
     path = shutil.which(name)
     if not path:
@@ -223,8 +202,9 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            children.kill(proc)
             proc.wait()
+    children.reaped(proc)
 
 
 @contextmanager
@@ -234,11 +214,14 @@ def memcached(dut: Host, port: int = MEMCACHED_PORT, threads: int = 1,
     `memory_mb` [MiB] for items; when full it evicts, or (evict=False) refuses stores
     with SERVER_ERROR. Stopped after the body, killed with this process if it dies first."""
     argv = [_tool("memcached", "memcached"), "-l", dut.ip, "-p", str(port), "-U", "0",
-            "-t", str(threads), "-m", str(memory_mb), "-c", "4096", "-u", "nobody",
+            "-t", str(threads), "-m", str(memory_mb), "-c", "4096",
             *([] if evict else ["-M"])]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_enter(dut.netns, dut.cpus))
+    # as nobody from the start (not memcached's own -u, whose change of user would
+    # clear the parent-death signal)
+    proc = children.start(children.contained(argv, cpus=dut.cpus, netns=dut.netns,
+                                             user="nobody"), "memcached",
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     try:
         _wait_listening(dut, port, proc)
         yield proc
@@ -415,9 +398,9 @@ def memaslap(tester: Host, server: str, port: int, duration: float, threads: int
                 "-T", str(threads), "-c", str(concurrency), "-t", f"{seconds}s",
                 "-F", str(config), f"--verify={VERIFY_SHARE}", "-S", f"{STAT_PERIOD}s"]
         try:
-            result = subprocess.run(argv, capture_output=True, text=True,
-                                    timeout=duration * 3 + 30,
-                                    preexec_fn=_enter(tester.netns, tester.cpus))
+            result = children.run(children.contained(argv, cpus=tester.cpus,
+                                                     netns=tester.netns),
+                                  "memaslap", timeout=duration * 3 + 30)
         except subprocess.TimeoutExpired as exc:
             raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
                                "is the DUT answering? try a shorter duration") from None

@@ -42,20 +42,16 @@ either (test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket records it).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from . import sysfs
 from .errors import XdpperfError
-from .netns import read_value as _read
-from .netns import run_with_sysfs
-from .netns import write_value as _write  # module attributes: tests replace _write
 from .testbed.base import Host
 
-SYSFS_NET = "/sys/class/net"  # where the interfaces' settings are (tests point it elsewhere)
 SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
     {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
 )
@@ -115,34 +111,39 @@ def parse_modes(text: str) -> list[Mode]:
     return [MODES[n] for n in dict.fromkeys(names)]
 
 
-def _apply_sysfs(ifname: str, values: Mapping[str, str]) -> dict[str, str]:
-    """Write `values`, all or nothing: if one fails, those already written are put
-    back before the error is raised. Returns the values they replaced."""
+def apply_values(ifname: str, values: Mapping[str, str], read: Callable[[str], str],
+                 write: Callable[[str, str], None]) -> dict[str, str]:
+    """Write `values` (attribute -> value) with write(attr, value), all or nothing: if
+    one fails (OSError), those already written are put back (restore_values) before the
+    error is raised. Returns the values they replaced, as read(attr) gave them.
+
+    Pure (the reads and writes are given): the sysfs helper runs it with real ones
+    inside the interface's namespace, tests with fakes."""
     previous: dict[str, str] = {}
     for attr, value in values.items():
-        path = os.path.join(SYSFS_NET, ifname, attr)
         try:
-            old = _read(path)
-            _write(path, value)
+            old = read(attr)
+            write(attr, value)
         except OSError as exc:
-            _restore_sysfs(ifname, previous)
+            restore_values(ifname, previous, write)
             raise XdpperfError(f"cannot set {attr}={value} on {ifname}: {exc}",
                                "run as root; nothing was left changed") from exc
         previous[attr] = old
     return previous
 
 
-def _restore_sysfs(ifname: str, previous: Mapping[str, str]) -> None:
-    """Put every value back, trying all of them even if one fails."""
+def restore_values(ifname: str, previous: Mapping[str, str],
+                   write: Callable[[str, str], None]) -> None:
+    """Put every value back, in reverse order, trying all of them even if one fails."""
     failed = []
     for attr, value in reversed(list(previous.items())):
         try:
-            _write(os.path.join(SYSFS_NET, ifname, attr), value)
+            write(attr, value)
         except OSError as exc:
             failed.append(f"{attr}={value} ({exc})")
     if failed:
         raise XdpperfError(f"cannot restore {', '.join(failed)} on {ifname}",
-                           f"set them back by hand under {SYSFS_NET}/{ifname}/")
+                           f"set them back by hand under {sysfs.SYSFS_NET}/{ifname}/")
 
 
 @contextmanager
@@ -151,18 +152,13 @@ def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
     if not mode.sysfs:
         yield {}
         return
-    previous = run_with_sysfs(host.netns, lambda: _apply_sysfs(host.ifname, mode.sysfs))
+    previous = sysfs.apply(host.netns, host.ifname, mode.sysfs)
     try:
         yield dict(mode.sysfs)
     finally:
-        run_with_sysfs(host.netns, lambda: _restore_sysfs(host.ifname, previous))
+        sysfs.restore(host.netns, host.ifname, previous)
 
 
 def read_settings(mode: Mode, host: Host) -> dict[str, str]:
-    """The current values of the settings a mode touches (for tests and records)."""
-    def read() -> dict[str, str]:
-        out = {}
-        for attr in SYSC_SYSFS:
-            out[attr] = _read(os.path.join(SYSFS_NET, host.ifname, attr))
-        return out
-    return run_with_sysfs(host.netns, read)
+    """The current values of the settings the sysc modes touch (for tests and records)."""
+    return sysfs.read(host.netns, host.ifname, list(SYSC_SYSFS))

@@ -1,8 +1,11 @@
 """A C program of ours run as a child: one JSON line per answer on stdout.
 
 Both the NFs and the built-in generator speak this protocol (see
-nfs/common/xdpperf.h). Closing stdin tells the child to detach and exit, so
-even if this Python process dies the child follows it.
+nfs/common/xdpperf.h). Closing stdin tells the child to detach and exit. If this
+Python process dies the child follows it: it sees EOF on stdin, and it has SIGTERM
+as its parent-death signal (children.contained), which makes it detach and exit
+the same orderly way; `xdpperf cleanup` kills it by its pid in the run note if
+even that failed.
 
 The child's stderr is drained as it is written, by a thread of its own, into a log
 file (naming.run_dir()/logs/<name>-<pid>.log) and a tail kept in memory: a chatty
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from . import naming
+from . import children, naming
 from .errors import ProgramFailed
 
 READY_TIMEOUT = 20.0
@@ -41,8 +44,10 @@ class Program:
         self.name = name
         self.argv = list(argv)
         self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            self.argv,
+        self.proc = children.start(
+            # TERM, not KILL: our programs detach their XDP programs on SIGTERM
+            children.contained(self.argv, death_signal="TERM"),
+            name,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -63,8 +68,12 @@ class Program:
             pass  # no log file: the tail in memory still says what it wrote
         self._stderr_done = threading.Event()
         threading.Thread(target=self._drain_stderr, name=f"{name}-stderr", daemon=True).start()
-        self.ready: dict[str, Any] = self._read_answer(
-            READY_TIMEOUT if ready_timeout is None else ready_timeout, "start")
+        try:
+            self.ready: dict[str, Any] = self._read_answer(
+                READY_TIMEOUT if ready_timeout is None else ready_timeout, "start")
+        except BaseException:
+            self.stop()
+            raise
         if self.ready.get("event") != "ready":
             self.stop()
             raise ProgramFailed(f"{self.name} did not start: {self.ready}")
@@ -169,6 +178,7 @@ class Program:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        children.reaped(self.proc)
         self._stderr_done.wait(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:

@@ -4,23 +4,35 @@ ended) and the in-process failure-path tests (checked against the live testbed).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from pytest_xdpperf import cleanup, naming
+from pytest_xdpperf import children, cleanup, naming, runfile
 from pytest_xdpperf.netns import iproute
 
 
 def processes_of(run_id: str) -> list[str]:
-    """Our C programs working in this run's namespaces."""
-    found = []
+    """Processes of this run: our C programs working in its namespaces (by command
+    line), any child it started (perf, sadc, ...: marked with the run id in their
+    environment, children.RUN_MARK), and the children its note (if still there)
+    recorded that still run as the very processes recorded."""
+    found = {}
     for proc in psutil.process_iter(["pid", "cmdline"]):
         argv = proc.info["cmdline"] or []
-        if any(f"-{run_id}-" in arg for arg in argv):
-            found.append(f"process {proc.pid} {' '.join(argv)}")
-    return found
+        try:
+            marks = proc.environ().get(children.RUN_MARK, "").split(",")
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            marks = []
+        if any(f"-{run_id}-" in arg for arg in argv) or run_id in marks:
+            found[proc.pid] = f"process {proc.pid} {' '.join(argv)}"
+    note = Path(runfile.path_of(run_id))
+    if note.exists():
+        for child in runfile.children_alive(json.loads(note.read_text())):
+            found.setdefault(int(child["pid"]), f"process {child['pid']} {child['name']}")
+    return sorted(found.values())
 
 
 def left_of(run_id: str) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pytest_xdpperf import local
+from pytest_xdpperf import children, local
 from pytest_xdpperf.modes import MODES, Mode, applied
 from pytest_xdpperf.nf import NfSpec
 from pytest_xdpperf.suites import assert_no_app_errors
@@ -119,10 +119,10 @@ PORT = local.MEMCACHED_PORT
 @contextmanager
 def broken_server(dut: Host, mode: str) -> Iterator[None]:
     """tests/brokenmc.py in the DUT's namespace, on memcached's address and port."""
-    proc = subprocess.Popen([sys.executable, str(BROKEN), dut.ip, str(PORT), mode],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=local._enter(dut.netns, dut.cpus))
+    argv = [sys.executable, str(BROKEN), dut.ip, str(PORT), mode]
+    proc = children.start(children.contained(argv, cpus=dut.cpus, netns=dut.netns),
+                          "brokenmc", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     try:
         local._wait_listening(dut, PORT, proc)
         yield

@@ -29,13 +29,13 @@ import pytest
 from simdut import Deterministic
 from test_testbed import N_FRAMES, bounce, crafted, swapped
 
-from pytest_xdpperf import modes
+from pytest_xdpperf import modes, sysfs
 from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import ethtool_stats
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
-from pytest_xdpperf.netns import iproute, read_sysfs
+from pytest_xdpperf.netns import iproute
 from pytest_xdpperf.nf import (
     MIN_SYSCALL_SHARE,
     NfSpec,
@@ -130,7 +130,7 @@ def link_kind(host: Any) -> str:
 
 
 def sysc_settings(host: Any) -> dict[str, str]:
-    return {a: read_sysfs(host.netns, f"/sys/class/net/{host.ifname}/{a}") for a in SYSC_SYSFS}
+    return sysfs.read(host.netns, host.ifname, list(SYSC_SYSFS))
 
 
 def settled(nf: RunningNf, runs: int) -> dict[str, Any]:
@@ -283,42 +283,48 @@ def test_offload_of_a_socket_mode_is_refused(xdpperf_builder: Any, mode: Mode) -
     assert "use --attach native or generic" in result.stderr, result.stderr
 
 
-def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: set[tuple[str, str]]
-               ) -> Path:
-    """A /sys/class/net/eth9 with the sysc attributes at 0, where writing
-    (attribute, value) in `fail` raises as a refused sysfs write does."""
-    dev = tmp_path / "eth9"
-    dev.mkdir()
-    for attr in SYSC_SYSFS:
-        (dev / attr).write_text("0\n")
-    monkeypatch.setattr(modes, "SYSFS_NET", str(tmp_path))
-    real = modes._write
+class FakeSysfs:
+    """An interface's attributes in a dict, all at "0", where writing (attribute, value)
+    in `fail` raises as a refused sysfs write does."""
 
-    def write(path: str, value: str) -> None:
-        if (os.path.basename(path), value) in fail:
-            raise PermissionError(13, "Permission denied", path)
-        real(path, value)
-    monkeypatch.setattr(modes, "_write", write)
-    return dev
+    def __init__(self, fail: set[tuple[str, str]]) -> None:
+        self.values = dict.fromkeys(SYSC_SYSFS, "0")
+        self.fail = fail
+
+    def read(self, attr: str) -> str:
+        return self.values[attr]
+
+    def write(self, attr: str, value: str) -> None:
+        if (attr, value) in self.fail:
+            raise PermissionError(13, "Permission denied", attr)
+        self.values[attr] = value
 
 
-def test_a_partial_apply_is_undone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_partial_apply_is_undone() -> None:
     first, second = list(SYSC_SYSFS)  # napi_defer_hard_irqs is written first
-    dev = fake_sysfs(tmp_path, monkeypatch, {(second, SYSC_SYSFS[second])})
+    dev = FakeSysfs({(second, SYSC_SYSFS[second])})
     with pytest.raises(XdpperfError, match=f"cannot set {second}=200000 on eth9: .*Permission "
                        "denied.*nothing was left changed"):
-        modes._apply_sysfs("eth9", SYSC_SYSFS)
-    assert {a: (dev / a).read_text().strip() for a in SYSC_SYSFS} == {first: "0", second: "0"}
+        modes.apply_values("eth9", SYSC_SYSFS, dev.read, dev.write)
+    assert dev.values == {first: "0", second: "0"}  # the first one was put back
 
 
-def test_restore_tries_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_apply_returns_what_it_replaced() -> None:
+    dev = FakeSysfs(set())
+    dev.values = {"napi_defer_hard_irqs": "1", "gro_flush_timeout": "7"}
+    assert modes.apply_values("eth9", SYSC_SYSFS, dev.read, dev.write) == {
+        "napi_defer_hard_irqs": "1", "gro_flush_timeout": "7"}
+    assert dev.values == dict(SYSC_SYSFS)
+
+
+def test_restore_tries_every_setting() -> None:
     first, second = list(SYSC_SYSFS)
-    dev = fake_sysfs(tmp_path, monkeypatch, {(first, "0")})
-    previous = modes._apply_sysfs("eth9", SYSC_SYSFS)
+    dev = FakeSysfs({(first, "0")})
+    previous = modes.apply_values("eth9", SYSC_SYSFS, dev.read, dev.write)
     assert previous == {first: "0", second: "0"}
     with pytest.raises(XdpperfError, match=f"cannot restore {first}=0 .*set them back by hand"):
-        modes._restore_sysfs("eth9", previous)
-    assert (dev / second).read_text().strip() == "0"  # restored despite the first failing
+        modes.restore_values("eth9", previous, dev.write)
+    assert dev.values[second] == "0"  # restored despite the first failing
 
 
 # --- 2. where each mode's driver work runs ------------------------------------------------

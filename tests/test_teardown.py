@@ -23,7 +23,7 @@ import psutil
 import pytest
 from leftovers import left_of, processes_of
 
-from pytest_xdpperf import cleanup, naming
+from pytest_xdpperf import cleanup, naming, runfile
 
 pytestmark = [
     pytest.mark.integration,
@@ -193,6 +193,42 @@ def test_kill_9_then_xdpperf_cleanup(tmp_path: Path) -> None:
     assert run_id not in second.stdout
     if "removed" not in second.stdout:  # (another run may have been killed meanwhile)
         assert second.stdout.strip() == "nothing of xdpperf's was left on this machine"
+
+
+def test_kill_9_takes_every_child_with_it(tmp_path: Path) -> None:
+    """SIGKILL pytest while its NF, generator, perf stat and a sadc run: their
+    parent-death signal takes them all within a couple of seconds, with nothing
+    else (cleanup) involved; the note had recorded each of them."""
+    proc = subprocess.Popen(suite_argv("test_wait_children", "xdp"), cwd=ROOT,
+                            env=suite_env(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True)
+    recorded: list[dict[str, Any]] = []
+    try:
+        facts = wait_for(tmp_path, "test_wait_children", "ready", proc)
+        note = Path(naming.run_dir()) / f"{facts['run_id']}.json"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the sadc was started and recorded
+            recorded = json.loads(note.read_text())["children"]
+            if any(c["name"] == "sadc" for c in recorded):
+                break
+            time.sleep(0.05)
+        names = sorted(c["name"] for c in recorded)
+        assert names == ["macswap", "perf", "sadc", "trafficgen"], recorded
+        assert {c["pid"] for c in recorded if c["name"] == "macswap"} == {facts["nf_pid"]}
+        alive = [c for c in recorded if runfile.same_process(c["pid"], c["create_time"])]
+        assert alive == recorded
+        assert len(processes_of(facts["run_id"])) == 4, processes_of(facts["run_id"])
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 2
+    while processes_of(facts["run_id"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_of(facts["run_id"]) == []
+    assert not [c for c in recorded if runfile.same_process(c["pid"], c["create_time"])]
+    result = subprocess.run([XDPPERF, "cleanup"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert_clean(facts)
 
 
 def test_crashed_nf_fails_plainly_and_leaves_nothing(tmp_path: Path) -> None:

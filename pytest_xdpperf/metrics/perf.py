@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from .sar import pinned_to
+from .. import children
 
 EVENTS = ("LLC-loads", "LLC-stores", "LLC-load-misses", "LLC-store-misses")
 ACK_TIMEOUT_S = 5.0
@@ -157,7 +157,7 @@ class LlcSampler:
         self.perf = perf or shutil.which("perf")
         self.counters: dict[str, Counter] | None = None
         self.reason: str | None = None
-        self._pin = pinned_to(helper_cpus)
+        self._helper_cpus = helper_cpus  # perf runs on these, never the DUT's
         self._proc: subprocess.Popen[str] | None = None
         self._ctl = self._ack = -1
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -191,15 +191,19 @@ class LlcSampler:
         if not self.perf:
             self.reason = "perf (linux-perf) not installed"
             return
+        if not os.access(self.perf, os.X_OK):  # (setpriv would exec it, not Popen)
+            self.reason = f"cannot run perf: {self.perf} is not an executable file"
+            return
         self._dir = tempfile.TemporaryDirectory(prefix="xdpperf-perf-")
         self._out = os.path.join(self._dir.name, "stat.csv")
         ctl_r, self._ctl = os.pipe()
         self._ack, ack_w = os.pipe()
         try:
-            self._proc = subprocess.Popen(self.command(ctl_r, ack_w, self._out),
-                                          pass_fds=(ctl_r, ack_w), stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, text=True,
-                                          preexec_fn=self._pin)
+            self._proc = children.start(
+                children.contained(self.command(ctl_r, ack_w, self._out),
+                                   cpus=self._helper_cpus),
+                "perf", pass_fds=(ctl_r, ack_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         except OSError as exc:
             self.reason = f"cannot run perf: {exc}"
         finally:
@@ -259,10 +263,13 @@ class LlcSampler:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         try:
-            _, err = proc.communicate(timeout=EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
+            try:
+                _, err = proc.communicate(timeout=EXIT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                children.kill(proc)
+                _, err = proc.communicate()
+        finally:
+            children.reaped(proc)
         return (err or "").strip()
 
     def result(self, packets: int | None) -> dict[str, Any]:

@@ -24,9 +24,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .. import children
 
 # The states we report, in percent of each CPU's time (sar's definitions:
 # user and nice exclude guest time, which is reported apart).
@@ -201,14 +202,6 @@ def helper_cpus(dut_cpus: list[int] | tuple[int, ...]) -> set[int] | None:
     return (set(os.sched_getaffinity(0)) - set(dut_cpus)) or None
 
 
-def pinned_to(cpus: set[int] | None) -> Callable[[], None] | None:
-    """A preexec_fn that keeps a helper process (sadc, sadf, perf) on `cpus`, so its own
-    work is never counted as the DUT's."""
-    if not cpus:
-        return None
-    return lambda: os.sched_setaffinity(0, cpus)
-
-
 class CpuSampler:
     """The CPU split of `cpus` between two samples: `begin()` right before the trials,
     `end()` right after, `finish()` (sadf, outside the window) for the split; or used
@@ -220,7 +213,8 @@ class CpuSampler:
         self.sadc = (sadc or find_sadc()) if use_sar else None
         self.sadf = (sadf or shutil.which("sadf")) if use_sar else None
         self.split: CpuSplit | None = None
-        self._pin = pinned_to(helper_cpus)
+        # sadc and sadf run on these (never the DUT's), so their work is not the DUT's
+        self._helper_cpus = helper_cpus
         self._note: str | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._file = ""
@@ -233,8 +227,8 @@ class CpuSampler:
         return "sar" if self.sadc and self.sadf else "procfs"
 
     def _run(self, cmd: list[str], what: str) -> str:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S,
-                             preexec_fn=self._pin)
+        run = children.run(children.contained(cmd, cpus=self._helper_cpus),
+                           os.path.basename(cmd[0]), timeout=TOOL_TIMEOUT_S)
         if run.returncode != 0:
             raise RuntimeError(f"{what} failed ({run.returncode}): {run.stderr.strip()}")
         return run.stdout

@@ -14,7 +14,6 @@ behaves like two boxes cabled back to back:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from pyroute2 import IPRoute
 from pyroute2 import netns as pyroute2_netns
 from pyroute2.ethtool import Ethtool
 
-from .. import naming
+from .. import naming, runfile
 from ..errors import XdpperfError
 from ..ifstats import ethtool_stats, link_stats
 from ..netns import entered, iproute
@@ -118,6 +117,7 @@ class VethTestbed:
     dut: Host
     run_id: str
     _alive: bool = field(default=True, repr=False)
+    _note: runfile.RunNote | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -141,19 +141,12 @@ class VethTestbed:
         return bed
 
     def _register(self) -> None:
-        """Leave a note for `xdpperf cleanup` in case this process is killed."""
-        os.makedirs(naming.run_dir(), exist_ok=True)
-        note = {"pid": os.getpid(), "netns": [self.tester.netns, self.dut.netns],
-                # root-namespace names exist briefly while the pair is built
-                "ifnames": [self.tester.ifname, self.dut.ifname]}
-        # written whole or not at all: a half-written note would read as a dead run
-        tmp = self._note_path() + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(note, f)
-        os.replace(tmp, self._note_path())
-
-    def _note_path(self) -> str:
-        return os.path.join(naming.run_dir(), f"{self.run_id}.json")
+        """Leave a note for `xdpperf cleanup` in case this process is killed (runfile):
+        the namespaces, the interfaces (root-namespace names exist briefly while the
+        pair is built) and, from now on, every child process started."""
+        self._note = runfile.RunNote.create(
+            self.run_id, [self.tester.netns, self.dut.netns],
+            [self.tester.ifname, self.dut.ifname])
 
     def _build(self) -> None:
         for host in (self.tester, self.dut):
@@ -293,8 +286,8 @@ class VethTestbed:
             for host in (self.tester, self.dut):
                 for index in ipr.link_lookup(ifname=host.ifname):
                     ipr.link("del", index=index)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._note_path())
+        if self._note is not None:
+            self._note.remove()
         if errors:
             raise XdpperfError("testbed teardown failed: " + "; ".join(errors),
                                "run `xdpperf cleanup`")

@@ -109,3 +109,19 @@ def test_passthrough(xdpperf, report):
     report(**testbed_facts(xdpperf))
     measurement = xdpperf.throughput("macswap", action="tx")
     report(pdr=measurement.search.pdr.rate_pps if measurement.search.pdr else None)
+
+
+def test_wait_children(xdpperf, report, tmp_path):
+    """NF, generator, perf stat and a long sadc all running until killed from outside
+    (the sadc is started like the CPU sampler's, only asked for 60 samples)."""
+    from pytest_xdpperf.metrics import CpuSampler, DutSamplers, helper_cpus
+
+    report(**testbed_facts(xdpperf))
+    dut = xdpperf.testbed.dut
+    with xdpperf.start("macswap") as running, xdpperf.generator() as gen, \
+            DutSamplers(dut.cpus, cpu=False):
+        gen.offer(100_000, 0.2)
+        report(nf_pid=running.pid, ready=True)
+        sampler = CpuSampler(list(dut.cpus), helper_cpus=helper_cpus(dut.cpus))
+        sampler._run([sampler.sadc, "1", "60", str(tmp_path / "sa")], "sadc")
+    pytest.fail("nobody interrupted this test")
