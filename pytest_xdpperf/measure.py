@@ -33,7 +33,8 @@ from typing import Any
 
 from .rfc2544 import TrialResult
 from .testbed.base import PathCounters, Testbed
-from .trafficgen.base import Generator, Offered, send_path
+from .errors import XdpperfError
+from .trafficgen.base import Generator, Offered, receives, send_path
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate missed the intended one by more than this, short or
@@ -131,6 +132,11 @@ class TrialMeasurer:
             raise ValueError(f"unknown traffic class {self.traffic_class!r}")
         if self.traffic_class != "passthrough" and self.handled is None:
             raise ValueError(f"a {self.traffic_class} trial needs the NF's counters (handled)")
+        if self.traffic_class == "passthrough" and not receives(self.generator):
+            raise XdpperfError(
+                f"generator {type(self.generator).__name__} does not receive what comes back",
+                "passthrough and latency tests need one that does, e.g. the built-in "
+                "generator; run drop-class tests with this one (-m drop)")
         self._path = send_path(self.generator)
 
     def __call__(self, rate: float, duration: float) -> TrialResult:

@@ -37,15 +37,13 @@ class PathCounters:
     generator's send path; `refused`: handed but refused there, its ring full (a frame
     a send path retries is refused and then reaches); `dut_rx`, `dut_rx_dropped`: the
     DUT interface's own receive counts; `returned_refused`: sent back by the DUT and
-    refused by the tester's receive side (the tester's loss, not the DUT's);
-    `returned`: frames the tester's interface received (what came back)."""
+    refused by the tester's receive side (the tester's loss, not the DUT's)."""
 
     reached: int = 0
     refused: int = 0
     dut_rx: int = 0
     dut_rx_dropped: int = 0
     returned_refused: int = 0
-    returned: int = 0
 
     def __sub__(self, other: PathCounters) -> PathCounters:
         return PathCounters(**{f.name: getattr(self, f.name) - getattr(other, f.name)

@@ -54,17 +54,16 @@ def veth_path_counters(tester: Host, dut: Host, send_path: str) -> PathCounters:
     the tester's ring refused."""
     if send_path not in SEND_PATHS:
         raise ValueError(f"unknown send path {send_path!r}")
-    link = link_stats(tester)
     if send_path == "xdp":
         eth = ethtool_stats(tester)
         reached, refused = eth.get(XMIT, 0), eth.get(XMIT_ERRORS, 0)
     else:
+        link = link_stats(tester)
         reached, refused = link.get("tx_packets", 0), link.get("tx_dropped", 0)
     back = link_stats(dut)
     return PathCounters(reached=reached, refused=refused, dut_rx=back.get("rx_packets", 0),
                         dut_rx_dropped=back.get("rx_dropped", 0),
-                        returned_refused=back.get("tx_dropped", 0),
-                        returned=link.get("rx_packets", 0))
+                        returned_refused=back.get("tx_dropped", 0))
 
 
 def napi_threads(ifname: str) -> list[int]:

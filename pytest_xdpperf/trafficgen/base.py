@@ -192,11 +192,13 @@ class Generator(Protocol):
     latency histogram if the tool measures them; else leave them 0 / None) and
     the frames the tester itself failed to put on the wire (tester_overflow).
 
-    Two optional attributes tell the framework how to check it (see send_path and
-    stamps below): `send_path`, how its frames reach the tester's interface
+    Optional attributes tell the framework how to check it (see send_path, stamps
+    and receives below): `send_path`, how its frames reach the tester's interface
     (testbed.base.SEND_PATHS: "xdp", the default, or "stack"), so the testbed's
     counters cross-check its `sent`; `stamps`, whether its frames carry the xdpperf
-    stamp (default True), else the calibration's no-op sink counts every frame."""
+    stamp (default True), else the calibration's no-op sink counts every frame;
+    `receives`, whether it counts what comes back (default True), else passthrough
+    and latency measurements refuse it and the calibration skips the round trip."""
 
     profile: TrafficProfile
 
@@ -219,3 +221,8 @@ def send_path(generator: object) -> str:
 def stamps(generator: object) -> bool:
     """Whether the generator's frames carry the xdpperf stamp (default True)."""
     return bool(getattr(generator, "stamps", True))
+
+
+def receives(generator: object) -> bool:
+    """Whether the generator counts the frames that come back (default True)."""
+    return bool(getattr(generator, "receives", True))
