@@ -73,8 +73,9 @@ class RunOptions:
         if self.tester_retries < 0:
             raise XdpperfError(f"--tester-retries {self.tester_retries} is negative",
                                "give 0 (no retry) or more")
-        if self.confirm_duration is not None and not self.confirm_duration > 0:
-            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not positive",
+        if self.confirm_duration is not None and not 0 < self.confirm_duration < math.inf:
+            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not a positive "
+                               "finite number",
                                "give seconds, e.g. 10, or leave it to --trial-duration")
         if self.mfr_repetitions < 1:
             raise XdpperfError(f"--mfr-repetitions {self.mfr_repetitions} is below 1",
@@ -83,10 +84,11 @@ class RunOptions:
             raise XdpperfError(f"--relative-width {self.relative_width} is not between 0 and 1",
                                "give the search's final precision, e.g. 0.005")
         if not 0 < self.min_load < math.inf:
-            raise XdpperfError(f"--min-load {self.min_load} is not positive",
+            raise XdpperfError(f"--min-load {self.min_load} is not a positive finite number",
                                "give the lowest rate to search in packets/s, e.g. 10000")
         if not 0 < self.trial_duration < math.inf:
-            raise XdpperfError(f"--trial-duration {self.trial_duration} is not positive",
+            raise XdpperfError(f"--trial-duration {self.trial_duration} is not a positive "
+                               "finite number",
                                "give seconds, e.g. 1")
 
     def check_min_load(self, max_load: float) -> None:

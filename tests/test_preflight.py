@@ -85,9 +85,9 @@ def test_empty_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value, needle", [
-    ("abc", "bad loss threshold 'abc' (give a ratio like 0.001 or 0.1%)"),
-    ("150%", "loss threshold 150% is out of range (use 0 to below 100%)"),
-    ("-0.1", "loss threshold -0.1 is out of range"),
+    ("abc", "--loss-threshold 'abc' is not a ratio or a percent (give a ratio like 0.001 or 0.1%)"),
+    ("150%", "--loss-threshold 150% is out of range (use 0 to below 100%)"),
+    ("-0.1", "--loss-threshold -0.1 is out of range"),
 ])
 def test_bad_loss_threshold(tmp_path: Path, value: str, needle: str) -> None:
     assert_plain(run_suite(tmp_path, f"--loss-threshold={value}"), needle)
@@ -95,7 +95,7 @@ def test_bad_loss_threshold(tmp_path: Path, value: str, needle: str) -> None:
 
 def test_bad_cpu_list(tmp_path: Path) -> None:
     assert_plain(run_suite(tmp_path, "--tester-cpus", "one"),
-                 "bad CPU list 'one' (give numbers like 1 or 0,2)")
+                 "--tester-cpus 'one' is not a CPU list (give numbers like 1 or 0,2)")
 
 
 @root_only
@@ -142,9 +142,9 @@ def test_choose_cpus_defaults(monkeypatch: pytest.MonkeyPatch, online: set[int],
 
 def test_bad_trial_duration_and_frame_size(tmp_path: Path) -> None:
     assert_plain(run_suite(tmp_path, "--trial-duration", "0"),
-                 "--trial-duration 0.0 is not positive (give seconds, e.g. 1)")
+                 "--trial-duration 0.0 is not a positive finite number (give seconds, e.g. 1)")
     assert_plain(run_suite(tmp_path, "--frame-size", "20"),
-                 "frame size 20 is out of range (use 64 to 1518 bytes)")
+                 "--frame-size 20 is out of range (give 64 to 1518 bytes, FCS included)")
 
 
 def test_check_cpus() -> None:
