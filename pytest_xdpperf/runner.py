@@ -20,9 +20,12 @@ from .methods import DEFAULT_METHOD, default_figure, method
 from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import (
+    ATTACH_MODES,
+    BIND_MODES,
     NfSpec,
     RunningNf,
     busy_poll_note,
+    check_params,
     describe,
     syscall_share,
     unsupported_reason,
@@ -161,10 +164,19 @@ class XdpPerf:
         mode's interface settings in force, as throughput() runs it (for tests that drive
         it themselves):  ``with xdpperf.start("macswap") as running: ...``.
         An NF without this mode skips the test here, before anything starts."""
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         binary = self.builder.program(nf)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         return self._running(binary, spec)
+
+    def spec(self, nf: str, binary: Any, params: dict[str, Any], attach: str = "native",
+             bind: str = "copy", need_wakeup: bool = True) -> NfSpec:
+        """What a measurement call asked for, refused (one line, before the NF starts)
+        if the testbed cannot run it or the NF would refuse one of its parameters."""
+        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        check_testbed(self.testbed, spec, self.mode)
+        check_params(binary, spec)
+        return spec
 
     @contextmanager
     def _running(self, binary: Any, spec: NfSpec) -> Iterator[RunningNf]:
@@ -191,7 +203,7 @@ class XdpPerf:
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:  # NFs without one (e.g. chain) decide alone
             params.setdefault("action", CLASS_ACTION[traffic_class])
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
@@ -321,7 +333,7 @@ class XdpPerf:
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:
             params.setdefault("action", "pass")
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         with applied(self.mode, self.testbed.dut), \
                 local.passing_nf(self.testbed, binary, spec, self.mode) as running:
@@ -346,6 +358,25 @@ class XdpPerf:
 
         return run_latency(self, nf, rates, fractions, duration, throughput_pps, attach, bind,
                            need_wakeup, **params)
+
+
+def check_testbed(testbed: Any, spec: NfSpec, mode: Mode) -> None:
+    """Refuse what the testbed's driver cannot run (its `attach_modes` and `bind_modes`;
+    a testbed that names none may run them all): offload, and zero-copy in a mode with
+    sockets, on veth."""
+    kind = getattr(testbed, "kind", "this")
+    attach_modes = getattr(testbed, "attach_modes", ATTACH_MODES)
+    if spec.attach not in attach_modes:
+        raise XdpperfError(
+            f"attach='{spec.attach}' cannot run on the {kind} testbed: its driver takes "
+            f"only {' or '.join(attach_modes)}",
+            f"use attach='{attach_modes[0]}', or a testbed whose NIC has BPF offload")
+    bind_modes = getattr(testbed, "bind_modes", BIND_MODES)
+    if mode.sockets and spec.bind not in bind_modes:
+        raise XdpperfError(
+            f"bind='{spec.bind}' cannot run on the {kind} testbed: its driver binds AF_XDP "
+            f"sockets in {' or '.join(bind_modes)} mode only",
+            f"use bind='{bind_modes[0]}', or a testbed whose NIC driver has zero-copy")
 
 
 def _shown(trial: Trial, line: ProgressLine, phase: str,
