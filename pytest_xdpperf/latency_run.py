@@ -184,8 +184,8 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
                            "give the NF's throughput in packets/s, or None to measure it")
     duration = duration or perf.options.trial_duration
     params.setdefault("action", "tx")
-    spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
     binary = perf.builder.program(nf)
+    spec = perf.spec(nf, binary, params, attach, bind, need_wakeup)
     perf.skip_unsupported(nf, binary)
     notes: list[str] = []
     source = "given" if throughput_pps is not None else "none"

@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import XdpperfError
 from .rfc2544 import TrialResult
 from .testbed.base import PathCounters, Testbed
-from .errors import XdpperfError
 from .trafficgen.base import Generator, Offered, receives, send_path
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")

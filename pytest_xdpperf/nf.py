@@ -63,6 +63,42 @@ def _describe(path: str, mtime: int) -> dict[str, Any]:
     return answer
 
 
+def check_params(binary: Path | str, spec: NfSpec) -> None:
+    """Refuse a parameter the NF would refuse, before anything is started: the NF
+    parses its `--param`s as it does at start, and then `--describe` makes it exit
+    (no root, no namespace, nothing loaded). An unknown name, a value out of range or
+    of the wrong type is the NF's own one line, as an XdpperfError."""
+    if not spec.params:
+        return
+    argv = [os.path.abspath(binary)]
+    for key, value in spec.params.items():
+        argv += ["--param", f"{key}={value}"]
+    try:
+        result = subprocess.run([*argv, "--describe"], capture_output=True, text=True,
+                                timeout=DESCRIBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProgramFailed(f"{argv[0]} --describe failed: {exc}") from None
+    if result.returncode == 0:
+        return
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    said = lines[-1].removeprefix(f"{spec.name}: ") if lines else \
+        f"exit status {result.returncode}"
+    raise XdpperfError(*split_fix(said))
+
+
+def split_fix(text: str) -> tuple[str, str]:
+    """A C program's "problem (fix)" line as (problem, fix); ("text", "") if it ends in
+    no parenthesis. The fix may hold parentheses of its own."""
+    if not text.endswith(")"):
+        return text, ""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip(), text[i + 1:-1]
+    return text, ""
+
+
 def c_modes(binary: Path | str) -> list[dict[str, Any]]:
     """The NF runtime's own table of modes (`<nf> --describe-modes`, nf_modes in
     nfs/common/nf_lib.c): name, logic (xdp|user), sockets, loop, first_to_socket,

@@ -6,7 +6,7 @@ import signal
 import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -26,7 +26,7 @@ from .results import Measurement
 from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
-from .trafficgen.base import TrafficProfile
+from .trafficgen.base import MAX_FRAME, MIN_FRAME, TrafficProfile
 from .trafficgen.factory import DEFAULT_SPEC, GeneratorFactory, resolve
 from .verdict import judged_figure
 
@@ -41,6 +41,24 @@ OTHER_RESULTS = pytest.StashKey[dict[str, list[tuple[str, Any]]]]()
 JOURNAL = pytest.StashKey[Journal]()
 
 
+# The numeric options, read as text and converted in pytest_configure, so that a value
+# that is no number is one line naming the option and the fix (argparse's own `type=`
+# would print its usage text): option -> (type, an example for the fix).
+NUMBERS: dict[str, tuple[type[int] | type[float], str]] = {
+    "--trial-duration": (float, "1"),
+    "--min-load": (float, "10000"),
+    "--relative-width": (float, "0.005"),
+    "--mfr-repetitions": (int, "3"),
+    "--repetitions": (int, "10"),
+    "--confirm-trials": (int, "1"),
+    "--confirm-duration": (float, "10"),
+    "--tester-retries": (int, "1"),
+    "--frame-size": (int, "64"),
+}
+# A session stopped as a usage error once the testbed exists (see stop_session).
+STOPPED = pytest.StashKey[str]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("xdpperf", "XDP / AF_XDP performance tests")
     group.addoption("--xdp-mode", default=DEFAULT_MODES,
@@ -48,28 +66,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"(default {DEFAULT_MODES}; known: {', '.join(MODES)})")
     group.addoption("--loss-threshold", default="0.1%",
                     help="PDR loss threshold, as a ratio (0.001) or percent (0.1%%); default 0.1%%")
-    group.addoption("--trial-duration", type=float, default=1.0,
+    group.addoption("--trial-duration", default=1.0,
                     help="seconds of each final search trial (default 1.0)")
-    group.addoption("--min-load", type=float, default=10_000.0,
+    group.addoption("--min-load", default=10_000.0,
                     help="lowest rate the search tries, packets/s (default 10000)")
-    group.addoption("--relative-width", type=float, default=0.005,
+    group.addoption("--relative-width", default=0.005,
                     help="search precision: final bound width relative to the rate (default 0.005)")
-    group.addoption("--mfr-repetitions", type=int, default=1,
+    group.addoption("--mfr-repetitions", default=1,
                     help="trials of the maximum forwarding rate (default 1)")
-    group.addoption("--repetitions", type=int, default=1,
+    group.addoption("--repetitions", default=1,
                     help="whole searches per test (NDR, PDR, MFR each time); the record "
                          "has their mean, standard deviation and 95%% confidence interval "
                          "(default 1)")
-    group.addoption("--confirm-trials", type=int, default=1,
+    group.addoption("--confirm-trials", default=1,
                     help="final trials at the reported NDR and PDR that must hold for the "
                          "figure to be marked verified; 0 for none (default 1)")
-    group.addoption("--confirm-duration", type=float, default=None,
+    group.addoption("--confirm-duration", default=None,
                     help="seconds of each confirmation trial (default: --trial-duration)")
-    group.addoption("--tester-retries", type=int, default=1,
+    group.addoption("--tester-retries", default=1,
                     help="times a trial the tester spoiled (own overflow, slow or short "
                          "sending) is run again before its load counts as beyond the tester "
                          "(default 1)")
-    group.addoption("--frame-size", type=int, default=64,
+    group.addoption("--frame-size", default=64,
                     help="frame size in bytes with FCS, 64 to 1518 (default 64)")
     group.addoption("--tester-cpus", default=None,
                     help="CPUs for the tester's work, one generator thread each, e.g. 0 "
@@ -112,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: xdpperf traffic class '{name}'")
     config.stash[MEASUREMENTS] = []
     try:
+        _parse_numbers(config)
         config._xdpperf_modes = parse_modes(config.getoption("--xdp-mode"))  # type: ignore[attr-defined]
         config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
         # once per session: a bad spec is one usage error, not one per test
@@ -132,30 +151,67 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _parse_numbers(config: pytest.Config) -> None:
+    """Each numeric option given as text, converted in place (config.getoption then
+    returns the number); one that is no number is a usage error naming it."""
+    for name, (kind, example) in NUMBERS.items():
+        dest = name.lstrip("-").replace("-", "_")
+        text = getattr(config.option, dest)
+        if isinstance(text, str):
+            setattr(config.option, dest, parse_number(name, text, kind, example))
+
+
+def parse_number(name: str, text: str, kind: type[int] | type[float],
+                 example: str) -> int | float:
+    """`text` as an int or a float, or an XdpperfError naming option `name`."""
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise XdpperfError(f"{name} '{text}' is not {what}",
+                           f"give {what}, e.g. {name} {example}") from None
+
+
 def parse_ratio(text: str) -> float:
+    """--loss-threshold: a ratio (0.001) or a percent (0.1%), 0 to below 1."""
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise XdpperfError(f"bad loss threshold '{text}'",
+        raise XdpperfError(f"--loss-threshold '{text}' is not a ratio or a percent",
                            "give a ratio like 0.001 or 0.1%") from None
     if not 0 <= value < 1:
-        raise XdpperfError(f"loss threshold {text} is out of range", "use 0 to below 100%")
+        raise XdpperfError(f"--loss-threshold {text} is out of range", "use 0 to below 100%")
     return value
 
 
-def _cpus(text: str | None) -> tuple[int, ...] | None:
+def _cpus(text: str | None, option: str = "--tester-cpus") -> tuple[int, ...] | None:
+    """A CPU list option ('0' or '0,2'); None (the default) when not given."""
     if not text:
         return None
     try:
-        return tuple(int(c) for c in text.split(","))
+        cpus = tuple(int(c) for c in text.split(","))
     except ValueError:
-        raise XdpperfError(f"bad CPU list '{text}'", "give numbers like 1 or 0,2") from None
+        raise XdpperfError(f"{option} '{text}' is not a CPU list",
+                           "give numbers like 1 or 0,2") from None
+    twice = sorted({c for c in cpus if cpus.count(c) > 1})
+    if twice:
+        raise XdpperfError(f"{option} '{text}' names CPU {twice[0]} twice",
+                           "give each CPU once")
+    return cpus
+
+
+def _cpu_options(config: pytest.Config) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """(--tester-cpus, --dut-cpus) as CPU tuples (None: not given)."""
+    return (_cpus(config.getoption("--tester-cpus"), "--tester-cpus"),
+            _cpus(config.getoption("--dut-cpus"), "--dut-cpus"))
 
 
 def _run_options(config: pytest.Config) -> RunOptions:
-    _cpus(config.getoption("--tester-cpus"))
-    _cpus(config.getoption("--dut-cpus"))
-    TrafficProfile(frame_size=config.getoption("--frame-size"))
+    _cpu_options(config)
+    frame_size = config.getoption("--frame-size")
+    if not MIN_FRAME <= frame_size <= MAX_FRAME:
+        raise XdpperfError(f"--frame-size {frame_size} is out of range",
+                           f"give {MIN_FRAME} to {MAX_FRAME} bytes, FCS included")
     return RunOptions(
         loss_threshold=parse_ratio(config.getoption("--loss-threshold")),
         trial_duration=config.getoption("--trial-duration"),
@@ -187,8 +243,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             # bad --tester-cpus/--dut-cpus: one usage error, not one error per test
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the one-CPU warning comes at setup
-                choose_cpus(_cpus(config.getoption("--tester-cpus")),
-                            _cpus(config.getoption("--dut-cpus")))
+                choose_cpus(*_cpu_options(config))
         except XdpperfError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -223,8 +278,7 @@ def builder_for(nfs: str | None, build: str | None) -> Builder:
 
 @pytest.fixture(scope="session")
 def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
-    bed = VethTestbed.create(_cpus(pytestconfig.getoption("--tester-cpus")),
-                             _cpus(pytestconfig.getoption("--dut-cpus")))
+    bed = VethTestbed.create(*_cpu_options(pytestconfig))
     try:
         # the DUT's interface lives in a namespace gone by the time records are saved
         facts = machine_facts(bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
@@ -258,8 +312,28 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
     try:
         options.check_min_load(calibration.max_load_pps)
     except XdpperfError as exc:  # stop the session: every test would fail the same way
-        pytest.exit(f"xdpperf: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        stop_session(pytestconfig, exc)
     return calibration
+
+
+def stop_session(config: pytest.Config, exc: XdpperfError) -> NoReturn:
+    """End the session as a usage error (exit status 4, the one line pytest prints for
+    one) from inside a fixture: for bad input that can only be judged once the testbed
+    exists, such as a --min-load above the calibrated maximum. Only Exit gets out of a
+    fixture; pytest_runtestloop below turns it into the UsageError."""
+    config.stash[STOPPED] = str(exc)
+    pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """A session stop_session ended: the plain usage error, not pytest's Exit banner."""
+    try:
+        return (yield)
+    except pytest.exit.Exception:
+        if STOPPED in session.config.stash:
+            raise pytest.UsageError(session.config.stash[STOPPED]) from None
+        raise
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,12 @@ from .methods import DEFAULT_METHOD, default_figure, method
 from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import (
+    ATTACH_MODES,
+    BIND_MODES,
     NfSpec,
     RunningNf,
     busy_poll_note,
+    check_params,
     describe,
     syscall_share,
     unsupported_reason,
@@ -73,8 +76,9 @@ class RunOptions:
         if self.tester_retries < 0:
             raise XdpperfError(f"--tester-retries {self.tester_retries} is negative",
                                "give 0 (no retry) or more")
-        if self.confirm_duration is not None and not self.confirm_duration > 0:
-            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not positive",
+        if self.confirm_duration is not None and not 0 < self.confirm_duration < math.inf:
+            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not a positive "
+                               "finite number",
                                "give seconds, e.g. 10, or leave it to --trial-duration")
         if self.mfr_repetitions < 1:
             raise XdpperfError(f"--mfr-repetitions {self.mfr_repetitions} is below 1",
@@ -83,10 +87,11 @@ class RunOptions:
             raise XdpperfError(f"--relative-width {self.relative_width} is not between 0 and 1",
                                "give the search's final precision, e.g. 0.005")
         if not 0 < self.min_load < math.inf:
-            raise XdpperfError(f"--min-load {self.min_load} is not positive",
+            raise XdpperfError(f"--min-load {self.min_load} is not a positive finite number",
                                "give the lowest rate to search in packets/s, e.g. 10000")
         if not 0 < self.trial_duration < math.inf:
-            raise XdpperfError(f"--trial-duration {self.trial_duration} is not positive",
+            raise XdpperfError(f"--trial-duration {self.trial_duration} is not a positive "
+                               "finite number",
                                "give seconds, e.g. 1")
 
     def check_min_load(self, max_load: float) -> None:
@@ -159,10 +164,19 @@ class XdpPerf:
         mode's interface settings in force, as throughput() runs it (for tests that drive
         it themselves):  ``with xdpperf.start("macswap") as running: ...``.
         An NF without this mode skips the test here, before anything starts."""
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         binary = self.builder.program(nf)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         return self._running(binary, spec)
+
+    def spec(self, nf: str, binary: Any, params: dict[str, Any], attach: str = "native",
+             bind: str = "copy", need_wakeup: bool = True) -> NfSpec:
+        """What a measurement call asked for, refused (one line, before the NF starts)
+        if the testbed cannot run it or the NF would refuse one of its parameters."""
+        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        check_testbed(self.testbed, spec, self.mode)
+        check_params(binary, spec)
+        return spec
 
     @contextmanager
     def _running(self, binary: Any, spec: NfSpec) -> Iterator[RunningNf]:
@@ -189,7 +203,7 @@ class XdpPerf:
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:  # NFs without one (e.g. chain) decide alone
             params.setdefault("action", CLASS_ACTION[traffic_class])
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
@@ -319,7 +333,7 @@ class XdpPerf:
         binary = self.builder.program(nf)
         if "action=" in describe(binary)["params"]:
             params.setdefault("action", "pass")
-        spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
+        spec = self.spec(nf, binary, params, attach, bind, need_wakeup)
         self.skip_unsupported(nf, binary)
         with applied(self.mode, self.testbed.dut), \
                 local.passing_nf(self.testbed, binary, spec, self.mode) as running:
@@ -344,6 +358,25 @@ class XdpPerf:
 
         return run_latency(self, nf, rates, fractions, duration, throughput_pps, attach, bind,
                            need_wakeup, **params)
+
+
+def check_testbed(testbed: Any, spec: NfSpec, mode: Mode) -> None:
+    """Refuse what the testbed's driver cannot run (its `attach_modes` and `bind_modes`;
+    a testbed that names none may run them all): offload, and zero-copy in a mode with
+    sockets, on veth."""
+    kind = getattr(testbed, "kind", "this")
+    attach_modes = getattr(testbed, "attach_modes", ATTACH_MODES)
+    if spec.attach not in attach_modes:
+        raise XdpperfError(
+            f"attach='{spec.attach}' cannot run on the {kind} testbed: its driver takes "
+            f"only {' or '.join(attach_modes)}",
+            f"use attach='{attach_modes[0]}', or a testbed whose NIC has BPF offload")
+    bind_modes = getattr(testbed, "bind_modes", BIND_MODES)
+    if mode.sockets and spec.bind not in bind_modes:
+        raise XdpperfError(
+            f"bind='{spec.bind}' cannot run on the {kind} testbed: its driver binds AF_XDP "
+            f"sockets in {' or '.join(bind_modes)} mode only",
+            f"use bind='{bind_modes[0]}', or a testbed whose NIC driver has zero-copy")
 
 
 def _shown(trial: Trial, line: ProgressLine, phase: str,

@@ -1,4 +1,7 @@
-"""Every preflight and usage error: it names the problem and the fix, without a traceback.
+"""Preflight errors on a really broken machine (as nobody, a PATH without clang, a
+kernel check failing inside pytest) and the checks themselves; each names the problem
+and the fix, without a traceback. Bad options, and the machine checks through pytest,
+are the matrix of tests/test_bad_input.py.
 
 Errors pytest reports go through a subprocess run of the tiny suite
 tests/suites/teardown (its tests need the testbed, so preflight runs); checks
@@ -19,7 +22,6 @@ import pytest
 from pytest_xdpperf import preflight
 from pytest_xdpperf.build import DEFAULT_SOURCES, Builder
 from pytest_xdpperf.errors import NfBuildError, XdpperfError
-from pytest_xdpperf.modes import MODES
 from pytest_xdpperf.testbed.veth import choose_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,47 +75,7 @@ def test_check_root(monkeypatch: pytest.MonkeyPatch) -> None:
     assert exc.value.fix
 
 
-# -- bad options ----------------------------------------------------------------
-
-def test_unknown_mode(tmp_path: Path) -> None:
-    output = assert_plain(run_suite(tmp_path, "--xdp-mode=xdp,bogus"), "unknown mode 'bogus'")
-    assert all(name in output for name in MODES)
-
-
-def test_empty_mode(tmp_path: Path) -> None:
-    assert_plain(run_suite(tmp_path, "--xdp-mode=,"), "--xdp-mode is empty", "af_xdp-sysc")
-
-
-@pytest.mark.parametrize("value, needle", [
-    ("abc", "bad loss threshold 'abc' (give a ratio like 0.001 or 0.1%)"),
-    ("150%", "loss threshold 150% is out of range (use 0 to below 100%)"),
-    ("-0.1", "loss threshold -0.1 is out of range"),
-])
-def test_bad_loss_threshold(tmp_path: Path, value: str, needle: str) -> None:
-    assert_plain(run_suite(tmp_path, f"--loss-threshold={value}"), needle)
-
-
-def test_bad_cpu_list(tmp_path: Path) -> None:
-    assert_plain(run_suite(tmp_path, "--tester-cpus", "one"),
-                 "bad CPU list 'one' (give numbers like 1 or 0,2)")
-
-
-@root_only
-def test_absent_cpu(tmp_path: Path) -> None:
-    output = assert_plain(run_suite(tmp_path, "--xdp-mode", "xdp", "--tester-cpus", "99"),
-                          "--tester-cpus asks for CPU 99, but this machine has CPUs",
-                          "(pick CPUs from")
-    assert "ERROR at setup" not in output  # refused before any test, not once per test
-
-
-@root_only
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: sharing is allowed")
-def test_overlapping_cpus(tmp_path: Path) -> None:
-    assert_plain(run_suite(tmp_path, "--xdp-mode", "xdp", "--tester-cpus", "1",
-                           "--dut-cpus", "1"),
-                 "tester CPUs [1] and DUT CPUs [1] overlap",
-                 "give the tester and the DUT different CPUs")
-
+# -- CPUs (bad options through pytest: tests/test_bad_input.py) -----------------
 
 def test_choose_cpus_directly() -> None:
     online = sorted(os.sched_getaffinity(0))
@@ -138,13 +100,6 @@ def test_choose_cpus_defaults(monkeypatch: pytest.MonkeyPatch, online: set[int],
         # a DUT CPU given: the tester takes the others
         assert choose_cpus(None, (0,)) == (
             tuple(c for c in sorted(online) if c != 0) or (0,), (0,))
-
-
-def test_bad_trial_duration_and_frame_size(tmp_path: Path) -> None:
-    assert_plain(run_suite(tmp_path, "--trial-duration", "0"),
-                 "--trial-duration 0.0 is not positive (give seconds, e.g. 1)")
-    assert_plain(run_suite(tmp_path, "--frame-size", "20"),
-                 "frame size 20 is out of range (use 64 to 1518 bytes)")
 
 
 def test_check_cpus() -> None:

@@ -337,28 +337,6 @@ def test_calibration_below_what_a_lagging_tester_holds() -> None:
 # --- options ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"repetitions": 0}, "--repetitions 0 is below 1"),
-        ({"confirm_trials": -1}, "--confirm-trials -1 is negative"),
-        ({"confirm_duration": 0.0}, "--confirm-duration 0.0 is not positive"),
-        ({"tester_retries": -1}, "--tester-retries -1 is negative"),
-        ({"mfr_repetitions": 0}, "--mfr-repetitions 0 is below 1"),
-        ({"relative_width": 0.0}, "--relative-width 0.0 is not between 0 and 1"),
-        ({"relative_width": 1.0}, "--relative-width 1.0 is not between 0 and 1"),
-        ({"min_load": 0.0}, "--min-load 0.0 is not positive"),
-        ({"trial_duration": -1.0}, "--trial-duration -1.0 is not positive"),
-        ({"method": "csit"}, "--xdpperf-method 'csit' is unknown"),
-    ],
-)
-def test_run_options_validation(kwargs: dict[str, Any], message: str) -> None:
-    from pytest_xdpperf.errors import XdpperfError
-
-    with pytest.raises(XdpperfError, match=message):
-        RunOptions(**kwargs)
-
-
 def test_confirm_duration_defaults_to_trial_duration() -> None:
     assert RunOptions(trial_duration=0.5).effective_confirm_duration == 0.5
     assert RunOptions(confirm_duration=10.0).effective_confirm_duration == 10.0

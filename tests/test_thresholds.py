@@ -306,25 +306,6 @@ def test_a_run_where_the_nf_livelocked_gives_no_mfr_limit() -> None:
     assert doc["throughput"][0]["min_mpps"] == pytest.approx(0.81)
 
 
-@pytest.mark.parametrize("option, problem", [
-    (("--xdpperf-thresholds", "/nonexistent/t.toml"), "does not exist"),
-    (("--xdpperf-inconclusive", "maybe"), "--xdpperf-inconclusive 'maybe' is unknown"),
-    (("--xdpperf-method", "csit"), "--xdpperf-method 'csit' is unknown"),
-    (("--xdpperf-nfs", "/nonexistent"), "--xdpperf-nfs /nonexistent holds no Makefile"),
-])
-def test_bad_options_are_one_usage_error_before_anything_runs(option: tuple[str, str],
-                                                              problem: str) -> None:
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run([sys.executable, "-m", "pytest", str(root / "testsuites"), "--co",
-                          "-q", "-p", "no:cacheprovider", *option],
-                         capture_output=True, text=True, timeout=120, cwd=root)
-    assert run.returncode == 4, run.stdout + run.stderr
-    assert problem in run.stderr and "Traceback" not in run.stderr
-
-
 def test_the_mfr_over_the_noop_nf_divides_the_hosts_speed_out(tmp_path: Path) -> None:
     def run(mfr: float, noop: float) -> dict[str, Any]:
         info = mfr_info(mfr, capacity=10 * noop)  # far below the tester: never bound

@@ -18,7 +18,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import psutil
 from pyroute2 import IPRoute
@@ -117,6 +117,11 @@ class VethTestbed:
     run_id: str
     _alive: bool = field(default=True, repr=False)
     _note: runfile.RunNote | None = field(default=None, repr=False)
+    # what the veth driver can run (see README, "Known limits on a veth testbed"):
+    # AF_XDP sockets in copy mode only, and no BPF offload
+    kind: ClassVar[str] = "veth"
+    attach_modes: ClassVar[tuple[str, ...]] = ("native", "generic")
+    bind_modes: ClassVar[tuple[str, ...]] = ("copy",)
 
     @classmethod
     def create(
