@@ -150,7 +150,8 @@ CASES = [
     option("nf sources", "--xdpperf-nfs /nonexistent holds no Makefile (give a folder laid "
            "out like the bundled nfs/ (e.g. a copy of it))", "--xdpperf-nfs", "/nonexistent"),
     option("generator spec", "--generator 'mytester' is not MODULE:FACTORY (give "
-           "--generator MODULE:FACTORY, e.g. mytester.adapter:make_generator)",
+           "--generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or one of: builtin, "
+           "trafgen)",
            "--generator", "mytester"),
     option("generator module", "--generator 'xdpperf_no_such_module:make': module "
            "'xdpperf_no_such_module' not found (install it or put its directory on "
