@@ -18,7 +18,7 @@ from typing import Any
 
 from .build import Builder
 from .journal import Journal
-from .measure import TrialMeasurer
+from .measure import TrialMeasurer, fitted
 from .rfc2544 import SearchSpec, Trial, TrialResult, find_throughput, trial_dict
 from .testbed.base import Testbed
 from .trafficgen.base import TrafficProfile, receives, stamps
@@ -124,7 +124,7 @@ def calibrate(testbed: Testbed, builder: Builder, profile: TrafficProfile,
         testbed.prepare_dut_napi()
         trial = journaled(TrialMeasurer(offering, testbed, "drop", sink.handled), journal,
                           "drop")
-        calibration = measure_testbed(trial, spec)
+        calibration = measure_testbed(trial, fitted(spec, offering))
         round_trip = receives(offering)
     if not round_trip:  # the generator counts nothing that comes back: no passthrough
         return calibration

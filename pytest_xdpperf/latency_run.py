@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .benchrecord import store
 from .errors import XdpperfError
 from .latency import LatencyHistogram
-from .measure import TrialMeasurer
+from .measure import TrialMeasurer, fitted
 from .metrics import DutSamplers
 from .modes import Mode, applied
 from .nf import NfSpec, RunningNf
@@ -197,8 +197,8 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
         try:
             measurer(min(perf.options.min_load * 10, perf.calibration.max_load_pps), 0.2)
             if fractions and throughput_pps is None:
-                search = find_throughput(measurer, perf.options.search_spec(
-                    perf.calibration.max_load_pps))
+                search = find_throughput(measurer, fitted(perf.options.search_spec(
+                    perf.calibration.max_load_pps), generator))
                 throughput_pps = search.ndr.rate_pps
                 source = "ndr" if throughput_pps else "none"
                 if not throughput_pps:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import XdpperfError
-from .rfc2544 import TrialResult
+from .rfc2544 import SearchSpec, TrialResult
 from .testbed.base import PathCounters, Testbed
-from .trafficgen.base import Generator, Offered, receives, send_path
+from .trafficgen.base import Generator, Offered, min_trial_duration, receives, send_path
 
 TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate missed the intended one by more than this, short or
@@ -46,6 +46,15 @@ RATE_TOLERANCE = 0.01
 # most DRAIN_TIMEOUT, so those frames count in the trial they belong to.
 DRAIN_POLL = 0.003   # s
 DRAIN_TIMEOUT = 0.5  # s
+
+
+def fitted(spec: SearchSpec, generator: object) -> SearchSpec:
+    """`spec` with its initial trials no shorter than the generator paces honestly
+    (trafficgen.base.min_trial_duration), at most the final trial duration."""
+    shortest = min(min_trial_duration(generator), spec.trial_duration)
+    if spec.effective_initial_trial_duration >= shortest:
+        return spec
+    return replace(spec, initial_trial_duration=shortest)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .build import Builder
 from .calibration import Calibration
 from .errors import XdpperfError
 from .journal import Journal
-from .measure import TrialMeasurer
+from .measure import TrialMeasurer, fitted
 from .methods import DEFAULT_METHOD, default_figure, method
 from .metrics import DutSamplers
 from .modes import Mode, applied
@@ -266,7 +266,8 @@ class XdpPerf:
         self.journal.write("measurement", self.test_id, measurement.extra_info())
         return measurement
 
-    def _repetition(self, measurer: Trial, spec: NfSpec, index: int) -> Repetition:
+    def _repetition(self, measurer: TrialMeasurer | local.LocalMeasurer, spec: NfSpec,
+                    index: int) -> Repetition:
         """One whole search: NDR/PDR, the final trials confirming them (with the DUT's CPU
         and LLC sampled around them), then the MFR."""
         opts = self.options
@@ -285,7 +286,7 @@ class XdpPerf:
 
         with line.running(label):
             search = find_throughput(_shown(measurer, line, "search", kept),
-                                     opts.search_spec(max_load))
+                                     fitted(opts.search_spec(max_load), measurer.generator))
             ndr_confirmation = pdr_confirmation = None
             confirming = opts.confirm_trials > 0 and (
                 search.ndr.rate_pps is not None or search.pdr.rate_pps is not None)

@@ -71,3 +71,18 @@ def test_returned_frames_the_tester_refused_are_the_testers_overflow() -> None:
     acc = account("passthrough", RATE, offered, PathCounters(reached=100_000,
                   returned_refused=40), {})
     assert acc.tester_overflow == 40 and acc.extra["tester_overflowed"] is True
+
+
+def test_the_search_is_fitted_to_the_shortest_trial_a_generator_paces() -> None:
+    from pytest_xdpperf.measure import fitted
+    from pytest_xdpperf.rfc2544 import SearchSpec
+
+    class OneSecond:
+        min_trial_duration = 1.0
+
+    spec = SearchSpec(max_load=1e6, min_load=1e4, trial_duration=2.0)
+    assert spec.effective_initial_trial_duration == 0.2
+    assert fitted(spec, OneSecond()).effective_initial_trial_duration == 1.0
+    assert fitted(spec, object()) is spec  # a generator that says nothing: as asked
+    short = SearchSpec(max_load=1e6, min_load=1e4, trial_duration=0.5)
+    assert fitted(short, OneSecond()).effective_initial_trial_duration == 0.5  # capped

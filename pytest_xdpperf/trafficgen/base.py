@@ -198,7 +198,9 @@ class Generator(Protocol):
     counters cross-check its `sent`; `stamps`, whether its frames carry the xdpperf
     stamp (default True), else the calibration's no-op sink counts every frame;
     `receives`, whether it counts what comes back (default True), else passthrough
-    and latency measurements refuse it and the calibration skips the round trip."""
+    and latency measurements refuse it and the calibration skips the round trip;
+    `min_trial_duration`, the shortest trial [s] it paces honestly (default 0), which
+    the searches' shorter initial trials then last at least."""
 
     profile: TrafficProfile
 
@@ -226,3 +228,8 @@ def stamps(generator: object) -> bool:
 def receives(generator: object) -> bool:
     """Whether the generator counts the frames that come back (default True)."""
     return bool(getattr(generator, "receives", True))
+
+
+def min_trial_duration(generator: object) -> float:
+    """The shortest trial [s] the generator paces honestly (default 0: any)."""
+    return float(getattr(generator, "min_trial_duration", 0.0))

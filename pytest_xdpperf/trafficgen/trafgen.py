@@ -19,7 +19,8 @@ trafgen's --rate paces in one-second windows: each second it sends that second's
 frames as fast as it can, then waits for the next (measured here: 100,000 frames at
 50,000 pps took 2.03 s; 150,000 at 100,000 pps 1.15 s, the last half-window a burst;
 its --gap mode costs ~45 us a frame, too slow to pace with). So a paced trial is a
-fair average only over whole seconds: use --trial-duration in whole seconds with this
+fair average only over whole seconds: `min_trial_duration` 1 s makes the searches'
+initial trials last that long, and --trial-duration should be whole seconds with this
 generator. A shorter trial's last window is a burst that beats the intended rate by
 more than 1%, and the framework's own check flags it tester_limited (not the DUT's
 result); within each second the DUT sees bursts at the tester's speed, not a
@@ -79,6 +80,7 @@ class TrafgenGenerator:
     send_path = "stack"
     stamps = False
     receives = False
+    min_trial_duration = 1.0  # its --rate paces in one-second windows
 
     def __init__(self, testbed: Testbed, profile: TrafficProfile):
         if profile.flows != 1 or profile.order != "sequential":
