@@ -3,7 +3,8 @@ passthrough NF and back, their one-way-and-back time from the stamp the
 generator wrote to the tester's receiver, at given fractions of the measured
 throughput and at fixed low rates down to one packet per second.
 
-`XdpPerf.latency()` calls `run_latency`; the arithmetic (percentiles) is in
+`XdpPerf.latency()` checks its arguments (`check_latency`) and calls
+`measure_latency` with an NfSession; the arithmetic (percentiles) is in
 latency.py and the per-trial loss accounting in measure.py.
 """
 
@@ -11,23 +12,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .benchrecord import store
+from .calibration import Calibration
 from .errors import XdpperfError
 from .latency import LatencyHistogram
 from .measure import TrialMeasurer, fitted
 from .metrics import DutSamplers
-from .modes import Mode, applied
-from .nf import NfSpec, RunningNf
+from .modes import Mode
+from .nf import NfSpec
 from .results import TESTER_BOUND_MARGIN
 from .rfc2544 import find_throughput
+from .session import Context, NfSession
 from .trafficgen.base import TrafficProfile
-
-if TYPE_CHECKING:
-    from .runner import XdpPerf
 
 DEFAULT_RATES = (1.0, 100.0, 10_000.0)
 DEFAULT_FRACTIONS = (0.1, 0.5, 0.9)
@@ -162,60 +161,55 @@ def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float |
     return points
 
 
-def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
-                fractions: Sequence[float] | None, duration: float | None,
-                throughput_pps: float | None, attach: str, bind: str,
-                need_wakeup: bool, **params: Any) -> LatencyMeasurement:
-    traffic_class = perf.traffic_class or "passthrough"
-    if traffic_class != "passthrough":
-        raise XdpperfError(f"latency needs the frames back, not the {traffic_class} class",
-                           "mark the test @pytest.mark.passthrough")
-    rates = tuple(DEFAULT_RATES if rates is None else rates)
-    fractions = tuple(DEFAULT_FRACTIONS if fractions is None else fractions)
+def check_latency(calibration: Calibration, rates: Sequence[float],
+                  fractions: Sequence[float], throughput_pps: float | None) -> None:
+    """The latency call's own arguments, refused in one line before anything starts."""
     for r in rates:
-        if not 0 < r <= perf.calibration.max_load_pps:
+        if not 0 < r <= calibration.max_load_pps:
             raise XdpperfError(f"latency rate {r:g} pps is out of range",
-                               f"use 1 to {perf.calibration.max_load_pps:.0f} pps")
+                               f"use 1 to {calibration.max_load_pps:.0f} pps")
     for f in fractions:
         if not 0 < f <= 1:
             raise XdpperfError(f"throughput fraction {f:g} is out of range", "use (0, 1]")
     if throughput_pps is not None and throughput_pps <= 0:
         raise XdpperfError(f"throughput {throughput_pps:g} pps is not positive",
                            "give the NF's throughput in packets/s, or None to measure it")
-    duration = duration or perf.options.trial_duration
-    params.setdefault("action", "tx")
-    binary = perf.builder.program(nf)
-    spec = perf.spec(nf, binary, params, attach, bind, need_wakeup)
-    perf.skip_unsupported(nf, binary)
+
+
+def measure_latency(session: NfSession, ctx: Context, rates: Sequence[float],
+                    fractions: Sequence[float], duration: float,
+                    throughput_pps: float | None) -> LatencyMeasurement:
+    """Latency through the (entered, passthrough) session's NF at `fractions` of its
+    throughput (its NDR, searched unless `throughput_pps` is given) and at fixed
+    `rates`, `duration` s a point, recorded and journaled."""
+    if session.running is None or session.generator is None:
+        raise RuntimeError("measure_latency() needs the session entered with a generator")
+    calibration, opts, spec, mode = ctx.calibration, ctx.options, session.spec, session.mode
     notes: list[str] = []
     source = "given" if throughput_pps is not None else "none"
-    with applied(perf.mode, perf.testbed.dut), \
-            RunningNf(binary, spec, perf.mode, perf.testbed.dut) as running, \
-            closing(perf.generator()) as generator:
-        perf.testbed.prepare_dut_napi()
-        measurer = TrialMeasurer(generator, perf.testbed, "passthrough", running.stats)
-        try:
-            measurer(min(perf.options.min_load * 10, perf.calibration.max_load_pps), 0.2)
-            if fractions and throughput_pps is None:
-                search = find_throughput(measurer, fitted(perf.options.search_spec(
-                    perf.calibration.max_load_pps), generator))
-                throughput_pps = search.ndr.rate_pps
-                source = "ndr" if throughput_pps else "none"
-                if not throughput_pps:
-                    notes.append("no NDR found (the NF loses frames even at the minimum "
-                                 "load): no points at fractions of the throughput")
-            loads: list[tuple[float, float | None]] = []
-            if throughput_pps:
-                loads += [(f * throughput_pps, f) for f in fractions]
-            loads += [(r, None) for r in rates]
-            measurer.history.clear()
-            points = measure_points(measurer, loads, duration,
-                                    perf.calibration.tester_capacity_pps, perf._final_trials)
-        except BaseException as exc:
-            perf.journal.write("unfinished", perf.test_id, {
-                "nf": spec.label(), "mode": perf.mode.name, "latency": True,
-                "error": repr(exc)})
-            raise
+    measurer = session.measurer()
+    assert isinstance(measurer, TrialMeasurer)  # a passthrough session's
+    try:
+        measurer(min(opts.min_load * 10, calibration.max_load_pps), 0.2)
+        if fractions and throughput_pps is None:
+            search = find_throughput(measurer, fitted(opts.search_spec(
+                calibration.max_load_pps), session.generator))
+            throughput_pps = search.ndr.rate_pps
+            source = "ndr" if throughput_pps else "none"
+            if not throughput_pps:
+                notes.append("no NDR found (the NF loses frames even at the minimum "
+                             "load): no points at fractions of the throughput")
+        loads: list[tuple[float, float | None]] = []
+        if throughput_pps:
+            loads += [(f * throughput_pps, f) for f in fractions]
+        loads += [(r, None) for r in rates]
+        measurer.history.clear()
+        points = measure_points(measurer, loads, duration, calibration.tester_capacity_pps,
+                                session.final_trials)
+    except BaseException as exc:
+        ctx.journal.write("unfinished", ctx.test_id, {
+            "nf": spec.label(), "mode": mode.name, "latency": True, "error": repr(exc)})
+        raise
     for p in points:
         if p.tester_overflow:
             notes.append(f"at {p.rate_pps:.0f} pps the tester itself overflowed "
@@ -223,8 +217,8 @@ def run_latency(perf: XdpPerf, nf: str, rates: Sequence[float] | None,
         if p.tester_bound:
             notes.append(f"{p.rate_pps:.0f} pps is within {TESTER_BOUND_MARGIN:.0%} of the "
                          "tester's capacity: that point may measure the tester")
-    measurement = LatencyMeasurement(spec, perf.mode, perf.profile, throughput_pps, source,
-                                     points, notes, perf.calibration.as_dict())
-    record_latency(perf.benchmark, measurement)
-    perf.journal.write("latency", perf.test_id, measurement.extra_info())
+    measurement = LatencyMeasurement(spec, mode, session.setup.profile, throughput_pps, source,
+                                     points, notes, calibration.as_dict())
+    record_latency(ctx.benchmark, measurement)
+    ctx.journal.write("latency", ctx.test_id, measurement.extra_info())
     return measurement

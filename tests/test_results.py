@@ -30,12 +30,13 @@ from pytest_xdpperf.errors import XdpperfError
 from pytest_xdpperf.methods import default_figure
 from pytest_xdpperf.modes import MODES
 from pytest_xdpperf.nf import NfSpec
+from pytest_xdpperf.options import RunOptions
 from pytest_xdpperf.report import flags, table
 from pytest_xdpperf.results import RECORD_VERSION, Measurement, Repetition, record
 from pytest_xdpperf.rfc2544 import SearchSpec, confirm, find_throughput, max_forwarding_rate
-from pytest_xdpperf.runner import RunOptions, notes_on_the_tester
 from pytest_xdpperf.stats import summary
 from pytest_xdpperf.thresholds import Rule, derive, load, write
+from pytest_xdpperf.throughput import notes_on_the_tester
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.verdict import FAIL, INCONCLUSIVE, PASS, judge_throughput
 
