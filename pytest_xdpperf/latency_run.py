@@ -20,12 +20,12 @@ from .calibration import Calibration
 from .errors import XdpperfError
 from .latency import LatencyHistogram
 from .measure import TrialMeasurer, fitted
-from .metrics import DutSamplers
 from .modes import Mode
 from .nf import NfSpec
 from .results import TESTER_BOUND_MARGIN
 from .rfc2544 import find_throughput
 from .session import Context, NfSession
+from .testbed.base import Sampler
 from .trafficgen.base import TrafficProfile
 
 DEFAULT_RATES = (1.0, 100.0, 10_000.0)
@@ -134,7 +134,7 @@ def point_duration(rate: float, duration: float, min_samples: int = MIN_SAMPLES)
 
 def measure_points(measurer: TrialMeasurer, loads: Sequence[tuple[float, float | None]],
                    duration: float, tester_capacity_pps: float | None = None,
-                   samplers: Callable[[], DutSamplers] | None = None) -> list[LatencyPoint]:
+                   samplers: Callable[[], Sampler] | None = None) -> list[LatencyPoint]:
     """One trial per (rate, fraction) load; each trial's latency histogram, and the DUT's
     CPU split around it when `samplers` is given."""
     points = []

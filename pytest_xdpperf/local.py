@@ -38,7 +38,7 @@ from .modes import Mode
 from .netns import entered, iproute
 from .nf import NfSpec, RunningNf
 from .rfc2544 import TrialResult
-from .testbed.base import Host
+from .testbed.base import Host, NfProcess
 from .trafficgen.base import Generator
 
 SETTLE_TIMEOUT = 1.0    # s: the stack's counters stop moving after a trial within this
@@ -140,8 +140,7 @@ def passing_nf(testbed: Any, binary: Path, spec: NfSpec, mode: Mode) -> Iterator
                     f"the testbed cannot re-inject frames into the DUT's stack in mode "
                     f"{mode.name}", "use the built-in veth testbed, or an XDP mode")
             pass_ifname = stack.enter_context(testbed.reinjection())
-        yield stack.enter_context(RunningNf(binary, spec, mode, testbed.dut,
-                                            pass_ifname=pass_ifname))
+        yield stack.enter_context(testbed.start_nf(binary, spec, mode, pass_ifname))
 
 
 # --- throughput: the search's trial -----------------------------------------------------
@@ -475,7 +474,7 @@ def check_app(app: str) -> None:
         raise XdpperfError(f"unknown application '{app}'", f"use one of {', '.join(APPS)}")
 
 
-def measure_memcached(testbed: Any, running: RunningNf, mode: Mode, duration: float,
+def measure_memcached(testbed: Any, running: NfProcess, mode: Mode, duration: float,
                       threads: int, concurrency: int) -> tuple[Transactions, dict[str, Any]]:
     """memcached on the DUT behind `running`, memaslap on the tester; the NF's counter
     deltas over the run come back with the result."""

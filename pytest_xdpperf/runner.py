@@ -23,12 +23,11 @@ from .latency_run import (
 )
 from .methods import default_figure
 from .modes import Mode
-from .nf import RunningNf
 from .options import RunOptions
 from .progress import ProgressLine
 from .results import Measurement
 from .session import Context, NfSession, Setup, skip_unsupported
-from .testbed.base import Testbed
+from .testbed.base import NfProcess, Testbed
 from .throughput import measure_throughput
 from .trafficgen.base import Generator, TrafficProfile
 from .trafficgen.factory import GeneratorFactory, builtin
@@ -90,7 +89,7 @@ class XdpPerf:
                          bind=bind, need_wakeup=need_wakeup, generator=generator)
 
     def start(self, nf: str, attach: str = "native", bind: str = "copy",
-              need_wakeup: bool = True, **params: Any) -> AbstractContextManager[RunningNf]:
+              need_wakeup: bool = True, **params: Any) -> AbstractContextManager[NfProcess]:
         """Build an NF and give a context in which it runs in this test's mode, with the
         mode's interface settings in force, as throughput() runs it (for tests that drive
         it themselves):  ``with xdpperf.start("macswap") as running: ...``.
@@ -99,7 +98,7 @@ class XdpPerf:
                                **params)
 
         @contextmanager
-        def running() -> Iterator[RunningNf]:
+        def running() -> Iterator[NfProcess]:
             with session:
                 assert session.running is not None
                 yield session.running

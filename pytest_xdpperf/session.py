@@ -30,20 +30,16 @@ from .errors import XdpperfError
 from .journal import Journal
 from .measure import TrialMeasurer
 from .methods import default_figure
-from .metrics import DutSamplers
-from .modes import Mode, applied
+from .modes import Mode
 from .nf import (
-    ATTACH_MODES,
-    BIND_MODES,
     NfSpec,
-    RunningNf,
     check_params,
     describe,
     unsupported_reason,
 )
 from .options import RunOptions
 from .progress import ProgressLine
-from .testbed.base import Testbed
+from .testbed.base import Capabilities, NfProcess, Sampler, Testbed
 from .trafficgen.base import Generator, TrafficProfile
 from .trafficgen.factory import GeneratorFactory, builtin
 
@@ -100,17 +96,18 @@ def skip_unsupported(nf: str, binary: Any, mode: Mode) -> None:
 
 
 def check_testbed(testbed: Any, spec: NfSpec, mode: Mode) -> None:
-    """Refuse what the testbed's driver cannot run (its `attach_modes` and `bind_modes`;
-    a testbed that names none may run them all): offload, and zero-copy in a mode with
-    sockets, on veth."""
+    """Refuse what the testbed's driver cannot run (its capabilities' attach and bind
+    modes; a testbed that states none may run them all): offload, and zero-copy in a
+    mode with sockets, on veth."""
     kind = getattr(testbed, "kind", "this")
-    attach_modes = getattr(testbed, "attach_modes", ATTACH_MODES)
+    capabilities = getattr(testbed, "capabilities", None) or Capabilities()
+    attach_modes = capabilities.attach_modes
     if spec.attach not in attach_modes:
         raise XdpperfError(
             f"attach='{spec.attach}' cannot run on the {kind} testbed: its driver takes "
             f"only {' or '.join(attach_modes)}",
             f"use attach='{attach_modes[0]}', or a testbed whose NIC has BPF offload")
-    bind_modes = getattr(testbed, "bind_modes", BIND_MODES)
+    bind_modes = capabilities.bind_modes
     if mode.sockets and spec.bind not in bind_modes:
         raise XdpperfError(
             f"bind='{spec.bind}' cannot run on the {kind} testbed: its driver binds AF_XDP "
@@ -139,7 +136,7 @@ class NfSession:
         skip_unsupported(nf, self.binary, setup.mode)
         self._with_generator = generator
         self._stack: ExitStack | None = None
-        self.running: RunningNf | None = None
+        self.running: NfProcess | None = None
         self.generator: Generator | None = None
 
     @property
@@ -154,11 +151,11 @@ class NfSession:
         testbed, mode = self.setup.testbed, self.setup.mode
         stack = ExitStack()
         try:
-            stack.enter_context(applied(mode, testbed.dut))
+            stack.enter_context(testbed.mode_settings(mode))
             self.running = stack.enter_context(
                 local.passing_nf(testbed, self.binary, self.spec, mode)
                 if self.traffic_class == "local"
-                else RunningNf(self.binary, self.spec, mode, testbed.dut))
+                else testbed.start_nf(self.binary, self.spec, mode))
             if self._with_generator:
                 self.generator = stack.enter_context(closing(self.setup.generator()))
             testbed.prepare_dut_napi()
@@ -187,7 +184,7 @@ class NfSession:
         return TrialMeasurer(self.generator, self.testbed, self.traffic_class,
                              self.running.stats)
 
-    def final_trials(self) -> DutSamplers:
+    def final_trials(self) -> Sampler:
         """The context the final trials of a search run in: the DUT's CPU split and
-        LLC counters."""
-        return DutSamplers(self.testbed.dut.cpus)
+        LLC counters (the testbed's samplers)."""
+        return self.testbed.samplers()

@@ -13,8 +13,8 @@ def measure_transactions(session: NfSession, ctx: Context, app: str, duration: f
     `duration` s of `threads` x `concurrency` connections, recorded and journaled."""
     if session.running is None:
         raise RuntimeError("measure_transactions() needs the session entered")
-    result, counts = local.measure_memcached(session.testbed, session.running, session.mode,
-                                             duration, threads, concurrency)
+    result, counts = session.testbed.load_app(app, session.running, session.mode, duration,
+                                              threads, concurrency)
     load = {"tool": "memaslap", "threads": threads, "concurrency": concurrency,
             "duration": duration}
     measurement = local.AppMeasurement(session.spec, session.mode, app, load, result, counts)

@@ -104,9 +104,12 @@ def constructions(name: str) -> dict[str, int]:
 
 def test_one_start_up_path_from_a_test_to_a_running_nf() -> None:
     """The NF is started, the mode's settings applied and the NAPI pinned for a test in
-    session.NfSession alone (local.passing_nf is its local-class half)."""
-    assert set(constructions("RunningNf")) == {"pytest_xdpperf.session",
-                                               "pytest_xdpperf.local"}
+    session.NfSession alone (local.passing_nf is its local-class half), through the
+    testbed (start_nf, mode_settings: the veth testbed's RunningNf and modes.applied)."""
+    assert constructions("start_nf") == {"pytest_xdpperf.session": 1,
+                                         "pytest_xdpperf.local": 1}
     assert constructions("passing_nf") == {"pytest_xdpperf.session": 1}
-    assert set(constructions("applied")) == {"pytest_xdpperf.session"}
+    assert constructions("mode_settings") == {"pytest_xdpperf.session": 1}
+    assert set(constructions("RunningNf")) == {"pytest_xdpperf.testbed.veth"}
+    assert set(constructions("applied")) == {"pytest_xdpperf.testbed.veth"}
     assert set(constructions("NfSpec")) <= {"pytest_xdpperf.session"}

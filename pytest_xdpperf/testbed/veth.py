@@ -17,7 +17,9 @@ import contextlib
 import os
 import warnings
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import psutil
@@ -28,8 +30,11 @@ from pyroute2.ethtool import Ethtool
 from .. import naming, runfile
 from ..errors import XdpperfError
 from ..ifstats import ethtool_stats, link_stats
+from ..metrics import DutSamplers
+from ..modes import Mode, applied
 from ..netns import entered, iproute
-from .base import SEND_PATHS, Host, PathCounters
+from ..nf import NfSpec, RunningNf
+from .base import SEND_PATHS, Capabilities, Host, NfProcess, PathCounters
 
 # 198.18.0.0/15 is reserved by RFC 2544 for benchmarks: the only addresses we use.
 TESTER_IP = "198.18.0.1"
@@ -118,10 +123,12 @@ class VethTestbed:
     _alive: bool = field(default=True, repr=False)
     _note: runfile.RunNote | None = field(default=None, repr=False)
     # what the veth driver can run (see README, "Known limits on a veth testbed"):
-    # AF_XDP sockets in copy mode only, and no BPF offload
+    # AF_XDP sockets in copy mode only, no BPF offload, one queue whose NAPI no
+    # socket links to (napi_id 0: busy polling never engages)
     kind: ClassVar[str] = "veth"
-    attach_modes: ClassVar[tuple[str, ...]] = ("native", "generic")
-    bind_modes: ClassVar[tuple[str, ...]] = ("copy",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        attach_modes=("native", "generic"), bind_modes=("copy",), busy_poll=False,
+        multi_queue=False)
 
     @classmethod
     def create(
@@ -252,6 +259,22 @@ class VethTestbed:
     def path_counters(self, send_path: str) -> PathCounters:
         return veth_path_counters(self.tester, self.dut, send_path)
 
+    def start_nf(self, binary: Path, spec: NfSpec, mode: Mode,
+                 pass_ifname: str | None = None) -> RunningNf:
+        return RunningNf(binary, spec, mode, self.dut, pass_ifname=pass_ifname)
+
+    def mode_settings(self, mode: Mode) -> AbstractContextManager[dict[str, str]]:
+        return applied(mode, self.dut)
+
+    def samplers(self) -> DutSamplers:
+        return DutSamplers(self.dut.cpus)
+
+    def load_app(self, app: str, running: NfProcess, mode: Mode, duration: float,
+                 threads: int, concurrency: int) -> tuple[Any, dict[str, int]]:
+        from ..local import measure_memcached  # local builds on the testbed's hosts
+
+        return measure_memcached(self, running, mode, duration, threads, concurrency)
+
     def prepare_dut_napi(self) -> list[int]:
         self.pin_napi(self.tester)
         return self.pin_napi(self.dut)
@@ -271,6 +294,7 @@ class VethTestbed:
                     "cpus": list(self.dut.cpus)},
             "driver": "veth",
             "napi": "threaded, SCHED_FIFO",
+            "capabilities": self.capabilities.as_dict(),
         }
 
     def destroy(self) -> None:
