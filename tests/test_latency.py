@@ -183,7 +183,8 @@ def test_xdpperf_latency_records_fractions_and_low_rates(xdpperf_testbed: Any,
         order = [s[k] for k in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us")]
         assert order == sorted(order) and order[0] > 0
     info = bench.extra_info
-    assert info["xdpperf_kind"] == "latency" and info["xdpperf_schema"] == 2 and info["throughput_source"] == "given"
+    assert info["xdpperf_kind"] == "latency" and info["xdpperf_schema"] == 2
+    assert info["throughput_source"] == "given"
     assert info["loss_floor"] == 0.0 and info["calibration"]["max_load_pps"] == 1.5e6
     assert info["tester_bound"] is False
     for pt in info["latency"]:  # each point's DUT CPU split, around its own trial

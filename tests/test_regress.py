@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from schemas import assert_record_file_valid
 
 from pytest_xdpperf.history import load_all, load_record
 
@@ -41,6 +42,7 @@ def test_a_regressed_run_never_becomes_the_baseline(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "starts the history" in first.stdout
     assert pinned.is_file() and len(samples(pinned)) == 3  # --repetitions 3 by default
+    assert assert_record_file_valid(pinned) == 1  # the fake suite's record is a valid one
     for _ in range(2):  # the second time too: the first regressed run is no baseline
         slow = regress(tmp_path, 0.8e6)
         assert slow.returncode == 1, slow.stdout + slow.stderr
