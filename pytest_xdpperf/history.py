@@ -218,17 +218,18 @@ def _safe(text: str) -> str:
 def store(record_path: str | Path, history: str | Path, commit: str | None = None) -> Path:
     """Copy a record into a history, named by kernel release, commit and time.
 
-    `commit` (ci/regress asks git itself: pytest-benchmark's own lookup says
-    'unknown' when git refuses a sudo'd run's checkout) replaces the record's
-    commit id in the name and in the copy; the record's own is kept as recorded_id."""
+    `commit` replaces the record's commit id in the name and in the copy; the
+    record's own is kept as recorded_id. A record already filed under it (pytest
+    --xdpperf-commit, as ci/regress runs it) is copied unchanged. (For records made
+    elsewhere: pytest-benchmark's own lookup says 'unknown' when git refuses a sudo'd
+    run's checkout; the plugin now asks again itself, benchrecord.complete_commit.)"""
     record = load_record(record_path)
     doc = None
-    if commit:
+    if commit and record.commit.get("id") != commit:
+        from .benchrecord import refile_commit
+
         doc = json.loads(Path(record_path).read_text())
-        info = dict(doc.get("commit_info") or {})
-        if info.get("id") not in (None, commit):
-            info["recorded_id"] = info["id"]
-        info["id"] = commit
+        info = refile_commit(dict(doc.get("commit_info") or {}), commit)
         doc["commit_info"] = record.commit = info
     stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
     stem = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}"
