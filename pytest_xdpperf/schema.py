@@ -38,7 +38,9 @@ KINDS = (THROUGHPUT, LATENCY, TRANSACTIONS, UNFINISHED)
 # Each kind's schema version. The numbers go on from the old shared marker's
 # (`xdpperf_record` 2 for throughput and transactions, `xdpperf_latency_record` 1):
 # throughput 3, transactions 3, latency 2 are those records with the kind and the
-# one identity block (transactions and latency gain `traffic`, None for transactions).
+# one identity block (transactions gain `traffic`: None, memaslap's load is no
+# generator traffic). Bump a kind's version when a key changes meaning or goes away,
+# and say so beside the writer (results.RECORD_VERSION, ...) and in its schema file.
 VERSIONS = {THROUGHPUT: 3, LATENCY: 2, TRANSACTIONS: 3, UNFINISHED: 1}
 
 # the markers of the records before kinds; written for one more release (see above)
