@@ -10,7 +10,9 @@ fails when they change.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from .history import UNMEASURED_KEY
@@ -79,3 +81,46 @@ def save_alone(config: Any, entries: list[dict[str, Any]]) -> None:
         bs.save_json(output)
     if save:
         bs.storage.save(output, save)
+
+
+def refile_commit(commit_info: dict[str, Any], commit: str) -> dict[str, Any]:
+    """`commit_info` filed under `commit` instead: the id it had is kept as
+    recorded_id when it differs (pytest-benchmark's 'unknown' under sudo, say).
+    Changes `commit_info` in place and returns it."""
+    if commit_info.get("id") not in (None, commit):
+        commit_info["recorded_id"] = commit_info["id"]
+    commit_info["id"] = commit
+    return commit_info
+
+
+def _git(repo: Path, *args: str) -> str:
+    """git in `repo`, trusted whoever owns it (safe.directory: a sudo'd run's checkout
+    belongs to the user, and plain git refuses it); raises on failure."""
+    return subprocess.run(["git", "-c", f"safe.directory={repo}", "-C", str(repo), *args],
+                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+
+def complete_commit(commit_info: dict[str, Any], given: str | None, repo: Path) -> None:
+    """pytest_benchmark_update_commit_info: `given` (--xdpperf-commit) files the record
+    under that commit; else where pytest-benchmark's own git lookup failed (its
+    `error`: git refuses a checkout someone else owns, as under sudo) git is asked
+    again trusting `repo`, and the answer replaces it (the error kept as
+    recorded_error). Where git fails here too, commit_info stays as it was."""
+    if given:
+        refile_commit(commit_info, given)
+        return
+    if "error" not in commit_info:
+        return
+    try:
+        top = Path(_git(repo, "rev-parse", "--show-toplevel"))
+        found = {
+            "id": _git(top, "rev-parse", "HEAD"),
+            "time": _git(top, "show", "-s", "--pretty=format:%cI"),
+            "author_time": _git(top, "show", "-s", "--pretty=format:%aI"),
+            "dirty": bool(_git(top, "status", "--porcelain", "--untracked-files=no")),
+            "branch": _git(top, "rev-parse", "--abbrev-ref", "HEAD"),
+        }
+    except (OSError, subprocess.SubprocessError):
+        return
+    commit_info["recorded_error"] = commit_info.pop("error")
+    commit_info.update(found)

@@ -1,5 +1,5 @@
-"""The `xdpperf` command: compare, store and plot records, find where a history
-changed; clean up after killed runs."""
+"""The `xdpperf` command: compare, store, plot and export records, find where a
+history changed; clean up after killed runs."""
 
 from __future__ import annotations
 
@@ -86,6 +86,18 @@ def _plot(args: argparse.Namespace) -> int:
         raise XdpperfError(f"bad --format '{args.format}'", "give png, svg or png,svg")
     for path in plot_all(load_all(args.records), Path(args.output), formats):
         print(path)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+    from .history import load_all
+
+    fmt, target = ("csv", args.csv) if args.csv is not None else ("ndjson", args.ndjson)
+    records = load_all(args.records)
+    n = export(records, fmt, target)
+    if target != "-":
+        print(f"{target}: {n} rows ({fmt}) from {len(records)} records")
     return 0
 
 
@@ -228,6 +240,15 @@ def main(argv: list[str] | None = None) -> int:
                                                                    "xdpperf-plots)")
     p.add_argument("--format", default="png,svg", help="comma-separated: png, svg, pdf")
     p.set_defaults(func=_plot)
+
+    p = sub.add_parser("export", help="records as one long table (a row per test, figure "
+                                      "and repetition) for spreadsheets and dashboards")
+    p.add_argument("records", nargs="+", help="JSON records and/or history directories")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--csv", metavar="FILE", help="write CSV with a header ('-': stdout)")
+    out.add_argument("--ndjson", metavar="FILE",
+                     help="write one JSON object a line ('-': stdout)")
+    p.set_defaults(func=_export)
     p = sub.add_parser("thresholds", help="a thresholds file from stored runs: limits from "
                                           "the figures' spread, never above the worst run")
     p.add_argument("runs", nargs="+", help="pytest-benchmark JSON records, one per run, "

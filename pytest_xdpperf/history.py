@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import XdpperfError
+from .schema import LATENCY, TPS, TRANSACTIONS, UNFINISHED, kind_of
 
 RECORD_HELP = "give JSON files written by pytest --benchmark-json / --benchmark-autosave"
-# what marks a benchmark's extra_info as xdpperf's: throughput (and transactions), latency
-RECORD_KEY = "xdpperf_record"
 # The JSON key beside pytest-benchmark's "benchmarks" holding xdpperf records of
 # measurements that produced no rate (benchrecord.unmeasured_entry: no stats to write).
 UNMEASURED_KEY = "xdpperf_unmeasured"
-LATENCY_KEY = "xdpperf_latency_record"
 
 
 @dataclass(frozen=True)
@@ -36,22 +34,23 @@ class TestRecord:
     # transactions record, packets/s otherwise
     samples_pps: tuple[float, ...]
     extra_info: dict[str, Any]
+    kind: str = "throughput"  # schema.KINDS, as schema.kind_of reads it (any version)
 
     @property
     def is_latency(self) -> bool:
         """A latency record (latency_run): points with percentiles, no throughput."""
-        return LATENCY_KEY in self.extra_info
+        return self.kind == LATENCY
 
     @property
     def unfinished(self) -> bool:
         """A measurement a crash or failure ended (`xdpperf import` of a journal):
         its trials only, never a baseline."""
-        return bool(self.extra_info.get("unfinished"))
+        return self.kind == UNFINISHED
 
     @property
     def is_transactions(self) -> bool:
         """A transactions record (local class, an application behind the NF)."""
-        return self.metric == TPS
+        return self.kind == TRANSACTIONS
 
     @property
     def mean_pps(self) -> float | None:
@@ -121,7 +120,6 @@ def samples_of(info: dict[str, Any]) -> tuple[str, tuple[float, ...]]:
 
 
 REPETITION_KEYS = {"pdr": "pdr_pps", "ndr": "ndr_pps", "max_forwarding_rate": "mfr_pps"}
-TPS = "transactions_per_second"  # local.AppMeasurement's metric
 
 
 def figure_samples(info: dict[str, Any], figure: str) -> tuple[float, ...]:
@@ -181,11 +179,12 @@ def load_record(path: str | Path) -> Record:
     unmeasured = doc.get(UNMEASURED_KEY)  # records with no rate (benchrecord.unmeasured_entry)
     for bench in doc["benchmarks"] + (unmeasured if isinstance(unmeasured, list) else []):
         info = bench.get("extra_info") if isinstance(bench, dict) else None
-        if not isinstance(info, dict) or not (RECORD_KEY in info or LATENCY_KEY in info):
+        kind = kind_of(info)  # records of every schema version, with a kind or before kinds
+        if kind is None or not isinstance(info, dict):
             continue
         name = str(bench.get("fullname") or bench.get("name"))
-        metric, samples = ("latency", ()) if LATENCY_KEY in info else samples_of(info)
-        record.tests[name] = TestRecord(name, metric, samples, info)
+        metric, samples = ("latency", ()) if kind == LATENCY else samples_of(info)
+        record.tests[name] = TestRecord(name, metric, samples, info, kind)
     if not record.tests:
         raise XdpperfError(f"{path}: a pytest-benchmark record without any xdpperf measurement",
                            "compare records of xdpperf test suites only")
@@ -219,17 +218,18 @@ def _safe(text: str) -> str:
 def store(record_path: str | Path, history: str | Path, commit: str | None = None) -> Path:
     """Copy a record into a history, named by kernel release, commit and time.
 
-    `commit` (ci/regress asks git itself: pytest-benchmark's own lookup says
-    'unknown' when git refuses a sudo'd run's checkout) replaces the record's
-    commit id in the name and in the copy; the record's own is kept as recorded_id."""
+    `commit` replaces the record's commit id in the name and in the copy; the
+    record's own is kept as recorded_id. A record already filed under it (pytest
+    --xdpperf-commit, as ci/regress runs it) is copied unchanged. (For records made
+    elsewhere: pytest-benchmark's own lookup says 'unknown' when git refuses a sudo'd
+    run's checkout; the plugin now asks again itself, benchrecord.complete_commit.)"""
     record = load_record(record_path)
     doc = None
-    if commit:
+    if commit and record.commit.get("id") != commit:
+        from .benchrecord import refile_commit
+
         doc = json.loads(Path(record_path).read_text())
-        info = dict(doc.get("commit_info") or {})
-        if info.get("id") not in (None, commit):
-            info["recorded_id"] = info["id"]
-        info["id"] = commit
+        info = refile_commit(dict(doc.get("commit_info") or {}), commit)
         doc["commit_info"] = record.commit = info
     stamp = _safe(record.datetime.replace(":", "").split(".")[0]) or "undated"
     stem = f"{_safe(record.kernel)}__{_safe(record.commit_id)}__{stamp}"

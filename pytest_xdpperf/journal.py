@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .schema import UNFINISHED, head
+
 DONE_KINDS = ("measurement", "latency")
 
 
@@ -156,7 +158,7 @@ def to_records(lines: list[dict[str, Any]], session: str) -> tuple[list[dict[str
         got, end = trials[test], ended.get(test, {})
         first = got[0] if got else end
         open_.append(_entry(test, {
-            "xdpperf_record": 2, "unfinished": True, "metric": "none",
+            **head(UNFINISHED), "unfinished": True, "metric": "none",
             "metric_samples_pps": [], "nf": first.get("nf"), "mode": first.get("mode"),
             "error": end.get("error") or "the run ended without finishing (killed?)",
             # each trial as it was journaled; a journal of before per-trial lines has

@@ -24,6 +24,7 @@ from .modes import Mode
 from .nf import NfSpec
 from .results import TESTER_BOUND_MARGIN
 from .rfc2544 import find_throughput
+from .schema import LATENCY, VERSIONS, identity
 from .session import Context, NfSession
 from .testbed.base import Sampler
 from .trafficgen.base import TrafficProfile
@@ -34,7 +35,9 @@ MIN_SAMPLES = 10  # a low-rate point lasts long enough for this many frames
 MAX_POINT_SECONDS = 60.0
 # 1: first records; since then, compatibly: points carry cpu, llc, tester_bound and
 # stamp_lag_max_us, the record tester_bound, loss_floor and calibration.
-RECORD_VERSION = 1
+# 2: xdpperf_kind "latency" and xdpperf_schema (schema.py), the shared identity block;
+# the schema is pytest_xdpperf/schemas/latency.json.
+RECORD_VERSION = VERSIONS[LATENCY]
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,7 @@ class LatencyMeasurement:
 
     def extra_info(self) -> dict[str, Any]:
         return {
-            "xdpperf_latency_record": RECORD_VERSION,
-            "nf": self.nf.name, "nf_params": dict(self.nf.params),
-            "attach": self.nf.attach, "bind": self.nf.bind,
-            "need_wakeup": self.nf.need_wakeup if self.mode.sockets else None,
-            "mode": self.mode.name, "processing": self.mode.processing,
-            "traffic_class": "passthrough", "traffic": self.profile.describe(),
+            **identity(LATENCY, self.nf, self.mode, "passthrough", self.profile),
             "throughput_pps": self.throughput_pps, "throughput_source": self.throughput_source,
             "latency": [p.as_dict() for p in self.points],
             "tester_bound": any(p.tester_bound for p in self.points),

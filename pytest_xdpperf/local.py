@@ -38,6 +38,7 @@ from .modes import Mode
 from .netns import entered, iproute
 from .nf import NfSpec, RunningNf
 from .rfc2544 import TrialResult
+from .schema import TRANSACTIONS, VERSIONS, identity
 from .testbed.base import Host, NfProcess
 from .trafficgen.base import Generator
 
@@ -414,7 +415,10 @@ def memaslap(tester: Host, server: str, port: int, duration: float, threads: int
 # --- transactions: an application behind the NF -------------------------------------------
 
 APPS = ("memcached",)
-APP_RECORD_VERSION = 2  # 2: problems, problem; errors from memaslap's real output
+# 2: problems, problem; errors from memaslap's real output.  3: xdpperf_kind
+# "transactions" and xdpperf_schema (schema.py), the shared identity block (traffic None);
+# the schema is pytest_xdpperf/schemas/transactions.json.
+APP_RECORD_VERSION = VERSIONS[TRANSACTIONS]
 
 
 @dataclass
@@ -444,16 +448,8 @@ class AppMeasurement:
 
     def extra_info(self) -> dict[str, Any]:
         return {
-            "xdpperf_record": APP_RECORD_VERSION,
-            "kind": "transactions",
-            "nf": self.nf.name,
-            "nf_params": dict(self.nf.params),
-            "attach": self.nf.attach,
-            "bind": self.nf.bind,
-            "need_wakeup": self.nf.need_wakeup if self.mode.sockets else None,
-            "mode": self.mode.name,
-            "processing": self.mode.processing,
-            "traffic_class": "local",
+            # no generator traffic: memaslap's load is under "load"
+            **identity(TRANSACTIONS, self.nf, self.mode, "local", None),
             "app": self.app,
             "load": self.load,
             "metric": "transactions_per_second",

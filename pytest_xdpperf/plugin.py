@@ -11,7 +11,13 @@ from typing import Any, NoReturn
 import pytest
 
 from . import preflight
-from .benchrecord import add_unmeasured, has_stats, save_alone, unmeasured_entry
+from .benchrecord import (
+    add_unmeasured,
+    complete_commit,
+    has_stats,
+    save_alone,
+    unmeasured_entry,
+)
 from .build import Builder
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
@@ -121,6 +127,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="NF sources: a folder laid out like the bundled nfs/ (its Makefile, "
                          "common library, generator and one folder per NF), e.g. a copy "
                          "with a changed NF (default: the bundled nfs/)")
+    group.addoption("--xdpperf-commit", default=None, metavar="ID",
+                    help="the commit the records are filed under (commit_info id; the id "
+                         "pytest-benchmark found is kept as recorded_id); default: "
+                         "pytest-benchmark's git lookup, asked again trusting the checkout "
+                         "where git refuses it (as under sudo)")
     group.addoption("--xdpperf-build", default=None,
                     help="build directory for the C programs (default: build/ in the checkout)")
 
@@ -432,6 +443,14 @@ def pytest_benchmark_update_machine_info(config: pytest.Config,
     the testbed exists: then the last session's facts stand in for the NIC's."""
     facts = config.stash.get(MACHINE_FACTS, None) or _machine_cache(config).read()
     machine_info.update(facts)
+
+
+def pytest_benchmark_update_commit_info(config: pytest.Config,
+                                        commit_info: dict[str, Any]) -> None:
+    """The records' commit, fixed as pytest-benchmark writes it rather than rewritten
+    afterwards: --xdpperf-commit, else git trusting the checkout where
+    pytest-benchmark's lookup failed (benchrecord.complete_commit)."""
+    complete_commit(commit_info, config.getoption("--xdpperf-commit"), Path.cwd())
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any],

@@ -23,6 +23,7 @@ from .rfc2544 import (
     Throughput,
     trial_dict,
 )
+from .schema import THROUGHPUT, VERSIONS, identity
 from .stats import summary
 from .thresholds import LIVELOCK_SHARE
 from .trafficgen.base import TrafficProfile
@@ -37,7 +38,9 @@ TESTER_BOUND_MARGIN = 0.10
 # max_forwarding_rate carries `trials` (every attempt, `valid` as the MFR judges it),
 # `saturated`, `tester_bound` and `spoiled_trials`; repetitions carry `mfr_tester_bound`.
 # Since then, compatibly: `method` (the search preset) and `judged_figure`.
-RECORD_VERSION = 2
+# 3: xdpperf_kind "throughput" and xdpperf_schema (schema.py), the shared identity block;
+# the schema is pytest_xdpperf/schemas/throughput.json.
+RECORD_VERSION = VERSIONS[THROUGHPUT]
 # The headline a judged figure puts in pytest-benchmark's stats: mfr_vs_noop is the MFR
 # over the session's no-op rate, so the stats hold the MFR [packets/s] it is made from.
 HEADLINE_OF = {"mfr_vs_noop": "max_forwarding_rate"}
@@ -280,16 +283,7 @@ class Measurement:
                 "trials": mfr_trial_dicts(rep.max_forwarding),
             }
         return {
-            "xdpperf_record": RECORD_VERSION,
-            "nf": self.nf.name,
-            "nf_params": dict(self.nf.params),
-            "attach": self.nf.attach,
-            "bind": self.nf.bind,
-            "need_wakeup": self.nf.need_wakeup if self.mode.sockets else None,
-            "mode": self.mode.name,
-            "processing": self.mode.processing,
-            "traffic_class": self.traffic_class,
-            "traffic": self.profile.describe(),
+            **identity(THROUGHPUT, self.nf, self.mode, self.traffic_class, self.profile),
             "loss_threshold": self.loss_threshold,
             "method": self.method,
             "metric": metric,

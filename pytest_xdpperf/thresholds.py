@@ -51,6 +51,7 @@ from typing import Any
 from .errors import XdpperfError
 from .latency import supported
 from .methods import DEFAULT_METHOD, method_of
+from .schema import LATENCY, THROUGHPUT, TRANSACTIONS, UNFINISHED, kind_of
 
 KINDS = ("throughput", "latency", "transactions")
 # A user-space NF whose flat-out MFR is below this share of what it forwarded at a
@@ -92,12 +93,9 @@ class Key:
     @classmethod
     def of_record(cls, info: dict[str, Any]) -> Key:
         """The key of a record's extra_info (or a live measurement's)."""
-        if "xdpperf_latency_record" in info:
-            kind = "latency"
-        elif info.get("kind") == "transactions":
-            kind = "transactions"
-        else:
-            kind = "throughput"
+        kind = kind_of(info) or THROUGHPUT
+        if kind == UNFINISHED:  # judged as the throughput it did not finish
+            kind = THROUGHPUT
         frame = (info.get("traffic") or {}).get("frame_size")
         return cls(kind, str(info.get("nf")), _params(info.get("nf_params") or {}),
                    str(info.get("traffic_class")), str(info.get("mode")),
@@ -139,8 +137,8 @@ class Thresholds:
             return (f"the thresholds are for {duration:g} s trials, this run used "
                     f"{measured:g} s (--trial-duration)")
         method = self.testbed.get("method")
-        if method is not None and "xdpperf_latency_record" not in info and \
-                info.get("kind") != "transactions" and method != method_of(info):
+        if method is not None and kind_of(info) not in (LATENCY, TRANSACTIONS) \
+                and method != method_of(info):
             return (f"the thresholds are for method {method}, this run used "
                     f"{method_of(info)} (--xdpperf-method)")
         goal = self.testbed.get("loss_threshold")
@@ -434,7 +432,7 @@ def _settings(runs: list[list[dict[str, Any]]], name: str) -> set[float]:
         for info in run:
             value = (info.get("calibration") or {}).get(name) if name == "trial_duration" \
                 else info.get(name)
-            if value is not None and "xdpperf_latency_record" not in info:
+            if value is not None and kind_of(info) != LATENCY:
                 out.add(float(value))
     return out
 

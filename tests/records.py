@@ -9,8 +9,10 @@ from typing import Any
 
 from pytest_xdpperf.latency import LatencyHistogram
 from pytest_xdpperf.latency_run import LatencyMeasurement, LatencyPoint, record_latency
+from pytest_xdpperf.local import AppMeasurement, Transactions
 from pytest_xdpperf.modes import MODES
 from pytest_xdpperf.nf import NfSpec
+from pytest_xdpperf.schema import THROUGHPUT, identity
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 
 
@@ -20,8 +22,11 @@ def bench(name: str, samples: list[float], mode: str = "xdp", nf: str = "macswap
           pdr: list[float | None] | None = None, **extra: Any) -> dict[str, Any]:
     """One benchmark entry; `samples` are the headline `metric` per repetition.
 
-    `schema` picks how the repetitions are written: samples (metric_samples_pps),
-    repetitions (repetitions.pdr_pps), single (metric_pps).  metric="max_forwarding_rate"
+    `schema` picks the record's layout: samples, the current one (xdpperf_kind
+    throughput, schema.identity, metric_samples_pps: valid against
+    schemas/throughput.json); the older layouts before kinds, repetitions
+    (`xdpperf_record` 2, repetitions.pdr_pps) and single (`xdpperf_record` 1,
+    metric_pps only).  metric="max_forwarding_rate"
     is a run where some repetition found no PDR (`pdr`: each repetition's, default none);
     `mfr` gives each repetition's MFR of a PDR run (then written under repetitions)."""
     mean = statistics.fmean(samples)
@@ -33,20 +38,34 @@ def bench(name: str, samples: list[float], mode: str = "xdp", nf: str = "macswap
         mfr_reps = samples
     pdr_rate = mean if metric == "pdr" else None
     mfr_mean = statistics.fmean(mfr_reps)
+    params = params or {"action": "drop"}
+    if schema == "samples":
+        head = identity(THROUGHPUT, NfSpec(nf, params), MODES[mode], traffic_class,
+                        TrafficProfile())
+        # the loss goal under this VM's bare veth path's own loss (loss_floor), so the
+        # MFR is the judged figure by default (methods.default_figure), as before kinds
+        head |= {"loss_threshold": 0.001, "calibration": None, "testbed_bound": False,
+                 "trials": [], "notes": []}
+    else:
+        head = {"xdpperf_record": 2 if schema == "repetitions" else 1, "nf": nf,
+                "nf_params": params, "mode": mode, "traffic_class": traffic_class}
     info: dict[str, Any] = {
-        "xdpperf_record": 1, "nf": nf, "nf_params": params or {"action": "drop"},
-        "mode": mode, "traffic_class": traffic_class, "metric": metric, "metric_pps": mean,
+        **head, "metric": metric, "metric_pps": mean,
         "ndr": {"rate_pps": pdr_rate * 0.98 if pdr_rate else None, "status": "found"},
         "pdr": {"rate_pps": pdr_rate, "status": "found" if pdr_rate else "below_min_load"},
         "max_forwarding_rate": {"mean_pps": mfr_mean, "stdev_pps": mfr_mean * 0.01,
                                 "rates_pps": [mfr_mean]},
-        "loss_floor": 0.0, "tester_bound": False,
+        "loss_floor": 0.0 if schema != "samples" else 0.002, "tester_bound": False,
     }
     if schema == "samples":
         info["metric_samples_pps"] = samples
         if metric != "pdr" or mfr:
             info["repetitions"] = {"count": len(samples), "pdr_pps": pdr_reps,
                                    "ndr_pps": [None] * len(samples), "mfr_pps": mfr_reps}
+        else:  # each repetition's figures, as the record's single ones are made of
+            info["repetitions"] = {"count": len(samples), "pdr_pps": pdr_reps,
+                                   "ndr_pps": [s * 0.98 for s in samples],
+                                   "mfr_pps": mfr_reps}
     elif schema == "repetitions":
         info["repetitions"] = {"count": len(samples), "pdr_pps": samples,
                                "ndr_pps": [s * 0.98 for s in samples],
@@ -103,12 +122,15 @@ def latency_bench(name: str, mode: str, samples_ns: dict[tuple[float, float | No
 
 
 def transactions(name: str, tps: float, mode: str = "xdp") -> dict[str, Any]:
-    """A transactions record entry as local.AppMeasurement writes it (memcached behind an NF)."""
-    info = {"xdpperf_record": 1, "kind": "transactions", "nf": "macswap", "mode": mode,
-            "traffic_class": "local", "app": "memcached", "metric": "transactions_per_second",
-            "tps": tps, "errors": 0}
-    return {"name": name.split("::")[-1], "fullname": name, "extra_info": info,
-            "stats": {"mean": 1 / tps}}
+    """A transactions record entry written by local.AppMeasurement itself (memcached
+    behind an NF, `tps` transactions/s over 5 s)."""
+    result = Transactions(5.0, round(tps * 5), tps, 0, 0, {}, {})
+    measurement = AppMeasurement(NfSpec("macswap", {"action": "pass"}), MODES[mode],
+                                 "memcached", {"tool": "memaslap", "threads": 1,
+                                               "concurrency": 16, "duration": 5.0},
+                                 result, {"rx": round(tps * 10)})
+    return {"name": name.split("::")[-1], "fullname": name,
+            "extra_info": measurement.extra_info(), "stats": {"mean": 1 / tps}}
 
 
 def write(path: Path, benches: list[dict[str, Any]], kernel: str = "6.18.0",

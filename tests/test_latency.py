@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from records import FakeBenchmark
+from schemas import assert_valid
 
 from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.journal import Journal
@@ -183,7 +184,9 @@ def test_xdpperf_latency_records_fractions_and_low_rates(xdpperf_testbed: Any,
         order = [s[k] for k in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us")]
         assert order == sorted(order) and order[0] > 0
     info = bench.extra_info
-    assert info["xdpperf_latency_record"] == 1 and info["throughput_source"] == "given"
+    assert info["xdpperf_kind"] == "latency" and info["xdpperf_schema"] == 2
+    assert_valid("latency", info)  # a real latency record, by schemas/latency.json
+    assert info["throughput_source"] == "given"
     assert info["loss_floor"] == 0.0 and info["calibration"]["max_load_pps"] == 1.5e6
     assert info["tester_bound"] is False
     for pt in info["latency"]:  # each point's DUT CPU split, around its own trial

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from schemas import assert_record_file_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("xdp", "af_xdp", "af_xdp-sysc")
@@ -50,6 +51,14 @@ def test_one_complete_record_per_test_and_mode(records: dict) -> None:
         assert info["metric_samples_pps"] == [info["metric_pps"]]
         assert [p["share"] for p in info["calibration"]["loss_table"]] == [
             0.1, 0.25, 0.5, 0.75, 0.9]
+
+
+def test_a_real_runs_records_are_valid_against_their_schema(records: dict) -> None:
+    """Every entry of a real run, judged (its verdict in it), by schemas/throughput.json."""
+    assert assert_record_file_valid(records["path"]) == 2 * len(MODES)
+    for bench in records["json"]["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["xdpperf_kind"] == "throughput" and "verdict" in info
 
 
 def test_reported_rates_were_confirmed(records: dict) -> None:

@@ -4,6 +4,7 @@ repetitions it asks for, and the commit it files runs under."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from schemas import assert_record_file_valid
 
-from pytest_xdpperf.history import load_all, load_record
+from pytest_xdpperf.benchrecord import complete_commit
+from pytest_xdpperf.history import load_all, load_record, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "fakerecord"
@@ -41,6 +44,7 @@ def test_a_regressed_run_never_becomes_the_baseline(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "starts the history" in first.stdout
     assert pinned.is_file() and len(samples(pinned)) == 3  # --repetitions 3 by default
+    assert assert_record_file_valid(pinned) == 1  # the fake suite's record is a valid one
     for _ in range(2):  # the second time too: the first regressed run is no baseline
         slow = regress(tmp_path, 0.8e6)
         assert slow.returncode == 1, slow.stdout + slow.stderr
@@ -105,3 +109,60 @@ def test_commit_comes_from_a_checkout_git_distrusts(tmp_path: Path) -> None:
     assert f"__{short}__" in stored.name
     record = load_record(stored)
     assert record.commit_id == short and "recorded_id" in record.commit  # pytest-benchmark's
+
+
+def fake_run(tmp: Path, cwd: Path, *options: str) -> dict:
+    """The fake suite run by pytest itself (no ci/regress) from `cwd`: its record."""
+    out = tmp / "run.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
+         f"--benchmark-json={out}", *options], cwd=cwd, capture_output=True, text=True,
+        timeout=300, env=os.environ | {"XDPP_FAKE_PPS": "1e6"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(out.read_text())["commit_info"]
+
+
+def test_xdpperf_commit_files_the_record_as_pytest_benchmark_writes_it(tmp_path: Path) -> None:
+    """--xdpperf-commit sets commit_info through pytest-benchmark's own hook: the record
+    needs no rewriting afterwards, and what pytest-benchmark found is kept."""
+    info = fake_run(tmp_path, tmp_path, "--xdpperf-commit", "abc1234")
+    assert info["id"] == "abc1234" and info["recorded_id"] == "unversioned"  # no git here
+    # xdpperf store --commit of the same commit copies it unchanged
+    stored = store_record(tmp_path, "abc1234")
+    assert stored.read_bytes() == (tmp_path / "run.json").read_bytes()
+
+
+def store_record(tmp: Path, commit: str) -> Path:
+    return store(tmp / "run.json", tmp / "history", commit)
+
+
+def test_complete_commit_asks_git_again_only_where_pytest_benchmark_failed(
+        tmp_path: Path) -> None:
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    failed = {"id": "unknown", "time": None, "dirty": False, "error": "CalledProcessError"}
+    complete_commit(failed, None, ROOT)
+    assert failed["id"] == head and failed["recorded_error"] == "CalledProcessError"
+    assert "error" not in failed and failed["time"]
+    found = {"id": "f" * 40, "dirty": False}
+    complete_commit(found, None, ROOT)
+    assert found == {"id": "f" * 40, "dirty": False}  # pytest-benchmark's answer stands
+    nowhere = {"id": "unknown", "error": "x"}
+    complete_commit(nowhere, None, tmp_path)  # no git checkout: left as it was
+    assert nowhere == {"id": "unknown", "error": "x"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a checkout as someone else")
+def test_a_run_in_a_checkout_git_distrusts_still_records_its_commit(tmp_path: Path) -> None:
+    """pytest-benchmark's own lookup fails there (git's safe.directory check, as under
+    sudo); the plugin's commit_info hook asks git again trusting the checkout."""
+    repo = tmp_path / "checkout"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    for path in [repo, *repo.rglob("*")]:
+        shutil.chown(path, 65534, 65534)
+    info = fake_run(tmp_path, repo)
+    assert info["id"] == head and "recorded_error" in info and "error" not in info

@@ -92,7 +92,8 @@ def test_repetitions_record() -> None:
     bench = FakeBenchmark()
     record(bench, m)
     info = bench.extra_info
-    assert info["xdpperf_record"] == RECORD_VERSION == 2
+    assert info["xdpperf_kind"] == "throughput" and info["xdpperf_schema"] == RECORD_VERSION == 3
+    assert info["xdpperf_record"] == 2  # the legacy marker, for older readers (schema.LEGACY)
     r = info["repetitions"]
     assert r["count"] == 5
     assert r["ndr_pps"] == [x.ndr.rate_pps for x in reps]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from schemas import assert_record_file_valid
 from slowdown import slower_nfs
 
 from pytest_xdpperf.cli import main
@@ -109,3 +110,5 @@ def test_a_run_whose_only_measurement_has_no_rate_still_writes_its_record(
     record = load_record(tmp_path / "dead.json")
     (test,) = record.tests.values()
     assert test.samples_pps == () and test.extra_info["verdict"]["status"] == "fail"
+    # a real unmeasured entry, saved alone: by schemas/unmeasured_entry.json
+    assert assert_record_file_valid(tmp_path / "dead.json") == 1
