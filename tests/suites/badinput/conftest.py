@@ -66,11 +66,16 @@ class StandIn:
     dut = Host("dut", NOWHERE, "xdppnowhered", "02:00:00:00:00:02", "198.18.0.2", (0,))
     thresholds_key = "badinput-none"
     kind = VethTestbed.kind  # and what its driver can run
-    attach_modes = VethTestbed.attach_modes
-    bind_modes = VethTestbed.bind_modes
+    capabilities = VethTestbed.capabilities
 
     def prepare_dut_napi(self) -> list[int]:
         raise AssertionError("the bad input reached the DUT")
+
+    def mode_settings(self, mode: Any) -> Any:
+        raise AssertionError("the bad input reached the DUT's settings")
+
+    def start_nf(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the bad input reached the DUT's NF")
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "veth", "driver": "veth"}
