@@ -28,9 +28,9 @@ from typing import Any
 from .ifstats import delta, ethtool_stats, link_stats
 from .rfc2544 import TrialResult
 from .testbed.base import Host
+from .traffic import TrafficClass
 from .trafficgen.base import Generator, Offered
 
-TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate missed the intended one by more than this, short or
 # over, measured the tester, not the DUT (the generator's target is within 1%).
 RATE_TOLERANCE = 0.01
@@ -54,9 +54,7 @@ class Accounting:
 def account(traffic_class: str, rate: float, offered: Offered, tester_eth: Mapping[str, int],
             dut_link: Mapping[str, int], nf: Mapping[str, Any]) -> Accounting:
     """Pure: what one trial's counter deltas say the DUT forwarded and lost."""
-    if traffic_class not in TRAFFIC_CLASSES:
-        raise ValueError(f"unknown traffic class {traffic_class!r}")
-    if traffic_class == "passthrough":
+    if TrafficClass.parse(traffic_class) is TrafficClass.PASSTHROUGH:
         forwarded = offered.unique_received
         # sent back by the DUT, refused by the tester's full receive ring: veth counts
         # XDP_TX errors (rx_queue_0_xdp_tx_errors) and skb drops in the DUT's tx_dropped
@@ -116,9 +114,8 @@ class TrialMeasurer:
     last: Offered | None = None
 
     def __post_init__(self) -> None:
-        if self.traffic_class not in TRAFFIC_CLASSES:
-            raise ValueError(f"unknown traffic class {self.traffic_class!r}")
-        if self.traffic_class != "passthrough" and self.handled is None:
+        if TrafficClass.parse(self.traffic_class) is not TrafficClass.PASSTHROUGH \
+                and self.handled is None:
             raise ValueError(f"a {self.traffic_class} trial needs the NF's counters (handled)")
 
     def __call__(self, rate: float, duration: float) -> TrialResult:

@@ -23,7 +23,7 @@ from .nf import (
     NfSpec,
     RunningNf,
     busy_poll_note,
-    describe,
+    has_param,
     syscall_share,
     unsupported_reason,
 )
@@ -38,14 +38,13 @@ from .rfc2544 import (
     max_forwarding_rate,
 )
 from .testbed.base import Testbed
+from .traffic import TrafficClass
 from .trafficgen.base import Generator, TrafficProfile
 from .trafficgen.factory import GeneratorFactory, builtin
 
 if TYPE_CHECKING:
     from .latency_run import LatencyMeasurement
 
-# What each traffic class asks of an NF's `action` parameter.
-CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
 
 
 @dataclass(frozen=True)
@@ -187,13 +186,13 @@ class XdpPerf:
         """RFC 2544 NDR/PDR and the maximum forwarding rate of `nf`, recorded."""
         traffic_class = self._class()
         binary = self.builder.program(nf)
-        if "action=" in describe(binary)["params"]:  # NFs without one (e.g. chain) decide alone
-            params.setdefault("action", CLASS_ACTION[traffic_class])
+        if has_param(binary, "action"):  # NFs without one (e.g. chain) decide alone
+            params.setdefault("action", TrafficClass.parse(traffic_class).action)
         spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         self.skip_unsupported(nf, binary)
         opts = self.options
         notes: list[str] = []
-        local_class = traffic_class == "local"
+        local_class = traffic_class == TrafficClass.LOCAL
         with applied(self.mode, self.testbed.dut), \
                 (local.passing_nf(self.testbed, binary, spec, self.mode) if local_class else
                  RunningNf(binary, spec, self.mode, self.testbed.dut)) as running, \
@@ -230,7 +229,8 @@ class XdpPerf:
             notes.append(busy_poll)
         floor = self.calibration.loss_floor_for(traffic_class)
         if floor > opts.loss_threshold:
-            path = "(reflector) loses" if traffic_class == "passthrough" else "(no-op NF) loses"
+            path = ("(reflector) loses" if traffic_class == TrafficClass.PASSTHROUGH
+                    else "(no-op NF) loses")
             notes.append(f"the bare testbed {path} {floor:.3%} at "
                          f"{self.calibration.max_load_pps / 1e6:.2f} Mpps, more than the "
                          f"{opts.loss_threshold:.3%} threshold: PDRs near the no-op's "
@@ -312,13 +312,13 @@ class XdpPerf:
                      bind: str = "copy", need_wakeup: bool = True,
                      **params: Any) -> local.AppMeasurement:
         """Transactions/s of `app` on the DUT with `nf` in front of it (local class), recorded."""
-        if self._class() != "local":
+        if self._class() != TrafficClass.LOCAL:
             raise XdpperfError("transactions() measures an application on the DUT",
                                "mark the test @pytest.mark.local")
         local.check_app(app)
         binary = self.builder.program(nf)
-        if "action=" in describe(binary)["params"]:
-            params.setdefault("action", "pass")
+        if has_param(binary, "action"):
+            params.setdefault("action", TrafficClass.LOCAL.action)
         spec = NfSpec(nf, params, attach=attach, bind=bind, need_wakeup=need_wakeup)
         self.skip_unsupported(nf, binary)
         with applied(self.mode, self.testbed.dut), \
