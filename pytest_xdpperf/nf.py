@@ -54,7 +54,7 @@ def _describe(path: str, mtime: int) -> dict[str, Any]:
         raise ProgramFailed(
             f"{path} --describe gave no description (exit status {result.returncode}: "
             f"{(result.stderr or result.stdout).strip()[:300]!r}); is it built with the "
-            "current nfs/common/nf_lib.c?")
+            "current nfs/common/nf_args_lib.c?")
     unknown = [m for m in answer["modes"] if m not in MODES]
     if unknown:
         raise ProgramFailed(f"{path} --describe lists unknown mode(s) {unknown}")
