@@ -116,6 +116,10 @@ struct nf_param {
 
 extern const struct nf_choice nf_actions[];
 
+/* A byte count as --param takes it: "4G" when it is a whole number of G, M
+ * or K, else the number. */
+void nf_format_size(char *out, size_t size, unsigned long long bytes);
+
 /* --- hooks ------------------------------------------------------------- */
 
 /* What the runtime tells an NF's hooks about this run. */

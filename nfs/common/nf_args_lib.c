@@ -68,8 +68,7 @@ static void set_field(void *cfg, const struct nf_param *p, unsigned long long va
 	}
 }
 
-/* A byte count as written: "4G" when it is a whole number of G, M or K. */
-static void format_size(char *out, size_t size, unsigned long long bytes)
+void nf_format_size(char *out, size_t size, unsigned long long bytes)
 {
 	int shift;
 
@@ -93,8 +92,8 @@ static void accepts(char *out, size_t size, const struct nf_param *p)
 		snprintf(out, size, "%s=%lld..%lld", p->name, p->min, p->max);
 		break;
 	case NF_PARAM_SIZE:
-		format_size(lo, sizeof(lo), p->min);
-		format_size(hi, sizeof(hi), p->max);
+		nf_format_size(lo, sizeof(lo), p->min);
+		nf_format_size(hi, sizeof(hi), p->max);
 		snprintf(out, size, "%s=%s..%s", p->name, lo, hi);
 		break;
 	case NF_PARAM_CHOICE:
@@ -159,8 +158,8 @@ static unsigned long long parse_size_param(const struct nf_param *p, const char 
 	unsigned int shift = 0;
 	char *end;
 
-	format_size(lo, sizeof(lo), min);
-	format_size(hi, sizeof(hi), max);
+	nf_format_size(lo, sizeof(lo), min);
+	nf_format_size(hi, sizeof(hi), max);
 	snprintf(fix, sizeof(fix), "give a byte count from %s to %s, a multiple of %llu, with an optional K, M or G suffix, e.g. %s=%s",
 		 lo, hi, step, p->name, min <= 64ULL << 20 && 64ULL << 20 <= max ? "64M" : lo);
 	if (!isdigit((unsigned char)text[0]))
@@ -283,7 +282,7 @@ static void usage(const struct nf_ops *ops)
 		if (p->type == NF_PARAM_CHOICE && choice_name(p, value))
 			snprintf(def, sizeof(def), "%s", choice_name(p, value));
 		else if (p->type == NF_PARAM_SIZE)
-			format_size(def, sizeof(def), value);
+			nf_format_size(def, sizeof(def), value);
 		else
 			snprintf(def, sizeof(def), "%llu", value);
 		printf("  --param %s\n      %s (default %s)\n", text, p->help, def);

@@ -35,12 +35,14 @@ static void memory_before_load(struct nf_ctx *ctx)
 	struct bpf_map *map = bpf_object__find_map_by_name(ctx->obj, MEMORY_ARRAY_MAP);
 	unsigned long long avail;
 	const char *what;
+	char size[32];
 
 	c->slots = c->size / sizeof(__u64);
 	avail = xp_mem_available(&what);
+	nf_format_size(size, sizeof(size), c->size);
 	if (avail && c->size > avail)
-		xp_die("size %llu is more than the %llu MiB of %s (use a smaller size, or %s)",
-		       (unsigned long long)c->size, avail >> 20, what, XP_MEM_FIX);
+		xp_die("size '%s' is more than the %llu MiB of %s (use a smaller size, or %s)",
+		       size, avail >> 20, what, XP_MEM_FIX);
 	if (!map)
 		xp_die("%s has no map %s (rebuild memory_kern.o from memory.h)",
 		       bpf_object__name(ctx->obj), MEMORY_ARRAY_MAP);
