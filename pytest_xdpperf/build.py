@@ -13,7 +13,9 @@ from .errors import NfBuildError, XdpperfError
 # The C sources ship beside the package in a checkout; XDPPERF_NFS points elsewhere.
 DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "nfs"
 DEFAULT_BUILD = Path(__file__).resolve().parent.parent / "build"
+MODES_TARGET = "modes"  # nfs/Makefile's target for build/common/nf-modes
 TOOLS = {"clang": "clang", "make": "make", "cc": "gcc", "pkg-config": "pkg-config"}
+MODES_TOOLS = (TOOLS["make"], TOOLS["cc"], TOOLS["pkg-config"])
 
 
 @dataclass(frozen=True)
@@ -28,17 +30,25 @@ class Builder:
                            if (p / f"{p.name}_kern.c").exists())
             raise XdpperfError(f"unknown network function '{name}'",
                                f"known ones: {', '.join(known)}")
-        missing = [tool for tool in TOOLS.values() if shutil.which(tool) is None]
+        self._make(name, tuple(TOOLS.values()))
+        return self.binary(name)
+
+    def modes_helper(self) -> Path:
+        """Build nf-modes, which prints the NF runtime's table of modes, and return it."""
+        self._make(MODES_TARGET, MODES_TOOLS)  # user space only: no clang
+        return self.build_dir / "common" / "nf-modes"
+
+    def _make(self, target: str, tools: tuple[str, ...]) -> None:
+        missing = [tool for tool in tools if shutil.which(tool) is None]
         if missing:
             raise XdpperfError(f"build tools missing: {', '.join(missing)}", "run ci/setup")
         result = subprocess.run(
             ["make", "--no-print-directory", "-C", str(self.sources),
-             f"BUILD={self.build_dir}", name],
+             f"BUILD={self.build_dir}", target],
             capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
         )
         if result.returncode != 0:
-            raise NfBuildError(name, result.stderr or result.stdout)
-        return self.binary(name)
+            raise NfBuildError(target, result.stderr or result.stdout)
 
     def binary(self, name: str) -> Path:
         return self.build_dir / name / name

@@ -34,9 +34,9 @@ from typing import Any
 from .errors import XdpperfError
 from .rfc2544 import SearchSpec, TrialResult
 from .testbed.base import PathCounters, Testbed
+from .traffic import TrafficClass
 from .trafficgen.base import Generator, Offered, min_trial_duration, receives, send_path
 
-TRAFFIC_CLASSES = ("drop", "passthrough", "local")
 # A trial whose offered rate missed the intended one by more than this, short or
 # over, measured the tester, not the DUT (the generator's target is within 1%).
 RATE_TOLERANCE = 0.01
@@ -74,9 +74,7 @@ def account(traffic_class: str, rate: float, offered: Offered, path: PathCounter
             nf: Mapping[str, Any]) -> Accounting:
     """Pure: what one trial's counter deltas (the testbed's `path`, the NF's `nf`) say
     the DUT forwarded and lost."""
-    if traffic_class not in TRAFFIC_CLASSES:
-        raise ValueError(f"unknown traffic class {traffic_class!r}")
-    if traffic_class == "passthrough":
+    if TrafficClass.parse(traffic_class) is TrafficClass.PASSTHROUGH:
         forwarded = offered.unique_received
         # sent back by the DUT, refused by the tester's full receive ring
         return_overflow = path.returned_refused
@@ -137,9 +135,8 @@ class TrialMeasurer:
     last: Offered | None = None
 
     def __post_init__(self) -> None:
-        if self.traffic_class not in TRAFFIC_CLASSES:
-            raise ValueError(f"unknown traffic class {self.traffic_class!r}")
-        if self.traffic_class != "passthrough" and self.handled is None:
+        if TrafficClass.parse(self.traffic_class) is not TrafficClass.PASSTHROUGH \
+                and self.handled is None:
             raise ValueError(f"a {self.traffic_class} trial needs the NF's counters (handled)")
         if self.traffic_class == "passthrough" and not receives(self.generator):
             raise XdpperfError(

@@ -1,24 +1,31 @@
-"""The DUT modes of the reference study, as data, and how each is applied and undone.
+"""The DUT modes, as the NF runtime defines them, and how each is applied and undone.
 
-| mode        | NF logic runs in | user-space notification | driver runs by | sockets | loop    |
-|-------------|------------------|-------------------------|----------------|---------|---------|
-| xdp         | kernel           | -                       | interrupt      | no      | none    |
-| xdp-sk      | kernel           | poll()                  | interrupt      | yes     | poll    |
-| xdp-sk-sysc | kernel           | busy loop               | syscall        | yes     | syscall |
-| af_xdp      | user             | busy loop               | interrupt      | yes     | busy    |
-| af_xdp-sysc | user             | busy loop               | syscall        | yes     | syscall |
-| af_xdp-poll | user             | poll()                  | interrupt      | yes     | poll    |
+The modes are the C runtime's: one table, `nf_modes` in nfs/common/nf_modes_lib.c,
+printed by `build/common/nf-modes --describe-modes` (every NF answers the same
+`--describe-modes`). `MODES` is built from that answer once per build of the helper
+(it is built on first use, like an NF), so a mode is added or changed in C only:
 
-"loop" is how the NF's socket loop waits (nfs/common/xsk.h enum xsk_wait): spin on
+    {"name": "af_xdp-sysc", "logic": "user", "sockets": true, "loop": "syscall",
+     "first_to_socket": false, "attach": {"native": 4, "generic": 2},
+     "bind": {"copy": 2, "zerocopy": 4, "need_wakeup": 8},
+     "busy_poll": {"prefer": 1, "usecs": 20, "budget": 64}}
+
+What C knows is what the NF process does differently per mode: where the logic runs,
+whether it binds sockets, how its loop waits (nfs/common/xsk.h enum xsk_wait: spin on
 the RX ring, block in poll(), or busy-poll through recvfrom() with the sockets'
-BUSY_POLL options set (busy_poll below). The C side has the same table (nf_modes
-in nfs/common/nf_lib.c) and prints it with `<nf> --describe-modes`;
-tests/test_modes.py checks the two agree field by field.
+BUSY_POLL options set), the XDP attach flags and AF_XDP bind flags it may use, and the
+busy-poll options it sets. What Python adds are facts the NF never acts on:
 
-"Interrupt" on the veth testbed means the DUT's NAPI kthread; "syscall" means
-the NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL), and
-the interface gets napi_defer_hard_irqs=2 and gro_flush_timeout=200000 as
-in the study.
+- `sysfs`: the interface settings of the busy-polling (loop "syscall") modes,
+  napi_defer_hard_irqs=2 and gro_flush_timeout=200000 as in the reference study. The
+  framework writes them in the DUT's namespace around the NF's life and puts them
+  back (`applied`); the NF never reads or writes them, so they are not the runtime's.
+- `notification` and `driver`: the reference study's names for what the loop means
+  (how user space learns of frames; whether the NF's syscalls or an interrupt run the
+  driver), derived from "loop" by one rule each, not a second table.
+
+"Interrupt" on the veth testbed means the DUT's NAPI kthread; "syscall" means the
+NF's own recvfrom()/sendto() run the driver (SO_PREFER_BUSY_POLL).
 
 Whether "syscall" really happens is measured, not assumed: every NF's XDP
 program counts whether it ran in the NF's own task (stats xdp_in_nf_task /
@@ -42,21 +49,29 @@ either (test_xdp_sk_hands_exactly_one_frame_per_queue_to_its_socket records it).
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal, cast
 
 from . import sysfs
-from .errors import XdpperfError
+from .build import Builder
+from .errors import ProgramFailed, XdpperfError
 from .testbed.base import Host
 
+# The interface settings of the modes whose loop busy-polls (loop "syscall"); see above.
 SYSC_SYSFS: Mapping[str, str] = MappingProxyType(
     {"napi_defer_hard_irqs": "2", "gro_flush_timeout": "200000"}
 )
-# SO_PREFER_BUSY_POLL, SO_BUSY_POLL (us), SO_BUSY_POLL_BUDGET of the *-sysc sockets
-SYSC_BUSY_POLL: Mapping[str, int] = MappingProxyType({"prefer": 1, "usecs": 20, "budget": 64})
+DESCRIBE_TIMEOUT = 10.0
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# how user space learns of frames, per loop (the reference study's "notification")
+_NOTIFICATION = {"none": "none", "busy": "busy", "syscall": "busy", "poll": "poll"}
 
 
 @dataclass(frozen=True)
@@ -67,38 +82,145 @@ class Mode:
     driver: Literal["interrupt", "syscall"]
     sockets: bool
     loop: Literal["none", "busy", "poll", "syscall"]
-    sysfs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    sysfs: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     # the sockets' busy-poll options (empty: left as the kernel makes them)
-    busy_poll: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    busy_poll: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
     # xdp-sk modes: XDP hands each queue's first frame to its socket, then finishes
     # every frame itself; the socket hands that one back (nfs/common/nf_shared.h)
     first_to_socket: bool = False
+    # the --attach values the mode takes, with their XDP_FLAGS_* (offload: no sockets)
+    attach: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    # the --bind values with their AF_XDP bind flags (and "need_wakeup"); None: no sockets
+    bind: Mapping[str, int] | None = None
 
     @property
     def in_kernel(self) -> bool:
         return self.processing == "kernel"
 
-
-MODES: Mapping[str, Mode] = MappingProxyType(
-    {
-        m.name: m
-        for m in (
-            Mode("xdp", "kernel", "none", "interrupt", sockets=False, loop="none"),
-            Mode("xdp-sk", "kernel", "poll", "interrupt", sockets=True, loop="poll",
-                 first_to_socket=True),
-            Mode("xdp-sk-sysc", "kernel", "busy", "syscall", sockets=True, loop="syscall",
-                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL, first_to_socket=True),
-            Mode("af_xdp", "user", "busy", "interrupt", sockets=True, loop="busy"),
-            Mode("af_xdp-sysc", "user", "busy", "syscall", sockets=True, loop="syscall",
-                 sysfs=SYSC_SYSFS, busy_poll=SYSC_BUSY_POLL),
-            Mode("af_xdp-poll", "user", "poll", "interrupt", sockets=True, loop="poll"),
+    @classmethod
+    def from_c(cls, entry: Mapping[str, Any]) -> Mode:
+        """A mode from one entry of `--describe-modes`."""
+        loop = entry["loop"]
+        return cls(
+            name=entry["name"],
+            processing="kernel" if entry["logic"] == "xdp" else "user",
+            notification=cast(Any, _NOTIFICATION[loop]),
+            driver="syscall" if loop == "syscall" else "interrupt",
+            sockets=bool(entry["sockets"]),
+            loop=loop,
+            sysfs=SYSC_SYSFS if loop == "syscall" else _EMPTY,
+            busy_poll=MappingProxyType(dict(entry["busy_poll"])),
+            first_to_socket=bool(entry["first_to_socket"]),
+            attach=MappingProxyType(dict(entry["attach"])),
+            bind=MappingProxyType(dict(entry["bind"])) if entry["bind"] is not None else None,
         )
-    }
-)
 
 
-def parse_modes(text: str) -> list[Mode]:
-    """'xdp,af_xdp-sysc' -> [Mode, Mode]; unknown names are an error naming the valid ones."""
+_builder = Builder()
+
+
+def use_builder(builder: Builder) -> None:
+    """Take the modes from the runtime `builder` builds (the session's --xdpperf-nfs)."""
+    global _builder
+    _builder = builder
+
+
+def c_table() -> dict[str, Any]:
+    """The runtime's `--describe-modes` answer: {"modes": [...], "busy_poll_range": ...}.
+
+    The helper is built once per process and builder (make skips it when nothing
+    changed) and its answer read once per build of it."""
+    return _read_table(*_helper())
+
+
+@functools.lru_cache(maxsize=8)
+def _built(builder: Builder) -> str:
+    return str(builder.modes_helper())
+
+
+def _helper() -> tuple[str, int]:
+    """The helper of the current builder and its modification time."""
+    helper = _built(_builder)
+    try:
+        return helper, os.stat(helper).st_mtime_ns
+    except FileNotFoundError:
+        raise XdpperfError(f"{helper} not found", "build it: make -C nfs modes") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _read_table(helper: str, mtime: int) -> dict[str, Any]:
+    try:
+        result = subprocess.run([helper, "--describe-modes"], capture_output=True, text=True,
+                                timeout=DESCRIBE_TIMEOUT)
+        answer = json.loads(result.stdout)
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        raise ProgramFailed(f"{helper} --describe-modes gave no table ({exc})",
+                            "rebuild it: make -C nfs modes") from None
+    if not isinstance(answer, dict) or not answer.get("modes"):
+        raise ProgramFailed(f"{helper} --describe-modes gave no modes: {result.stdout[:200]!r}",
+                            "rebuild it: make -C nfs modes")
+    return answer
+
+
+@functools.lru_cache(maxsize=8)
+def _modes_of(helper: str, mtime: int) -> Mapping[str, Mode]:
+    table = _read_table(helper, mtime)["modes"]
+    return MappingProxyType({m.name: m for m in map(Mode.from_c, table)})
+
+
+class _Modes(Mapping[str, Mode]):
+    """name -> Mode, in the C table's order, read from the runtime on first use."""
+
+    def __getitem__(self, name: str) -> Mode:
+        return _modes_of(*_helper())[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_modes_of(*_helper()))
+
+    def __len__(self) -> int:
+        return len(_modes_of(*_helper()))
+
+    def __repr__(self) -> str:
+        return f"MODES({', '.join(self)})"
+
+
+MODES: Mapping[str, Mode] = _Modes()
+
+
+def mode_order() -> tuple[str, ...]:
+    """The modes' names in the runtime's order (default --xdp-mode, figures)."""
+    return tuple(MODES)
+
+
+def busy_poll_defaults() -> Mapping[str, int]:
+    """SO_PREFER_BUSY_POLL, SO_BUSY_POLL (us), SO_BUSY_POLL_BUDGET the NF sets on the
+    sockets of the busy-polling modes unless told otherwise."""
+    polled = [m.busy_poll for m in MODES.values() if m.busy_poll]
+    return polled[0] if polled else _EMPTY
+
+
+def busy_poll_range(option: Literal["usecs", "budget"]) -> tuple[int, int]:
+    """What --busy-poll-usecs / --busy-poll-budget accept: (min, max)."""
+    bounds = c_table()["busy_poll_range"][option]
+    return int(bounds["min"]), int(bounds["max"])
+
+
+def attach_modes() -> tuple[str, ...]:
+    """Every --attach value, in the runtime's order."""
+    return tuple(dict.fromkeys(a for m in MODES.values() for a in m.attach))
+
+
+def bind_modes() -> tuple[str, ...]:
+    """Every --bind value, in the runtime's order."""
+    return tuple(dict.fromkeys(b for m in MODES.values() if m.bind for b in m.bind
+                               if b != "need_wakeup"))
+
+
+def parse_modes(text: str | None) -> list[Mode]:
+    """'xdp,af_xdp-sysc' -> [Mode, Mode]; None -> every mode, in the runtime's order.
+    Unknown names are an error naming the valid ones."""
+    if text is None:
+        return list(MODES.values())
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise XdpperfError("--xdp-mode is empty", f"give one or more of: {', '.join(MODES)}")

@@ -11,16 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import params as nf_params
 from .errors import ProgramFailed, XdpperfError
-from .modes import MODES, Mode
+from .modes import MODES, Mode, attach_modes, bind_modes, busy_poll_defaults, busy_poll_range
 from .process import Program
 from .testbed.base import Host
 
-# offload runs the program on the NIC (XDP_FLAGS_HW_MODE): only NICs with BPF offload
-# (nfp) take it, and only in mode xdp, since XSKMAP redirect cannot run in hardware.
-ATTACH_MODES = ("native", "generic", "offload")
-BIND_MODES = ("copy", "zerocopy")
-MAX_BUSY_POLL_BUDGET = 65535  # the kernel keeps SO_BUSY_POLL_BUDGET in a u16
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
 # did not really busy-poll (see busy_poll_note).
@@ -28,7 +24,8 @@ MIN_SYSCALL_SHARE = 0.5
 
 
 def describe(binary: Path | str) -> dict[str, Any]:
-    """What `<nf> --describe` says: {"nf", "params", "modes", "modes_note"} (cached).
+    """What `<nf> --describe` says (cached): {"nf", "params", "modes", "modes_note"},
+    "params" the NF's parameter table (pytest_xdpperf/params.py reads it).
 
     Needs no root and loads nothing. Cached per binary path and modification time,
     so a rebuilt NF is asked again."""
@@ -52,66 +49,30 @@ def _describe(path: str, mtime: int) -> dict[str, Any]:
         answer = json.loads(line)
     except json.JSONDecodeError:
         answer = None
-    if result.returncode != 0 or not isinstance(answer, dict) or "modes" not in answer:
+    if result.returncode != 0 or not isinstance(answer, dict) or "modes" not in answer \
+            or not isinstance(answer.get("params"), list):
         raise ProgramFailed(
             f"{path} --describe gave no description (exit status {result.returncode}: "
             f"{(result.stderr or result.stdout).strip()[:300]!r}); is it built with the "
-            "current nfs/common/nf_lib.c?")
+            "current nfs/common/nf_args_lib.c?")
     unknown = [m for m in answer["modes"] if m not in MODES]
     if unknown:
         raise ProgramFailed(f"{path} --describe lists unknown mode(s) {unknown}")
     return answer
 
 
+def params_of(binary: Path | str) -> list[nf_params.Param]:
+    """The NF's parameter table, as its --describe gives it."""
+    return nf_params.table(describe(binary))
+
+
+def has_param(binary: Path | str, name: str) -> bool:
+    return any(p.name == name for p in params_of(binary))
+
+
 def check_params(binary: Path | str, spec: NfSpec) -> None:
-    """Refuse a parameter the NF would refuse, before anything is started: the NF
-    parses its `--param`s as it does at start, and then `--describe` makes it exit
-    (no root, no namespace, nothing loaded). An unknown name, a value out of range or
-    of the wrong type is the NF's own one line, as an XdpperfError."""
-    if not spec.params:
-        return
-    argv = [os.path.abspath(binary)]
-    for key, value in spec.params.items():
-        argv += ["--param", f"{key}={value}"]
-    try:
-        result = subprocess.run([*argv, "--describe"], capture_output=True, text=True,
-                                timeout=DESCRIBE_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ProgramFailed(f"{argv[0]} --describe failed: {exc}") from None
-    if result.returncode == 0:
-        return
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    said = lines[-1].removeprefix(f"{spec.name}: ") if lines else \
-        f"exit status {result.returncode}"
-    raise XdpperfError(*split_fix(said))
-
-
-def split_fix(text: str) -> tuple[str, str]:
-    """A C program's "problem (fix)" line as (problem, fix); ("text", "") if it ends in
-    no parenthesis. The fix may hold parentheses of its own."""
-    if not text.endswith(")"):
-        return text, ""
-    depth = 0
-    for i in range(len(text) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[:i].rstrip(), text[i + 1:-1]
-    return text, ""
-
-
-def c_modes(binary: Path | str) -> list[dict[str, Any]]:
-    """The NF runtime's own table of modes (`<nf> --describe-modes`, nf_modes in
-    nfs/common/nf_lib.c): name, logic (xdp|user), sockets, loop, first_to_socket,
-    busy_poll. Needs no root."""
-    path = os.path.abspath(binary)
-    try:
-        result = subprocess.run([path, "--describe-modes"], capture_output=True, text=True,
-                                timeout=DESCRIBE_TIMEOUT)
-        answer = json.loads(result.stdout)
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-        raise ProgramFailed(f"{path} --describe-modes gave no table ({exc}); is it built "
-                            "with the current nfs/common/nf_lib.c?") from None
-    return list(answer["modes"])
+    """BadParameter (problem and fix, one line) unless the NF takes spec's parameters."""
+    nf_params.check(spec.name, params_of(binary), spec.params)
 
 
 def unsupported_reason(binary: Path | str, mode: Mode) -> str | None:
@@ -160,7 +121,7 @@ class NfSpec:
     only): on, the loop makes a syscall only when the kernel asks for one; off, it
     kicks the kernel after every batch it sends.
     busy_poll_usecs / busy_poll_budget: SO_BUSY_POLL / SO_BUSY_POLL_BUDGET of the
-    *-sysc modes' sockets; None leaves the NF's defaults (20 us, 64)."""
+    *-sysc modes' sockets; None leaves the NF's defaults (modes.busy_poll_defaults)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -171,23 +132,29 @@ class NfSpec:
     busy_poll_budget: int | None = None
 
     def __post_init__(self) -> None:
-        if self.attach not in ATTACH_MODES:
+        if self.attach not in attach_modes():
             raise XdpperfError(f"unknown attach mode '{self.attach}'",
-                               f"use one of {', '.join(ATTACH_MODES)}")
-        if self.bind not in BIND_MODES:
+                               f"use one of {', '.join(attach_modes())}")
+        if self.bind not in bind_modes():
             raise XdpperfError(f"unknown bind mode '{self.bind}'",
-                               f"use one of {', '.join(BIND_MODES)}")
+                               f"use one of {', '.join(bind_modes())}")
         if not isinstance(self.need_wakeup, bool):
             raise XdpperfError(f"need_wakeup={self.need_wakeup!r} is not a boolean",
                                "use need_wakeup=True (the default) or False")
         usecs, budget = self.busy_poll_usecs, self.busy_poll_budget
-        if usecs is not None and (not isinstance(usecs, int) or usecs < 0):
-            raise XdpperfError(f"busy_poll_usecs={usecs!r} is not a number of microseconds",
-                               "give an integer of 0 or more, or None for the default 20")
-        if budget is not None and (not isinstance(budget, int)
-                                   or not 1 <= budget <= MAX_BUSY_POLL_BUDGET):
-            raise XdpperfError(f"busy_poll_budget={budget!r} is out of range",
-                               f"give 1 to {MAX_BUSY_POLL_BUDGET}, or None for the default 64")
+        if usecs is not None:
+            low, high = busy_poll_range("usecs")
+            if not isinstance(usecs, int) or not low <= usecs <= high:
+                raise XdpperfError(
+                    f"busy_poll_usecs={usecs!r} is not a number of microseconds",
+                    f"give an integer of {low} or more, or None for the default "
+                    f"{busy_poll_defaults().get('usecs')}")
+        if budget is not None:
+            low, high = busy_poll_range("budget")
+            if not isinstance(budget, int) or not low <= budget <= high:
+                raise XdpperfError(f"busy_poll_budget={budget!r} is out of range",
+                                   f"give {low} to {high}, or None for the default "
+                                   f"{busy_poll_defaults().get('budget')}")
 
     def label(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
@@ -202,16 +169,17 @@ class RunningNf:
         """pass_ifname: in AF_XDP modes, the interface through which the NF hands
         XDP_PASS frames to the stack (see VethTestbed.reinjection); without it they
         are counted and dropped."""
-        if spec.attach == "offload" and mode.sockets:
+        if spec.attach not in mode.attach:  # offload: XSKMAP redirect cannot run in hardware
             raise XdpperfError(
                 f"mode {mode.name} hands frames to an AF_XDP socket, and XSKMAP redirect "
-                "cannot run in hardware (offload)",
-                "use attach='native' or 'generic', or mode xdp")
+                f"cannot run in hardware ({spec.attach})",
+                f"use attach={' or '.join(repr(a) for a in mode.attach)}, or mode xdp")
         asked = [k for k in ("busy_poll_usecs", "busy_poll_budget")
                  if getattr(spec, k) is not None]
         if asked and mode.driver != "syscall":
             raise XdpperfError(f"mode {mode.name} does not busy-poll, so {asked[0]} has no "
                                "effect there", "give it only with a *-sysc mode")
+        check_params(binary, spec)  # before anything starts: one line naming the fix
         self.spec = spec
         self.mode = mode
         self.host = host

@@ -36,6 +36,7 @@ from .history import (  # noqa: E402
     load_title,
 )
 from .latency import LatencyHistogram  # noqa: E402
+from .modes import mode_order  # noqa: E402
 
 FIGURES = ("png", "svg")
 # the parameter that sweeps each NF's demand, and its axis label
@@ -43,11 +44,12 @@ SWEEPS = {"memory": ("size", "memory size (bytes)"), "checksum": ("rounds", "che
           "firewall": ("rules", "ACL entries"), "loadbalancer": ("sessions", "sessions")}
 CPU_STATES = ("user", "nice", "system", "irq", "softirq", "steal", "guest", "iowait", "idle")
 SUFFIX = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-MODE_ORDER = ("xdp", "xdp-sk", "xdp-sk-sysc", "af_xdp", "af_xdp-sysc", "af_xdp-poll")
 
 
 def _mode_key(mode: str) -> tuple[int, str]:
-    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+    """Modes in the NF runtime's order (modes.mode_order), unknown ones after them."""
+    order = mode_order()
+    return (order.index(mode) if mode in order else len(order), mode)
 
 
 def param_value(value: Any) -> float | None:

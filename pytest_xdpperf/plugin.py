@@ -25,19 +25,18 @@ from .journal import Journal
 from .judge import Judge, check_policy, pick
 from .methods import DEFAULT_METHOD, DURATION_SUM_TRIALS, METHODS
 from .metrics.machine import MachineCache, machine_facts
-from .modes import MODES, Mode, parse_modes
+from .modes import Mode, parse_modes, use_builder
 from .progress import ProgressLine, for_pytest
 from .report import flags as report_flags
 from .results import Measurement
 from .runner import RunOptions, XdpPerf
 from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
+from .traffic import TrafficClass
 from .trafficgen.base import MAX_FRAME, MIN_FRAME, TrafficProfile
 from .trafficgen.factory import DEFAULT_SPEC, GeneratorFactory, resolve
 from .verdict import judged_figure
 
-DEFAULT_MODES = ",".join(MODES)  # all six: xdp,xdp-sk,xdp-sk-sysc,af_xdp,af_xdp-sysc,af_xdp-poll
-TRAFFIC_MARKERS = ("drop", "passthrough", "local")
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
 MACHINE_FACTS = pytest.StashKey[dict[str, Any]]()
 JUDGE = pytest.StashKey[Judge]()
@@ -67,9 +66,11 @@ STOPPED = pytest.StashKey[str]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("xdpperf", "XDP / AF_XDP performance tests")
-    group.addoption("--xdp-mode", default=DEFAULT_MODES,
-                    help=f"comma-separated DUT modes to run each test in "
-                         f"(default {DEFAULT_MODES}; known: {', '.join(MODES)})")
+    # the modes are the NF runtime's (pytest_xdpperf/modes.py): named only once it is built
+    group.addoption("--xdp-mode", default=None,
+                    help="comma-separated DUT modes to run each test in, e.g. xdp "
+                         "(default: every mode of the NF runtime, in its order; "
+                         "`build/common/nf-modes --describe-modes` lists them)")
     group.addoption("--loss-threshold", default="0.1%",
                     help="PDR loss threshold, as a ratio (0.001) or percent (0.1%%); default 0.1%%")
     group.addoption("--trial-duration", default=1.0,
@@ -137,17 +138,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name in TRAFFIC_MARKERS:
-        config.addinivalue_line("markers", f"{name}: xdpperf traffic class '{name}'")
+    for traffic in TrafficClass:
+        config.addinivalue_line("markers", f"{traffic}: xdpperf traffic class '{traffic}' "
+                                           f"(NFs get action={traffic.action})")
     config.stash[MEASUREMENTS] = []
     try:
         _parse_numbers(config)
-        config._xdpperf_modes = parse_modes(config.getoption("--xdp-mode"))  # type: ignore[attr-defined]
+        # the modes come from the runtime under test (--xdpperf-nfs), so its builder first
+        use_builder(builder_for(config.getoption("--xdpperf-nfs"),
+                                config.getoption("--xdpperf-build")))
+        given_modes = config.getoption("--xdp-mode")
+        # a bad --xdp-mode is a usage error now; the default is read when a test needs it
+        # (so unit tests run without building the runtime's helper)
+        config._xdpperf_modes = None if given_modes is None else parse_modes(given_modes)  # type: ignore[attr-defined]
         config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
         # once per session: a bad spec is one usage error, not one per test
         config._xdpperf_generator = resolve(config.getoption("--generator"))  # type: ignore[attr-defined]
         check_policy(config.getoption("--xdpperf-inconclusive"))
-        builder_for(config.getoption("--xdpperf-nfs"), config.getoption("--xdpperf-build"))
         given = config.getoption("--xdpperf-thresholds")
         if given and given != "none":  # a bad file is a usage error before anything runs
             pick(given, config.rootpath, "")
@@ -239,7 +246,12 @@ def _run_options(config: pytest.Config) -> RunOptions:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "xdp_mode" in metafunc.fixturenames:
-        modes: list[Mode] = metafunc.config._xdpperf_modes  # type: ignore[attr-defined]
+        modes: list[Mode] | None = metafunc.config._xdpperf_modes  # type: ignore[attr-defined]
+        if modes is None:
+            try:
+                modes = metafunc.config._xdpperf_modes = parse_modes(None)  # type: ignore[attr-defined]
+            except XdpperfError as exc:
+                raise pytest.UsageError(str(exc)) from None
         metafunc.parametrize("xdp_mode", modes, ids=[m.name for m in modes], scope="function")
 
 
@@ -381,7 +393,7 @@ def xdpperf(request: pytest.FixtureRequest, xdp_mode: Mode, xdpperf_testbed: Tes
     """The fixture: every throughput, latency and transactions result it returns is
     recorded, then judged against the testbed's threshold (a failing verdict fails
     the test with a message naming the figure, its value and its limit)."""
-    markers = [m for m in TRAFFIC_MARKERS if request.node.get_closest_marker(m)]
+    markers = [c for c in TrafficClass if request.node.get_closest_marker(c.value)]
     perf = XdpPerf(xdpperf_testbed, xdpperf_builder, xdpperf_calibration, xdp_mode,
                    markers[0] if markers else None,
                    request.config._xdpperf_options,  # type: ignore[attr-defined]

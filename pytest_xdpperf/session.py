@@ -31,21 +31,13 @@ from .journal import Journal
 from .measure import TrialMeasurer
 from .methods import default_figure
 from .modes import Mode
-from .nf import (
-    NfSpec,
-    check_params,
-    describe,
-    unsupported_reason,
-)
+from .nf import NfSpec, check_params, has_param, unsupported_reason
 from .options import RunOptions
 from .progress import ProgressLine
 from .testbed.base import Capabilities, NfProcess, Sampler, Testbed
+from .traffic import TrafficClass
 from .trafficgen.base import Generator, TrafficProfile
 from .trafficgen.factory import GeneratorFactory, builtin
-
-# What each traffic class asks of an NF's `action` parameter (an NF without one, e.g.
-# chain, decides alone).
-CLASS_ACTION = {"drop": "drop", "passthrough": "tx", "local": "pass"}
 
 
 @dataclass(frozen=True)
@@ -81,11 +73,6 @@ class Context:
         if isinstance(self.progress, ProgressLine):
             return self.progress
         return ProgressLine(None, callback=self.progress)
-
-
-def takes_param(binary: Any, name: str) -> bool:
-    """Whether the NF declares a parameter `name` (in its --describe)."""
-    return f"{name}=" in describe(binary)["params"]
 
 
 def skip_unsupported(nf: str, binary: Any, mode: Mode) -> None:
@@ -127,9 +114,10 @@ class NfSession:
         self.traffic_class = traffic_class
         self.binary = setup.builder.program(nf)
         asked = dict(params or {})
-        action = CLASS_ACTION.get(traffic_class or "")
-        if action is not None and takes_param(self.binary, "action"):
-            asked.setdefault("action", action)
+        # the class's action for an NF that takes one (an NF without, e.g. chain,
+        # decides alone)
+        if traffic_class is not None and has_param(self.binary, "action"):
+            asked.setdefault("action", TrafficClass.parse(traffic_class).action)
         self.spec = NfSpec(nf, asked, attach=attach, bind=bind, need_wakeup=need_wakeup)
         check_testbed(setup.testbed, self.spec, setup.mode)
         check_params(self.binary, self.spec)

@@ -26,7 +26,8 @@ def never_ready(dest: Path) -> list[str]:
     assert MAIN in text, "macswap_user.c's main() is no longer where it was"
     hang = ("\tif (argc < 2 || strcmp(argv[1], \"--describe\") != 0)\n"
             "\t\tfor (;;)\n\t\t\tpause();\n")
-    user.write_text("#include <unistd.h>\n" + text.replace(MAIN, MAIN + hang, 1))
+    user.write_text("#include <string.h>\n#include <unistd.h>\n"
+                    + text.replace(MAIN, MAIN + hang, 1))
     return ["--xdpperf-nfs", str(nfs)]
 
 

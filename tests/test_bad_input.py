@@ -48,8 +48,7 @@ ONLINE = sorted(os.sched_getaffinity(0))
 MODES = "xdp, xdp-sk, xdp-sk-sysc, af_xdp, af_xdp-sysc, af_xdp-poll"
 THRESHOLDS_FIX = "see pytest_xdpperf/thresholds.py for the format, or make one: xdpperf thresholds"
 ENTRY = "[[throughput]]\nnf = 'macswap'\ntraffic_class = 'drop'\nmode = 'xdp'\n"
-FIREWALL_PARAMS = ("rules=0..16777216 (default 1), action=drop|tx|pass for frames matching "
-                   "no rule (default tx), base_sport=1..65535 (default 1024)")
+FIREWALL_PARAMS = "rules=0..16777216, action=drop|tx|pass|aborted, base_sport=1..65535"
 KNOWN_NFS = "chain, checksum, firewall, loadbalancer, macswap, memory, trafficgen"
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None, reason="builds the NFs")
 
@@ -199,14 +198,14 @@ CASES = [
     # --- what a test body asks of the fixture: that test fails, before the NF starts
     nf_call("unknown NF", f"unknown network function 'nosuchnf' (known ones: {KNOWN_NFS})",
             "nosuchnf"),
-    nf_call("unknown NF parameter", f"unknown parameter 'rulez' for firewall (valid: "
+    nf_call("unknown NF parameter", f"firewall: unknown parameter 'rulez' (firewall takes: "
             f"{FIREWALL_PARAMS})", "firewall", rulez=5),
-    nf_call("NF parameter out of range", "bad --param rules '99999999' (expected an integer "
-            "from 0 to 16777216)", "firewall", rules=99999999),
-    nf_call("NF parameter of the wrong type", "bad --param rules 'many' (expected an "
-            "integer from 0 to 16777216)", "firewall", method="start", rules="many"),
-    nf_call("NF action unknown", "bad action 'sideways' (use drop, tx, pass or aborted)",
-            "macswap", action="sideways"),
+    nf_call("NF parameter out of range", "firewall: rules=99999999 is out of range (rules "
+            "takes 0 to 16777216)", "firewall", rules=99999999),
+    nf_call("NF parameter of the wrong type", "firewall: rules=many is not an integer (rules "
+            "takes 0 to 16777216)", "firewall", method="start", rules="many"),
+    nf_call("NF action unknown", "macswap: action=sideways is not one of its values (action "
+            "takes drop|tx|pass|aborted)", "macswap", action="sideways"),
     nf_call("attach mode unknown", "unknown attach mode 'hw' (use one of native, generic, "
             "offload)", "macswap", attach="hw"),
     nf_call("offload on veth", "attach='offload' cannot run on the veth testbed: its driver "

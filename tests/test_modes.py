@@ -15,6 +15,8 @@ reports it (nf.busy_poll_note), and that detection is what is asserted there.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import stat
 import subprocess
@@ -34,19 +36,26 @@ from pytest_xdpperf.calibration import Calibration
 from pytest_xdpperf.cpuacct import task_times
 from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import ethtool_stats
-from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied, parse_modes
+from pytest_xdpperf.modes import (
+    MODES,
+    SYSC_SYSFS,
+    Mode,
+    applied,
+    busy_poll_defaults,
+    busy_poll_range,
+    mode_order,
+    parse_modes,
+)
 from pytest_xdpperf.netns import iproute
 from pytest_xdpperf.nf import (
     MIN_SYSCALL_SHARE,
     NfSpec,
     RunningNf,
     busy_poll_note,
-    c_modes,
     describe,
     syscall_share,
     unsupported_reason,
 )
-from pytest_xdpperf.plugin import DEFAULT_MODES
 from pytest_xdpperf.results import Measurement, Repetition
 from pytest_xdpperf.rfc2544 import SearchSpec, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, XdpPerf
@@ -74,7 +83,7 @@ def fake_nf(tmp_path: Path, modes: list[str], note: str | None = None,
     script.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "--describe" ]; then\n'
-        f"  echo '{{\"nf\":\"{name}\",\"params\":\"none\",\"modes\":[{listed}],"
+        f"  echo '{{\"nf\":\"{name}\",\"params\":[],\"modes\":[{listed}],"
         f"\"modes_note\":{note_json}}}'\n"
         "  exit 0\nfi\n"
         'echo "fakenf: only --describe" >&2\nexit 2\n')
@@ -146,34 +155,88 @@ def settled(nf: RunningNf, runs: int) -> dict[str, Any]:
 # --- 1. capabilities and skips (no root) ----------------------------------------------------
 
 def test_default_modes_are_all_six() -> None:
-    assert [m.name for m in parse_modes(DEFAULT_MODES)] == list(MODES)
+    assert parse_modes(None) == list(MODES.values())
     assert len(MODES) == 6
 
 
 def test_macswap_describes_itself(xdpperf_builder: Any) -> None:
     info = describe(xdpperf_builder.program("macswap"))
-    assert info == {"nf": "macswap", "params": "action=drop|tx|pass (default drop)",
-                    "modes": ["xdp", "af_xdp", "af_xdp-sysc", "af_xdp-poll", "xdp-sk",
-                              "xdp-sk-sysc"],
+    assert info == {"nf": "macswap",
+                    "params": [{"name": "action", "type": "choice",
+                                "choices": ["drop", "tx", "pass", "aborted"],
+                                "default": "drop", "help": "what to do after swapping"}],
+                    "modes": ["xdp", "xdp-sk", "xdp-sk-sysc", "af_xdp", "af_xdp-sysc",
+                              "af_xdp-poll"],
                     "modes_note": None}
     assert all(unsupported_reason(xdpperf_builder.program("macswap"), m) is None
                for m in MODES.values())
 
 
-def test_python_and_c_mode_tables_agree(xdpperf_builder: Any) -> None:
-    """modes.py and nf_modes in nf_lib.c describe the same six modes, field by field."""
-    c_table = {m["name"]: m for m in c_modes(xdpperf_builder.program("macswap"))}
-    assert sorted(c_table) == sorted(MODES)
-    for name, mode in MODES.items():
-        c = c_table[name]
-        assert c["logic"] == ("xdp" if mode.processing == "kernel" else "user"), name
-        assert c["sockets"] == mode.sockets, name
-        assert c["loop"] == mode.loop, name
-        assert c["first_to_socket"] == mode.first_to_socket, name
-        assert c["busy_poll"] == dict(mode.busy_poll), name
-        # and the Python columns say the same among themselves
-        assert (mode.loop == "syscall") == (mode.driver == "syscall") == bool(mode.busy_poll)
+def _describe_modes(program: Path) -> dict[str, Any]:
+    result = subprocess.run([str(program), "--describe-modes"], capture_output=True,
+                            text=True, check=True)
+    return dict(json.loads(result.stdout))
+
+
+def test_modes_come_from_the_c_table(xdpperf_builder: Any) -> None:
+    """MODES is the runtime's --describe-modes, entry by entry and in its order, and
+    every NF prints the same table as the helper."""
+    c_table = _describe_modes(xdpperf_builder.modes_helper())["modes"]
+    assert list(MODES) == [m["name"] for m in c_table]
+    for entry in c_table:
+        assert MODES[entry["name"]] == Mode.from_c(entry)
+        mode = MODES[entry["name"]]
+        assert mode.in_kernel == (entry["logic"] == "xdp")
+        assert (mode.sockets, mode.loop, mode.first_to_socket) == (
+            entry["sockets"], entry["loop"], entry["first_to_socket"])
+        assert dict(mode.busy_poll) == entry["busy_poll"]
+        assert dict(mode.attach) == entry["attach"]
+        # the facts Python adds follow from "loop" by one rule each
+        assert (mode.driver == "syscall") == (mode.loop == "syscall") == bool(mode.sysfs)
         assert (mode.loop == "none") == (not mode.sockets) == (mode.notification == "none")
+    assert _describe_modes(xdpperf_builder.program("macswap"))["modes"] == c_table
+    # XDP_FLAGS_DRV_MODE/SKB_MODE/HW_MODE, XDP_COPY/ZEROCOPY/USE_NEED_WAKEUP (if_link.h, if_xdp.h)
+    assert MODES["xdp"].attach == {"native": 4, "generic": 2, "offload": 8}
+    assert MODES["af_xdp"].bind == {"copy": 2, "zerocopy": 4, "need_wakeup": 8}
+    assert "offload" not in MODES["af_xdp"].attach and MODES["xdp"].bind is None
+
+
+def test_plot_orders_modes_as_the_c_table(xdpperf_builder: Any) -> None:
+    from pytest_xdpperf import plot
+
+    names = [m["name"] for m in _describe_modes(xdpperf_builder.modes_helper())["modes"]]
+    assert mode_order() == tuple(names)
+    assert sorted(reversed(names), key=plot._mode_key) == names
+    assert sorted(["zz-unknown", *names], key=plot._mode_key)[-1] == "zz-unknown"
+
+
+def test_no_second_mode_table_in_python() -> None:
+    """Apart from docstrings, no module of the package spells a mode's name: every
+    list of modes is the runtime's (a copy would drift from it)."""
+    names = {"xdp-sk", "xdp-sk-sysc", "af_xdp", "af_xdp-sysc", "af_xdp-poll"}
+    package = Path(modes.__file__).parent
+    found = []
+    for source in sorted(package.rglob("*.py")):
+        tree = ast.parse(source.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                                    | ast.AsyncFunctionDef)
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{source.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in docstrings
+                  and any(n in node.value.replace(",", " ").split() for n in names)]
+    assert found == []
+
+
+def test_busy_poll_defaults_are_the_runtimes(xdpperf_builder: Any) -> None:
+    table = _describe_modes(xdpperf_builder.modes_helper())
+    sysc = [m["busy_poll"] for m in table["modes"] if m["loop"] == "syscall"]
+    assert sysc and all(b == sysc[0] for b in sysc)
+    assert dict(busy_poll_defaults()) == sysc[0] == {"prefer": 1, "usecs": 20, "budget": 64}
+    assert busy_poll_range("budget") == (1, 65535)
+    with pytest.raises(XdpperfError, match="give 1 to 65535, or None for the default 64"):
+        NfSpec("macswap", busy_poll_budget=65536)
 
 
 def test_describe_is_cached_per_build(tmp_path: Path) -> None:

@@ -33,9 +33,9 @@ from test_testbed import (
     swapped,
 )
 
-from pytest_xdpperf.errors import ProgramFailed
 from pytest_xdpperf.modes import MODES, Mode
 from pytest_xdpperf.nf import NfSpec, RunningNf
+from pytest_xdpperf.params import BadParameter
 
 pytestmark = pytest.mark.integration
 
@@ -184,30 +184,41 @@ def user_array_sum(pid: int, addr: int, size: int) -> int:
 
 # --- bad parameters ---------------------------------------------------------------------------
 
+# (nf, params, what the NF says, what the framework's check says before starting it)
 BAD_PARAMS = [
-    ("checksum", {"rounds": "-1"}, ["rounds '-1'", "from 0 to 1000000"]),
-    ("checksum", {"rounds": "1000001"}, ["rounds '1000001'", "from 0 to 1000000"]),
-    ("checksum", {"colour": "red"}, ["unknown parameter 'colour'", "rounds="]),
-    ("memory", {"size": "0"}, ["size '0'", "use at least size=64"]),
-    ("memory", {"size": "-8"}, ["size '-8'", "e.g. size=64M"]),
-    ("memory", {"size": "1T"}, ["size '1T'", "over the limit of 4G", "use at most size=4G"]),
-    ("memory", {"size": "100"}, ["size '100'", "multiple of 8", "size=96 or size=104"]),
-    ("memory", {"size": "4Q"}, ["size '4Q'", "unknown unit"]),
-    ("memory", {"colour": "red"}, ["unknown parameter 'colour'", "size="]),
+    ("checksum", {"rounds": "-1"}, ["rounds '-1'", "from 0 to 1000000"],
+     ["rounds=-1 is out of range", "rounds takes 0 to 1000000"]),
+    ("checksum", {"rounds": "1000001"}, ["rounds '1000001'", "from 0 to 1000000"],
+     ["rounds=1000001 is out of range"]),
+    ("checksum", {"colour": "red"}, ["unknown parameter 'colour'", "rounds="],
+     ["unknown parameter 'colour'", "checksum takes: action=", "rounds=0..1000000"]),
+    ("memory", {"size": "0"}, ["size '0'", "use at least size=64"],
+     ["size=0 is out of range", "size takes 64 to 4G bytes"]),
+    ("memory", {"size": "-8"}, ["size '-8'", "e.g. size=64M"],
+     ["size=-8 is not a byte count", "e.g. size=64M"]),
+    ("memory", {"size": "1T"}, ["size '1T'", "over the limit of 4G", "use at most size=4G"],
+     ["size=1T is out of range", "size takes 64 to 4G bytes"]),
+    ("memory", {"size": "100"}, ["size '100'", "multiple of 8", "size=96 or size=104"],
+     ["size=100 is not a multiple of 8", "use size=96 or size=104"]),
+    ("memory", {"size": "4Q"}, ["size '4Q'", "unknown unit"], ["size=4Q is not a byte count"]),
+    ("memory", {"colour": "red"}, ["unknown parameter 'colour'", "size="],
+     ["unknown parameter 'colour'", "size=64..4G"]),
 ]
 
 
-@pytest.mark.parametrize("nf,params,words", BAD_PARAMS,
+@pytest.mark.parametrize("nf,params,words,checked", BAD_PARAMS,
                          ids=[f"{nf}-{next(iter(p))}={next(iter(p.values()))}"
-                              for nf, p, _ in BAD_PARAMS])
+                              for nf, p, _, _ in BAD_PARAMS])
 def test_bad_params_exit_2_with_the_fix(xdpperf_testbed: Any, xdpperf_builder: Any, nf: str,
-                                        params: dict[str, str], words: list[str]) -> None:
+                                        params: dict[str, str], words: list[str],
+                                        checked: list[str]) -> None:
     binary = xdpperf_builder.program(nf)
-    with pytest.raises(ProgramFailed) as failed:
+    # the framework refuses them from the NF's own table, before starting it
+    with pytest.raises(BadParameter) as failed:
         RunningNf(binary, NfSpec(nf, params), MODES["xdp"], xdpperf_testbed.dut).stop()
     message = str(failed.value)
-    assert f"{nf}: " in message
-    for word in words:
+    assert message.startswith(f"{nf}: ") and message.endswith(")"), message
+    for word in checked:
         assert word in message, message
 
     # the same from the command line: status 2, before any namespace or BPF is touched
@@ -215,4 +226,6 @@ def test_bad_params_exit_2_with_the_fix(xdpperf_testbed: Any, xdpperf_builder: A
     result = subprocess.run([str(binary), "--netns", "", "--ifname", "lo", "--mode", "xdp",
                              *args], capture_output=True, text=True)
     assert result.returncode == 2, result
-    assert words[0] in result.stderr
+    assert result.stderr.startswith(f"{nf}: "), result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr

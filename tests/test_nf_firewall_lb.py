@@ -8,6 +8,7 @@ the check of uhash.h's jhash and table needs only gcc.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -29,6 +30,7 @@ from test_testbed import (
 
 from pytest_xdpperf.errors import ProgramFailed
 from pytest_xdpperf.modes import MODES, Mode
+from pytest_xdpperf.params import BadParameter
 
 integration = pytest.mark.integration
 
@@ -218,25 +220,36 @@ def test_loadbalancer_udp_without_checksum_keeps_none(xdpperf_testbed: Any, xdpp
 
 # --- bad parameters ------------------------------------------------------------------------
 
-BAD_PARAMS: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("firewall", {"rules": -1}, ["rules", "-1", "0 to 16777216"]),
-    ("firewall", {"rules": 999999999}, ["rules", "999999999", "0 to 16777216"]),
-    ("firewall", {"action": "reject"}, ["action", "reject", "drop, tx, pass"]),
-    ("firewall", {"rules": 16777216, "base_sport": 65500}, ["base_sport at most 65279"]),
-    ("firewall", {"colour": "red"}, ["unknown parameter 'colour'", "rules=", "base_sport="]),
-    ("loadbalancer", {"sessions": 0}, ["sessions", "'0'", "1 to 16777216"]),
-    ("loadbalancer", {"backends": 255}, ["backends", "255", "1 to 254"]),
-    ("loadbalancer", {"proto": "sctp"}, ["proto", "sctp", "udp or tcp"]),
-    ("loadbalancer", {"rules": 16}, ["unknown parameter 'rules'", "sessions="]),
+# (nf, params, what the NF says, what the framework's check says before starting it;
+# None: only the NF can tell, from several parameters together)
+BAD_PARAMS: list[tuple[str, dict[str, Any], list[str], str | None]] = [
+    ("firewall", {"rules": -1}, ["rules", "-1", "0 to 16777216"],
+     "rules=-1 is out of range (rules takes 0 to 16777216)"),
+    ("firewall", {"rules": 999999999}, ["rules", "999999999", "0 to 16777216"],
+     "rules=999999999 is out of range"),
+    ("firewall", {"action": "reject"}, ["action", "reject", "drop, tx, pass"],
+     "action=reject is not one of its values (action takes drop|tx|pass|aborted)"),
+    ("firewall", {"rules": 16777216, "base_sport": 65500}, ["base_sport at most 65279"], None),
+    ("firewall", {"colour": "red"}, ["unknown parameter 'colour'", "rules=", "base_sport="],
+     "unknown parameter 'colour' (firewall takes: rules=0..16777216, "),
+    ("loadbalancer", {"sessions": 0}, ["sessions", "'0'", "1 to 16777216"],
+     "sessions=0 is out of range"),
+    ("loadbalancer", {"backends": 255}, ["backends", "255", "1 to 254"],
+     "backends=255 is out of range (backends takes 1 to 254)"),
+    ("loadbalancer", {"proto": "sctp"}, ["proto", "sctp", "udp or tcp"],
+     "proto=sctp is not one of its values (proto takes udp|tcp)"),
+    ("loadbalancer", {"rules": 16}, ["unknown parameter 'rules'", "sessions="],
+     "unknown parameter 'rules'"),
 ]
 
 
 @integration
-@pytest.mark.parametrize(("nf", "params", "words"), BAD_PARAMS,
+@pytest.mark.parametrize(("nf", "params", "words", "checked"), BAD_PARAMS,
                          ids=[f"{nf}-" + ",".join(f"{k}={v}" for k, v in params.items())
-                              for nf, params, _ in BAD_PARAMS])
+                              for nf, params, _, _ in BAD_PARAMS])
 def test_bad_params_exit_2_with_the_fix(xdpperf_testbed: Any, xdpperf_builder: Any, nf: str,
-                                        params: dict[str, Any], words: list[str]) -> None:
+                                        params: dict[str, Any], words: list[str],
+                                        checked: str | None) -> None:
     binary = xdpperf_builder.program(nf)
     argv = [str(binary), "--netns", xdpperf_testbed.dut.netns, "--ifname",
             xdpperf_testbed.dut.ifname, "--mode", "xdp"]
@@ -250,8 +263,11 @@ def test_bad_params_exit_2_with_the_fix(xdpperf_testbed: Any, xdpperf_builder: A
     for w in words:
         assert w in result.stderr, result.stderr
 
-    # and through RunningNf, as a suite would meet it
-    with pytest.raises(ProgramFailed, match=words[0]), \
+    # and through RunningNf, as a suite would meet it: the framework's own check from
+    # the NF's table, or the NF's
+    expected = (BadParameter, f"^{nf}: " + re.escape(checked)) if checked else \
+        (ProgramFailed, words[0])
+    with pytest.raises(expected[0], match=expected[1]), \
             dut_running(xdpperf_testbed, xdpperf_builder, MODES["xdp"], nf, **params):
         pass
 

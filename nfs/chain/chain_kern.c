@@ -5,7 +5,7 @@
 #include "nf_kern.h"
 #include "chain.h"
 
-const volatile struct chain_cfg nf_cfg = CHAIN_CFG_DEFAULTS;
+NF_CFG(struct chain_cfg);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

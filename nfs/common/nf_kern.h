@@ -1,23 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* BPF side of every NF: included once by each <nf>_kern.c, which then only
- * declares its config and its xdp_nf program:
+/* BPF side of every NF: included once by each <nf>_kern.c, which then
+ * declares its maps (if any) and, with NF_XDP, its config and program:
  *
- *	const volatile struct foo_cfg nf_cfg;
+ *	#include "nf_kern.h"
+ *	#include "foo.h"
  *
- *	SEC("xdp")
- *	int xdp_nf(struct xdp_md *ctx)
- *	{
- *		struct foo_cfg cfg = nf_cfg;
+ *	NF_XDP(struct foo_cfg, foo_process)
  *
- *		if (nf_xsk_redirect || nf_xsk_first_frame(ctx))
- *			return nf_to_xsk(ctx);
- *		return nf_verdict(foo_process(nf_data(ctx), nf_data_end(ctx), &cfg));
- *	}
- *
- * The per-packet logic foo_process() lives in foo.h and is also what the
- * AF_XDP modes run in user space. Names and layouts: nf_shared.h.
- * This header also provides the license section, so the _kern.c must not
- * define _license again.
+ * The per-packet logic foo_process(data, data_end, &cfg) lives in foo.h and
+ * is also what the AF_XDP modes run in user space (NF_BATCH in nf.h). An NF
+ * whose program does more (chain) declares NF_CFG(struct foo_cfg) and its
+ * own xdp_nf. Names and layouts: nf_shared.h. This header also provides the
+ * license section, so the _kern.c must not define _license again.
  */
 #ifndef NF_KERN_H
 #define NF_KERN_H
@@ -148,6 +142,26 @@ static __always_inline int nf_to_xsk(struct xdp_md *ctx)
 	}
 	return action;
 }
+
+/* The NF's config, set by user space before load from the same struct the
+ * user-space logic reads (no initial value here: user space always sets it). */
+#define NF_CFG(cfg_type) const volatile cfg_type nf_cfg
+
+/* The NF's config and its XDP program xdp_nf: in the AF_XDP modes (and for
+ * the first frame of each queue in the xdp-sk ones) hand the frame to the
+ * socket, else run process() on it and count its verdict. */
+#define NF_XDP(cfg_type, process)                                                \
+	NF_CFG(cfg_type);                                                         \
+                                                                                  \
+	SEC("xdp")                                                                \
+	int xdp_nf(struct xdp_md *ctx)                                            \
+	{                                                                         \
+		cfg_type cfg = nf_cfg;                                            \
+                                                                                  \
+		if (nf_xsk_redirect || nf_xsk_first_frame(ctx))                   \
+			return nf_to_xsk(ctx);                                    \
+		return nf_verdict(process(nf_data(ctx), nf_data_end(ctx), &cfg)); \
+	}
 
 char _license[] SEC("license") = "GPL";
 

@@ -36,9 +36,9 @@ enum xsk_wait {
 struct xsk_opts {
 	const char *ifname;
 	__u32 queue;
-	bool zerocopy;
-	bool need_wakeup;
+	__u16 bind_flags; /* XDP_COPY or XDP_ZEROCOPY, and XDP_USE_NEED_WAKEUP */
 	enum xsk_wait wait;
+	int busy_poll_prefer; /* XSK_WAIT_SYSCALL only */
 	int busy_poll_usecs;  /* XSK_WAIT_SYSCALL only */
 	int busy_poll_budget; /* XSK_WAIT_SYSCALL only */
 };
@@ -79,8 +79,12 @@ void xsk_port_close(struct xsk_port *port);
  * the socket has received a frame, or if the driver's RX queue has no NAPI
  * id; -1 if it cannot be read. Busy polling (the *-sysc modes) needs it. */
 long long xsk_port_napi_id(struct xsk_port *port);
-/* XDP_STATISTICS of the socket; false if it cannot be read. */
-bool xsk_port_stats(struct xsk_port *port, struct xdp_statistics *stats);
+/* "key":{...} of the socket's XDP_STATISTICS, or "key":null if they
+ * cannot be read. */
+void xsk_port_stats_json(struct xsk_port *port, struct json *j, const char *key);
+/* "key":{"prefer":..,"usecs":..,"budget":..,"budget_read_back":..}: the
+ * busy-poll options in force (struct xsk_busy_poll). */
+void xsk_port_busy_poll_json(const struct xsk_port *port, struct json *j, const char *key);
 
 /* Send XDP_PASS frames into the stack through interface ifname: one end of
  * a veth pair whose peer, in the same namespace, is where the stack

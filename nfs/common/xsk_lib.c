@@ -41,7 +41,7 @@ static bool stopping(void)
 static void socket_error(int err, const struct xsk_opts *opts)
 {
 	err = err < 0 ? -err : err;
-	if (err == EOPNOTSUPP && opts->zerocopy)
+	if (err == EOPNOTSUPP && (opts->bind_flags & XDP_ZEROCOPY))
 		xp_die("zero-copy not supported by driver of %s (use --bind copy)", opts->ifname);
 	if (err == EPERM)
 		xp_die_errno(err, "cannot create an AF_XDP socket (run as root)");
@@ -101,15 +101,14 @@ static int try_open(struct xsk_port *port, const struct xsk_opts *opts)
 		.tx_size = XSK_TX_SIZE,
 		/* Our own XDP program redirects; libxdp must not load one. */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = (opts->zerocopy ? XDP_ZEROCOPY : XDP_COPY) |
-			      (opts->need_wakeup ? XDP_USE_NEED_WAKEUP : 0),
+		.bind_flags = opts->bind_flags,
 	};
 	int err;
 
 	memset(port, 0, sizeof(*port));
 	port->fd = -1;
 	port->pass_fd = -1;
-	port->need_wakeup = opts->need_wakeup;
+	port->need_wakeup = opts->bind_flags & XDP_USE_NEED_WAKEUP;
 	port->area_size = (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE;
 	/* Page-aligned and populated now, not on the first packets. */
 	port->area = mmap(NULL, port->area_size, PROT_READ | PROT_WRITE,
@@ -155,7 +154,8 @@ void xsk_port_open(struct xsk_port *port, const struct xsk_opts *opts, int xsks_
 	fill_all(port);
 
 	if (opts->wait == XSK_WAIT_SYSCALL) {
-		set_busy_poll(port->fd, "SO_PREFER_BUSY_POLL", SO_PREFER_BUSY_POLL, 1);
+		set_busy_poll(port->fd, "SO_PREFER_BUSY_POLL", SO_PREFER_BUSY_POLL,
+			      opts->busy_poll_prefer);
 		set_busy_poll(port->fd, "SO_BUSY_POLL", SO_BUSY_POLL, opts->busy_poll_usecs);
 		set_busy_poll(port->fd, "SO_BUSY_POLL_BUDGET", SO_BUSY_POLL_BUDGET,
 			      opts->busy_poll_budget);
@@ -215,14 +215,36 @@ long long xsk_port_napi_id(struct xsk_port *port)
 	return id;
 }
 
-bool xsk_port_stats(struct xsk_port *port, struct xdp_statistics *stats)
+void xsk_port_stats_json(struct xsk_port *port, struct json *j, const char *key)
 {
-	socklen_t len = sizeof(*stats);
+	struct xdp_statistics xs;
+	socklen_t len = sizeof(xs);
 
-	if (port->fd < 0)
-		return false;
-	return getsockopt(port->fd, SOL_XDP, XDP_STATISTICS, stats, &len) == 0 &&
-	       len == sizeof(*stats);
+	if (port->fd < 0 || getsockopt(port->fd, SOL_XDP, XDP_STATISTICS, &xs, &len) ||
+	    len != sizeof(xs)) {
+		json_null(j, key);
+		return;
+	}
+	json_open(j, key);
+	json_u64(j, "rx_dropped", xs.rx_dropped);
+	json_u64(j, "rx_invalid_descs", xs.rx_invalid_descs);
+	json_u64(j, "tx_invalid_descs", xs.tx_invalid_descs);
+	json_u64(j, "rx_ring_full", xs.rx_ring_full);
+	json_u64(j, "rx_fill_ring_empty_descs", xs.rx_fill_ring_empty_descs);
+	json_u64(j, "tx_ring_empty_descs", xs.tx_ring_empty_descs);
+	json_close(j);
+}
+
+void xsk_port_busy_poll_json(const struct xsk_port *port, struct json *j, const char *key)
+{
+	const struct xsk_busy_poll *bp = &port->busy_poll;
+
+	json_open(j, key);
+	json_int(j, "prefer", bp->prefer);
+	json_int(j, "usecs", bp->usecs);
+	json_int(j, "budget", bp->budget);
+	json_bool(j, "budget_read_back", bp->budget_read_back);
+	json_close(j);
 }
 
 /* An empty recvfrom: wakes the driver to refill, or with busy polling on

@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* firewall: the NF runtime (nf.h) with firewall's parameters and logic.
- *   --param rules=N              rules in the ACL, 0..16777216 (default 1)
- *   --param action=drop|tx|pass  what happens to frames matching no rule
- *                                (default tx: MACs swapped, sent back)
- *   --param base_sport=P         source port of rule 0, 1..65535 (default 1024)
  * The rule set is described in firewall.h. XDP modes keep it in the BPF hash
  * map fw_rules; AF_XDP modes in a uhash table (uhash.h) built like it.
  */
-#include <string.h>
-
 #include "firewall_table.h"
 
 static struct firewall_cfg cfg = {
@@ -19,8 +13,7 @@ static struct firewall_cfg cfg = {
 	.proto = IPPROTO_UDP,
 };
 
-/* Which world's table this run needs (NF_TABLE_*), set in before_load. */
-static unsigned int where;
+/* The AF_XDP modes' rule table, which the inlined logic looks up. */
 static struct uhash table;
 
 static __always_inline bool firewall_match(const struct pkt_tuple *key)
@@ -28,44 +21,40 @@ static __always_inline bool firewall_match(const struct pkt_tuple *key)
 	return uhash_lookup(&table, key) != NULL;
 }
 
-static bool firewall_param(void *data, const char *key, const char *value)
-{
-	struct firewall_cfg *c = data;
+static const struct nf_param firewall_params[] = {
+	NF_PARAM_INT("rules", struct firewall_cfg, rules, 0, FW_MAX_RULES, "rules in the ACL"),
+	NF_PARAM_ACTION("action", struct firewall_cfg, action,
+			"what happens to frames matching no rule (tx: MACs swapped, sent back)"),
+	NF_PARAM_INT("base_sport", struct firewall_cfg, base_sport, 1, 65535,
+		     "source port of rule 0"),
+	NF_PARAMS_END,
+};
 
-	if (strcmp(key, "rules") == 0)
-		c->rules = xp_parse_int("--param rules", value, 0, FW_MAX_RULES);
-	else if (strcmp(key, "action") == 0)
-		c->action = nf_parse_action("--param action", value);
-	else if (strcmp(key, "base_sport") == 0)
-		c->base_sport = xp_parse_int("--param base_sport", value, 1, 65535);
-	else
-		return false;
-	return true;
+/* Which world's table this run needs (NF_TABLE_*). */
+static unsigned int table_where(const struct nf_ctx *ctx)
+{
+	return ctx->user_logic ? NF_TABLE_USER : NF_TABLE_BPF;
 }
 
 /* Check what the parameters need together, before anything is made. */
-static void firewall_before_load(struct bpf_object *obj, void *data)
+static void firewall_before_load(struct nf_ctx *ctx)
 {
 	unsigned long long reserved = 0;
 
-	where = nf_user_logic() ? NF_TABLE_USER : NF_TABLE_BPF;
-	fw_table_prepare(obj, data, where, &reserved);
+	fw_table_prepare(ctx->obj, ctx->cfg, table_where(ctx), &reserved);
 }
 
-static void firewall_after_load(struct bpf_object *obj, const void *data)
+static void firewall_after_load(struct nf_ctx *ctx)
 {
-	fw_table_fill(obj, data, where, &table);
+	fw_table_fill(ctx->obj, ctx->cfg, table_where(ctx), &table);
 }
-
 NF_BATCH(firewall_batch, firewall_process, struct firewall_cfg)
 
 static const struct nf_ops firewall_ops = {
 	.name = "firewall",
-	.params_help = "rules=0..16777216 (default 1), action=drop|tx|pass for frames matching "
-		       "no rule (default tx), base_sport=1..65535 (default 1024)",
 	.cfg = &cfg,
 	.cfg_size = sizeof(cfg),
-	.param = firewall_param,
+	.params = firewall_params,
 	.before_load = firewall_before_load,
 	.after_load = firewall_after_load,
 	.batch = firewall_batch,

@@ -5,14 +5,6 @@
 #include "nf_kern.h"
 #include "loadbalancer.h"
 
-const volatile struct loadbalancer_cfg nf_cfg = {
-	.miss = XDP_DROP,
-	.sessions = 1,
-	.backends = LB_DEFAULT_BACKENDS,
-	.proto = IPPROTO_UDP,
-	.base_sport = LB_DEFAULT_BASE_SPORT,
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized before load */
@@ -25,12 +17,4 @@ static __always_inline const struct lb_backend *lb_lookup(const struct pkt_tuple
 	return bpf_map_lookup_elem(&lb_sessions, key);
 }
 
-SEC("xdp")
-int xdp_nf(struct xdp_md *ctx)
-{
-	struct loadbalancer_cfg cfg = nf_cfg;
-
-	if (nf_xsk_redirect || nf_xsk_first_frame(ctx))
-		return nf_to_xsk(ctx);
-	return nf_verdict(loadbalancer_process(nf_data(ctx), nf_data_end(ctx), &cfg));
-}
+NF_XDP(struct loadbalancer_cfg, loadbalancer_process)

@@ -17,6 +17,13 @@
 
 #define LB_MAP "lb_sessions"
 
+/* The values of --param proto. */
+static const struct nf_choice lb_protos[] = {
+	{ "udp", IPPROTO_UDP },
+	{ "tcp", IPPROTO_TCP },
+	{ NULL },
+};
+
 #ifndef NF_TABLE_BPF
 #define NF_TABLE_BPF  (1u << 0)
 #define NF_TABLE_USER (1u << 1)
