@@ -260,7 +260,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                                   items: list[pytest.Item]) -> None:
     """Fail early and plainly (not root, no BPF, no compiler) if any test that will run
     needs the testbed; a selection without one (the unit tests) runs as any user."""
-    if any("xdpperf_testbed" in getattr(item, "fixturenames", ()) for item in items):
+    if any("xdpperf_testbed" in getattr(item, "fixturenames", ()) for item in items) \
+            and not _other_testbed(config):
         try:
             preflight.run_all()
             # bad --tester-cpus/--dut-cpus: one usage error, not one error per test
@@ -299,12 +300,26 @@ def builder_for(nfs: str | None, build: str | None) -> Builder:
     return Builder(sources, Path(build).resolve() if build else sources.parent / "build")
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _other_testbed(config: pytest.Config) -> bool:
+    """Whether a conftest or plugin implements pytest_xdpperf_testbed (then the veth
+    testbed's preflight is not ours to run)."""
+    return bool(config.pluginmanager.hook.pytest_xdpperf_testbed.get_hookimpls())
+
+
 @pytest.fixture(scope="session")
 def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
-    bed = VethTestbed.create(*_cpu_options(pytestconfig))
+    """The session's testbed: the pytest_xdpperf_testbed hook's, else the veth pair."""
+    bed: Testbed = (pytestconfig.hook.pytest_xdpperf_testbed(config=pytestconfig)
+                    or VethTestbed.create(*_cpu_options(pytestconfig)))
     try:
         # the DUT's interface lives in a namespace gone by the time records are saved
-        facts = machine_facts(bed.describe(), bed.dut.ifname, bed.dut.netns, bed.dut.cpus)
+        facts = machine_facts(bed.describe(), dut_cpus=bed.dut.cpus, nic=bed.nic_info())
         pytestconfig.stash[MACHINE_FACTS] = facts
         _machine_cache(pytestconfig).write(facts)
         yield bed

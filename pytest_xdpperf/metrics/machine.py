@@ -69,9 +69,12 @@ def governors(cpus: list[int] | tuple[int, ...]) -> dict[str, str]:
 
 def machine_facts(testbed: dict[str, Any] | None, dut_ifname: str | None = None,
                   dut_netns: str | None = None,
-                  dut_cpus: list[int] | tuple[int, ...] = ()) -> dict[str, Any]:
-    """The keys xdpperf adds to pytest-benchmark's machine_info."""
-    nic = driver_info(dut_ifname, dut_netns) if dut_ifname else {"driver": UNAVAILABLE}
+                  dut_cpus: list[int] | tuple[int, ...] = (),
+                  nic: dict[str, str] | None = None) -> dict[str, Any]:
+    """The keys xdpperf adds to pytest-benchmark's machine_info. `nic`: the DUT NIC's
+    driver facts as the testbed gives them (Testbed.nic_info), else read here."""
+    if nic is None:
+        nic = driver_info(dut_ifname, dut_netns) if dut_ifname else {"driver": UNAVAILABLE}
     govs = governors(dut_cpus) if dut_cpus else {}
     distinct = sorted(set(govs.values()))
     return {

@@ -146,6 +146,10 @@ class Testbed(Protocol):
         """The DUT's CPU split and LLC counters around the final trials."""
         ...
 
+    def nic_info(self) -> dict[str, str]:
+        """The DUT NIC's driver, version, firmware and bus (ethtool -i), for records."""
+        ...
+
     def load_app(self, app: str, running: NfProcess, mode: Mode, duration: float,
                  threads: int, concurrency: int) -> tuple[Any, dict[str, int]]:
         """`app` (memcached) served on the DUT behind `running`, loaded from the tester

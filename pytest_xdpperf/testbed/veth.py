@@ -31,6 +31,7 @@ from .. import naming, runfile
 from ..errors import XdpperfError
 from ..ifstats import ethtool_stats, link_stats
 from ..metrics import DutSamplers
+from ..metrics.machine import driver_info
 from ..modes import Mode, applied
 from ..netns import entered, iproute
 from ..nf import NfSpec, RunningNf
@@ -268,6 +269,9 @@ class VethTestbed:
 
     def samplers(self) -> DutSamplers:
         return DutSamplers(self.dut.cpus)
+
+    def nic_info(self) -> dict[str, str]:
+        return driver_info(self.dut.ifname, self.dut.netns)
 
     def load_app(self, app: str, running: NfProcess, mode: Mode, duration: float,
                  threads: int, concurrency: int) -> tuple[Any, dict[str, int]]:
