@@ -46,9 +46,17 @@ def runtime_imports(path: Path) -> set[str]:
 
 
 def graph() -> dict[str, set[str]]:
+    """Module -> the package modules importing it runs, including the __init__ of every
+    package on the way (importing a.b.c runs a/__init__ and a/b/__init__ first)."""
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in runtime_imports(path) if m in modules and m != name}
-            for name, path in modules.items()}
+    out: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for m in runtime_imports(path):
+            parts = m.split(".")
+            targets.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+        out[name] = {m for m in targets if m in modules and m != name}
+    return out
 
 
 def cycle(edges: dict[str, set[str]]) -> list[str] | None:

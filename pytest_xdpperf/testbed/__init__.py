@@ -1,6 +1,10 @@
-"""Where packets flow: a tester host and a DUT host, each with one interface."""
+"""Where packets flow: a tester host and a DUT host, each with one interface.
 
-from .base import Host, Testbed
-from .veth import VethTestbed
+The interface is testbed.base (Testbed, Host, Capabilities, PathCounters); the
+built-in implementation is testbed.veth.VethTestbed, imported from there (not here:
+importing this package must not pull in the veth testbed and everything it builds on,
+or the modules the veth testbed imports could not import testbed.base)."""
 
-__all__ = ["Host", "Testbed", "VethTestbed"]
+from .base import Capabilities, Host, PathCounters, Testbed
+
+__all__ = ["Capabilities", "Host", "PathCounters", "Testbed"]
