@@ -1,4 +1,11 @@
-"""Building the C programs (NFs and the generator) with nfs/Makefile."""
+"""Building the C programs (NFs and the generator) with nfs/Makefile.
+
+The bundled programs are in nfs/ (or a copy of it: --xdpperf-nfs). A user's own NFs
+live in folders of their own laid out like nfs/ (<dir>/<nf>/<nf>_kern.c, <nf>_user.c,
+<nf>.h), built against the bundled common library into the same build directory:
+`--xdpperf-nf-dir DIR` (repeatable) or a package's entry point in the group
+`xdpperf.nfs` (ENTRY_POINTS: an object that is, or is called to give, the folder).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ from pathlib import Path
 
 from .errors import NfBuildError, XdpperfError
 
+ENTRY_POINTS = "xdpperf.nfs"  # packages that bring NFs: each names a folder of them
+
 # The C sources ship beside the package in a checkout; XDPPERF_NFS points elsewhere.
 DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "nfs"
 DEFAULT_BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -18,18 +27,43 @@ TOOLS = {"clang": "clang", "make": "make", "cc": "gcc", "pkg-config": "pkg-confi
 MODES_TOOLS = (TOOLS["make"], TOOLS["cc"], TOOLS["pkg-config"])
 
 
+def _programs(folder: Path) -> dict[str, Path]:
+    """The programs of a folder laid out like nfs/: name -> its source folder."""
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if (p / f"{p.name}_kern.c").exists()}
+
+
 @dataclass(frozen=True)
 class Builder:
     sources: Path = DEFAULT_SOURCES
     build_dir: Path = DEFAULT_BUILD
+    nf_dirs: tuple[Path, ...] = ()  # a user's own NF folders (nfs/Makefile's NF_DIRS)
+
+    def __post_init__(self) -> None:
+        seen = {name: self.sources for name in _programs(self.sources)}
+        for folder in self.nf_dirs:
+            if not folder.is_dir():
+                raise XdpperfError(f"NF folder {folder} does not exist",
+                                   "give a folder that holds <nf>/<nf>_kern.c")
+            for name in _programs(folder):
+                if name in seen:
+                    raise XdpperfError(f"{folder / name}: the NF name '{name}' is taken by "
+                                       f"{seen[name] / name}", "rename your NF")
+                seen[name] = folder
+
+    def programs(self) -> list[str]:
+        """Every program this builder knows, the bundled ones first."""
+        names = list(_programs(self.sources))
+        for folder in self.nf_dirs:
+            names += list(_programs(folder))
+        return names
 
     def program(self, name: str) -> Path:
         """Build one program (make skips it when nothing changed) and return its binary."""
-        if not (self.sources / name / f"{name}_kern.c").exists():
-            known = sorted(p.name for p in self.sources.iterdir()
-                           if (p / f"{p.name}_kern.c").exists())
+        if name not in self.programs():
             raise XdpperfError(f"unknown network function '{name}'",
-                               f"known ones: {', '.join(known)}")
+                               f"known ones: {', '.join(sorted(self.programs()))}")
         self._make(name, tuple(TOOLS.values()))
         return self.binary(name)
 
@@ -44,7 +78,7 @@ class Builder:
             raise XdpperfError(f"build tools missing: {', '.join(missing)}", "run ci/setup")
         result = subprocess.run(
             ["make", "--no-print-directory", "-C", str(self.sources),
-             f"BUILD={self.build_dir}", target],
+             f"BUILD={self.build_dir}", "NF_DIRS=" + " ".join(map(str, self.nf_dirs)), target],
             capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
         )
         if result.returncode != 0:
@@ -52,3 +86,20 @@ class Builder:
 
     def binary(self, name: str) -> Path:
         return self.build_dir / name / name
+
+
+def entry_point_dirs() -> tuple[Path, ...]:
+    """The NF folders installed packages declare (entry point group ENTRY_POINTS)."""
+    from importlib.metadata import entry_points
+
+    found = []
+    for point in entry_points(group=ENTRY_POINTS):
+        try:
+            target = point.load()
+            folder = target() if callable(target) else target
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is named, not a traceback
+            raise XdpperfError(f"entry point {point.name} ({point.value}) of {ENTRY_POINTS} "
+                               f"failed: {exc}", "fix or uninstall the package that declares "
+                               "it") from None
+        found.append(Path(str(folder)).resolve())
+    return tuple(found)

@@ -18,7 +18,7 @@ from .benchrecord import (
     save_alone,
     unmeasured_entry,
 )
-from .build import Builder
+from .build import Builder, entry_point_dirs
 from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
@@ -128,6 +128,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="NF sources: a folder laid out like the bundled nfs/ (its Makefile, "
                          "common library, generator and one folder per NF), e.g. a copy "
                          "with a changed NF (default: the bundled nfs/)")
+    group.addoption("--xdpperf-nf-dir", action="append", default=[], metavar="DIR",
+                    help="a folder of your own NFs (<nf>/<nf>_kern.c, <nf>_user.c, <nf>.h), "
+                         "built against the bundled common library; repeatable (packages "
+                         "add theirs through the xdpperf.nfs entry point group)")
     group.addoption("--xdpperf-commit", default=None, metavar="ID",
                     help="the commit the records are filed under (commit_info id; the id "
                          "pytest-benchmark found is kept as recorded_id); default: "
@@ -146,7 +150,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _parse_numbers(config)
         # the modes come from the runtime under test (--xdpperf-nfs), so its builder first
         use_builder(builder_for(config.getoption("--xdpperf-nfs"),
-                                config.getoption("--xdpperf-build")))
+                                config.getoption("--xdpperf-build"),
+                                config.getoption("--xdpperf-nf-dir")))
         given_modes = config.getoption("--xdp-mode")
         # a bad --xdp-mode is a usage error now; the default is read when a test needs it
         # (so unit tests run without building the runtime's helper)
@@ -287,17 +292,24 @@ def xdpperf_builder(pytestconfig: pytest.Config) -> Builder:
     """--xdpperf-nfs (default the bundled nfs/), built into --xdpperf-build (default
     build/ in the checkout; with --xdpperf-nfs DIR, build/ beside DIR)."""
     return builder_for(pytestconfig.getoption("--xdpperf-nfs"),
-                       pytestconfig.getoption("--xdpperf-build"))
+                       pytestconfig.getoption("--xdpperf-build"),
+                       pytestconfig.getoption("--xdpperf-nf-dir"))
 
 
-def builder_for(nfs: str | None, build: str | None) -> Builder:
+def builder_for(nfs: str | None, build: str | None,
+                nf_dirs: list[str] | None = None) -> Builder:
+    """The session's builder: the bundled NFs (or --xdpperf-nfs), a user's own NF
+    folders (--xdpperf-nf-dir, then the xdpperf.nfs entry points)."""
+    extra = tuple(Path(d).resolve() for d in nf_dirs or ()) + entry_point_dirs()
     if nfs is None:
-        return Builder(build_dir=Path(build).resolve()) if build else Builder()
+        return Builder(build_dir=Path(build).resolve(), nf_dirs=extra) if build \
+            else Builder(nf_dirs=extra)
     sources = Path(nfs).resolve()
     if not (sources / "Makefile").is_file():
         raise XdpperfError(f"--xdpperf-nfs {nfs} holds no Makefile",
                            "give a folder laid out like the bundled nfs/ (e.g. a copy of it)")
-    return Builder(sources, Path(build).resolve() if build else sources.parent / "build")
+    return Builder(sources, Path(build).resolve() if build else sources.parent / "build",
+                   nf_dirs=extra)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
