@@ -19,12 +19,26 @@ from .testbed.base import Host
 # offload runs the program on the NIC (XDP_FLAGS_HW_MODE): only NICs with BPF offload
 # (nfp) take it, and only in mode xdp, since XSKMAP redirect cannot run in hardware.
 ATTACH_MODES = ("native", "generic", "offload")
+# xdp-tools' names (xdp-loader --mode skb|native|hw) for the same attach modes
+ATTACH_ALIASES = {"skb": "generic", "hw": "offload"}
 BIND_MODES = ("copy", "zerocopy")
 MAX_BUSY_POLL_BUDGET = 65535  # the kernel keeps SO_BUSY_POLL_BUDGET in a u16
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
 # did not really busy-poll (see busy_poll_note).
 MIN_SYSCALL_SHARE = 0.5
+
+
+def attach_mode(name: str) -> str:
+    """The attach mode `name` stands for: one of ATTACH_MODES, or xdp-tools' name for
+    one (skb: generic, hw: offload; native is the same in both); the one place a name is
+    normalized, so records and messages always carry ATTACH_MODES' names."""
+    mode = ATTACH_ALIASES.get(name, name)
+    if mode not in ATTACH_MODES:
+        aliases = ", ".join(f"{alias} for {mode}" for alias, mode in ATTACH_ALIASES.items())
+        raise XdpperfError(f"unknown attach mode '{name}'",
+                           f"use one of {', '.join(ATTACH_MODES)} (or xdp-tools' {aliases})")
+    return mode
 
 
 def describe(binary: Path | str) -> dict[str, Any]:
@@ -156,6 +170,9 @@ def syscall_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float 
 class NfSpec:
     """Which NF, with which parameters, attached and bound how.
 
+    attach: native, generic or offload, or xdp-tools' skb (generic) or hw (offload),
+    kept as the former (attach_mode).
+
     need_wakeup: the AF_XDP sockets' XDP_USE_NEED_WAKEUP bind flag (socket modes
     only): on, the loop makes a syscall only when the kernel asks for one; off, it
     kicks the kernel after every batch it sends.
@@ -171,9 +188,8 @@ class NfSpec:
     busy_poll_budget: int | None = None
 
     def __post_init__(self) -> None:
-        if self.attach not in ATTACH_MODES:
-            raise XdpperfError(f"unknown attach mode '{self.attach}'",
-                               f"use one of {', '.join(ATTACH_MODES)}")
+        # frozen: the normalized name is set the way dataclasses set fields
+        object.__setattr__(self, "attach", attach_mode(self.attach))
         if self.bind not in BIND_MODES:
             raise XdpperfError(f"unknown bind mode '{self.bind}'",
                                f"use one of {', '.join(BIND_MODES)}")

@@ -207,11 +207,15 @@ CASES = [
             "integer from 0 to 16777216)", "firewall", method="start", rules="many"),
     nf_call("NF action unknown", "bad action 'sideways' (use drop, tx, pass or aborted)",
             "macswap", action="sideways"),
-    nf_call("attach mode unknown", "unknown attach mode 'hw' (use one of native, generic, "
-            "offload)", "macswap", attach="hw"),
+    nf_call("attach mode unknown", "unknown attach mode 'xdpdrv' (use one of native, "
+            "generic, offload (or xdp-tools' skb for generic, hw for offload))", "macswap",
+            attach="xdpdrv"),
     nf_call("offload on veth", "attach='offload' cannot run on the veth testbed: its driver "
             "takes only native or generic (use attach='native', or a testbed whose NIC has "
             "BPF offload)", "macswap", attach="offload"),
+    nf_call("hw on veth", "attach='offload' cannot run on the veth testbed: its driver "
+            "takes only native or generic (use attach='native', or a testbed whose NIC has "
+            "BPF offload)", "macswap", attach="hw"),
     nf_call("zero-copy on veth", "bind='zerocopy' cannot run on the veth testbed: its driver "
             "binds AF_XDP sockets in copy mode only (use bind='copy', or a testbed whose "
             "NIC driver has zero-copy)", "macswap", mode="af_xdp", bind="zerocopy"),
