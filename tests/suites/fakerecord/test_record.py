@@ -1,5 +1,5 @@
 """A throughput record without traffic, for tests/test_regress.py (run in a
-subprocess): one PDR per --repetitions, $XDPP_FAKE_PPS spread by 0.2%, so
+subprocess): one PDR per --xdpperf-repetitions, $XDPP_FAKE_PPS spread by 0.2%, so
 ci/regress can be driven through pinned, regressed and accepted runs in seconds."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import statistics
 
 
 def test_record(benchmark, request):
-    repetitions = request.config.getoption("--repetitions")
+    repetitions = request.config.getoption("--xdpperf-repetitions")
     rate = float(os.environ["XDPP_FAKE_PPS"])
     samples = [rate * (1 + 0.002 * (i % 3 - 1)) for i in range(repetitions)]
     benchmark.extra_info.update({
