@@ -17,10 +17,24 @@ from .modes import MODES, Mode, attach_modes, bind_modes, busy_poll_defaults, bu
 from .process import Program
 from .testbed.base import Host
 
+# xdp-tools' names (xdp-loader --mode skb|native|hw) for the runtime's attach modes
+ATTACH_ALIASES = {"skb": "generic", "hw": "offload"}
 DESCRIBE_TIMEOUT = 10.0
 # A *-sysc mode whose NF ran the driver for less than this share of the packets
 # did not really busy-poll (see busy_poll_note).
 MIN_SYSCALL_SHARE = 0.5
+
+
+def attach_mode(name: str) -> str:
+    """The attach mode `name` stands for: one of the runtime's (modes.attach_modes), or
+    xdp-tools' name for one (skb: generic, hw: offload; native is the same in both); the
+    one place a name is normalized, so records and messages carry the runtime's names."""
+    mode = ATTACH_ALIASES.get(name, name)
+    if mode not in attach_modes():
+        aliases = ", ".join(f"{alias} for {mode}" for alias, mode in ATTACH_ALIASES.items())
+        raise XdpperfError(f"unknown attach mode '{name}'",
+                           f"use one of {', '.join(attach_modes())} (or xdp-tools' {aliases})")
+    return mode
 
 
 def describe(binary: Path | str) -> dict[str, Any]:
@@ -117,6 +131,9 @@ def syscall_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float 
 class NfSpec:
     """Which NF, with which parameters, attached and bound how.
 
+    attach: native, generic or offload, or xdp-tools' skb (generic) or hw (offload),
+    kept as the former (attach_mode).
+
     need_wakeup: the AF_XDP sockets' XDP_USE_NEED_WAKEUP bind flag (socket modes
     only): on, the loop makes a syscall only when the kernel asks for one; off, it
     kicks the kernel after every batch it sends.
@@ -132,9 +149,8 @@ class NfSpec:
     busy_poll_budget: int | None = None
 
     def __post_init__(self) -> None:
-        if self.attach not in attach_modes():
-            raise XdpperfError(f"unknown attach mode '{self.attach}'",
-                               f"use one of {', '.join(attach_modes())}")
+        # frozen: the normalized name is set the way dataclasses set fields
+        object.__setattr__(self, "attach", attach_mode(self.attach))
         if self.bind not in bind_modes():
             raise XdpperfError(f"unknown bind mode '{self.bind}'",
                                f"use one of {', '.join(bind_modes())}")

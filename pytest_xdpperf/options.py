@@ -1,5 +1,6 @@
-"""The session's search options (from the command line): validated as a whole the
-moment they exist, so a bad value is a usage error before anything is created."""
+"""The session's search options (from the command line or the ini file): validated as
+a whole the moment they exist, so a bad value is a usage error before anything is
+created. Messages name the options' --xdpperf-<name> names."""
 
 from __future__ import annotations
 
@@ -29,29 +30,31 @@ class RunOptions:
     def __post_init__(self) -> None:
         method(self.method)  # an unknown one is a usage error here, before anything runs
         if self.repetitions < 1:
-            raise XdpperfError(f"--repetitions {self.repetitions} is below 1",
+            raise XdpperfError(f"--xdpperf-repetitions {self.repetitions} is below 1",
                                "give the number of whole searches, e.g. 10")
         if self.confirm_trials < 0:
-            raise XdpperfError(f"--confirm-trials {self.confirm_trials} is negative",
+            raise XdpperfError(f"--xdpperf-confirm-trials {self.confirm_trials} is negative",
                                "give 0 (no confirmation) or more")
         if self.tester_retries < 0:
-            raise XdpperfError(f"--tester-retries {self.tester_retries} is negative",
+            raise XdpperfError(f"--xdpperf-tester-retries {self.tester_retries} is negative",
                                "give 0 (no retry) or more")
         if self.confirm_duration is not None and not 0 < self.confirm_duration < math.inf:
-            raise XdpperfError(f"--confirm-duration {self.confirm_duration} is not a positive "
-                               "finite number",
-                               "give seconds, e.g. 10, or leave it to --trial-duration")
+            raise XdpperfError(f"--xdpperf-confirm-duration {self.confirm_duration} is not a "
+                               "positive finite number",
+                               "give seconds, e.g. 10, or leave it to --xdpperf-trial-duration")
         if self.mfr_repetitions < 1:
-            raise XdpperfError(f"--mfr-repetitions {self.mfr_repetitions} is below 1",
+            raise XdpperfError(f"--xdpperf-mfr-repetitions {self.mfr_repetitions} is below 1",
                                "give the number of flat-out trials, e.g. 3")
         if not 0 < self.relative_width < 1:
-            raise XdpperfError(f"--relative-width {self.relative_width} is not between 0 and 1",
+            raise XdpperfError(f"--xdpperf-relative-width {self.relative_width} is not between "
+                               "0 and 1",
                                "give the search's final precision, e.g. 0.005")
         if not 0 < self.min_load < math.inf:
-            raise XdpperfError(f"--min-load {self.min_load} is not a positive finite number",
+            raise XdpperfError(f"--xdpperf-min-load {self.min_load} is not a positive finite "
+                               "number",
                                "give the lowest rate to search in packets/s, e.g. 10000")
         if not 0 < self.trial_duration < math.inf:
-            raise XdpperfError(f"--trial-duration {self.trial_duration} is not a positive "
+            raise XdpperfError(f"--xdpperf-trial-duration {self.trial_duration} is not a positive "
                                "finite number",
                                "give seconds, e.g. 1")
 
@@ -60,8 +63,8 @@ class RunOptions:
         rates otherwise (checked right after calibration, before any test runs)."""
         if not self.min_load < max_load:
             raise XdpperfError(
-                f"--min-load {self.min_load:.0f} pps is not below the {max_load:.0f} pps the "
-                "tester was calibrated to offer", "give a lower --min-load")
+                f"--xdpperf-min-load {self.min_load:.0f} pps is not below the {max_load:.0f} pps "
+                "the tester was calibrated to offer", "give a lower --xdpperf-min-load")
 
     @property
     def effective_confirm_duration(self) -> float:

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from . import preflight
+from . import preflight, settings
 from .benchrecord import (
     add_unmeasured,
     complete_commit,
@@ -23,7 +23,6 @@ from .calibration import Calibration, calibrate
 from .errors import XdpperfError
 from .journal import Journal
 from .judge import Judge, check_policy, pick
-from .methods import DEFAULT_METHOD, DURATION_SUM_TRIALS, METHODS
 from .metrics.machine import MachineCache, machine_facts
 from .modes import Mode, parse_modes, use_builder
 from .progress import ProgressLine, for_pytest
@@ -34,7 +33,7 @@ from .testbed.base import Testbed
 from .testbed.veth import VethTestbed, choose_cpus
 from .traffic import TrafficClass
 from .trafficgen.base import MAX_FRAME, MIN_FRAME, TrafficProfile
-from .trafficgen.factory import DEFAULT_SPEC, GeneratorFactory, resolve
+from .trafficgen.factory import GeneratorFactory, resolve
 from .verdict import judged_figure
 
 MEASUREMENTS = pytest.StashKey[list[tuple[str, Measurement]]]()
@@ -46,99 +45,28 @@ OTHER_RESULTS = pytest.StashKey[dict[str, list[tuple[str, Any]]]]()
 JOURNAL = pytest.StashKey[Journal]()
 
 
-# The numeric options, read as text and converted in pytest_configure, so that a value
-# that is no number is one line naming the option and the fix (argparse's own `type=`
-# would print its usage text): option -> (type, an example for the fix).
+# The numeric options, read as text (command line or ini file) and converted in
+# pytest_configure, so that a value that is no number is one line naming the option
+# and the fix (argparse's own `type=` would print its usage text): option -> (type, an
+# example for the fix). Messages name the option's new name however it was given.
 NUMBERS: dict[str, tuple[type[int] | type[float], str]] = {
-    "--trial-duration": (float, "1"),
-    "--min-load": (float, "10000"),
-    "--relative-width": (float, "0.005"),
-    "--mfr-repetitions": (int, "3"),
-    "--repetitions": (int, "10"),
-    "--confirm-trials": (int, "1"),
-    "--confirm-duration": (float, "10"),
-    "--tester-retries": (int, "1"),
-    "--frame-size": (int, "64"),
+    "--xdpperf-trial-duration": (float, "1"),
+    "--xdpperf-min-load": (float, "10000"),
+    "--xdpperf-relative-width": (float, "0.005"),
+    "--xdpperf-mfr-repetitions": (int, "3"),
+    "--xdpperf-repetitions": (int, "10"),
+    "--xdpperf-confirm-trials": (int, "1"),
+    "--xdpperf-confirm-duration": (float, "10"),
+    "--xdpperf-tester-retries": (int, "1"),
+    "--xdpperf-frame-size": (int, "64"),
 }
 # A session stopped as a usage error once the testbed exists (see stop_session).
 STOPPED = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("xdpperf", "XDP / AF_XDP performance tests")
-    # the modes are the NF runtime's (pytest_xdpperf/modes.py): named only once it is built
-    group.addoption("--xdp-mode", default=None,
-                    help="comma-separated DUT modes to run each test in, e.g. xdp "
-                         "(default: every mode of the NF runtime, in its order; "
-                         "`build/common/nf-modes --describe-modes` lists them)")
-    group.addoption("--loss-threshold", default="0.1%",
-                    help="PDR loss threshold, as a ratio (0.001) or percent (0.1%%); default 0.1%%")
-    group.addoption("--trial-duration", default=1.0,
-                    help="seconds of each final search trial (default 1.0)")
-    group.addoption("--min-load", default=10_000.0,
-                    help="lowest rate the search tries, packets/s (default 10000)")
-    group.addoption("--relative-width", default=0.005,
-                    help="search precision: final bound width relative to the rate (default 0.005)")
-    group.addoption("--mfr-repetitions", default=1,
-                    help="trials of the maximum forwarding rate (default 1)")
-    group.addoption("--repetitions", default=1,
-                    help="whole searches per test (NDR, PDR, MFR each time); the record "
-                         "has their mean, standard deviation and 95%% confidence interval "
-                         "(default 1)")
-    group.addoption("--confirm-trials", default=1,
-                    help="final trials at the reported NDR and PDR that must hold for the "
-                         "figure to be marked verified; 0 for none (default 1)")
-    group.addoption("--confirm-duration", default=None,
-                    help="seconds of each confirmation trial (default: --trial-duration)")
-    group.addoption("--tester-retries", default=1,
-                    help="times a trial the tester spoiled (own overflow, slow or short "
-                         "sending) is run again before its load counts as beyond the tester "
-                         "(default 1)")
-    group.addoption("--frame-size", default=64,
-                    help="frame size in bytes with FCS, 64 to 1518 (default 64)")
-    group.addoption("--tester-cpus", default=None,
-                    help="CPUs for the tester's work, one generator thread each, e.g. 0 "
-                         "(default: every CPU but the DUT's)")
-    group.addoption("--dut-cpus", default=None,
-                    help="CPUs for all DUT work, e.g. 1 (default: the last CPU)")
-    group.addoption("--generator", default=DEFAULT_SPEC, metavar="MODULE:FACTORY",
-                    help="traffic generator: FACTORY(testbed, builder, profile) in MODULE "
-                         "returns a Generator (pytest_xdpperf/trafficgen/base.py); used for "
-                         "calibration and every measurement; or a short name: builtin (the "
-                         "built-in BPF generator, default), trafgen (netsniff-ng's)")
-    group.addoption("--xdpperf-journal", default=".xdpperf/journal.jsonl",
-                    help="append every measurement (and the trials of unfinished ones) here "
-                         "as soon as it exists; '' to disable (default .xdpperf/journal.jsonl)")
-    group.addoption("--xdpperf-thresholds", default=None, metavar="FILE",
-                    help="the limits each measurement is judged against (TOML, see "
-                         "pytest_xdpperf/thresholds.py; make one with `xdpperf thresholds`); "
-                         "'none' to judge nothing (default: the testbed's own, "
-                         "testsuites/thresholds/<testbed>.toml, e.g. veth-2cpu.toml)")
-    group.addoption("--xdpperf-inconclusive", default="report", metavar="report|fail",
-                    help="a figure that misses its limit while the tester or the testbed "
-                         "decided it: 'report' shows it as inconclusive and passes the "
-                         "test, 'fail' fails it (default report)")
-    group.addoption("--xdpperf-method", default=DEFAULT_METHOD, metavar="|".join(METHODS),
-                    help="search preset: 'rfc2544' (a load passes only if every trial met "
-                         "the loss goal) or 'mlrsearch' (goal exceed ratio 0.5 over "
-                         f"{DURATION_SUM_TRIALS:g} trials per load, FD.io CSIT's PDR: "
-                         "sporadic loss in a minority of trials does not decide it) "
-                         f"(default {DEFAULT_METHOD})")
-    group.addoption("--xdpperf-nfs", default=None, metavar="DIR",
-                    help="NF sources: a folder laid out like the bundled nfs/ (its Makefile, "
-                         "common library, generator and one folder per NF), e.g. a copy "
-                         "with a changed NF (default: the bundled nfs/)")
-    group.addoption("--xdpperf-nf-dir", action="append", default=[], metavar="DIR",
-                    help="a folder of your own NFs (<nf>/<nf>_kern.c, <nf>_user.c, <nf>.h), "
-                         "built against the bundled common library; repeatable (packages "
-                         "add theirs through the xdpperf.nfs entry point group)")
-    group.addoption("--xdpperf-commit", default=None, metavar="ID",
-                    help="the commit the records are filed under (commit_info id; the id "
-                         "pytest-benchmark found is kept as recorded_id); default: "
-                         "pytest-benchmark's git lookup, asked again trusting the checkout "
-                         "where git refuses it (as under sudo)")
-    group.addoption("--xdpperf-build", default=None,
-                    help="build directory for the C programs (default: build/ in the checkout)")
+    """The options and their ini keys: settings.SETTINGS."""
+    settings.register(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -147,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                            f"(NFs get action={traffic.action})")
     config.stash[MEASUREMENTS] = []
     try:
+        settings.resolve(config)  # command line > ini file > built-in default
         _parse_numbers(config)
         # the modes come from the runtime under test (--xdpperf-nfs), so its builder first
         use_builder(builder_for(config.getoption("--xdpperf-nfs"),
@@ -158,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config._xdpperf_modes = None if given_modes is None else parse_modes(given_modes)  # type: ignore[attr-defined]
         config._xdpperf_options = _run_options(config)  # type: ignore[attr-defined]
         # once per session: a bad spec is one usage error, not one per test
-        config._xdpperf_generator = resolve(config.getoption("--generator"))  # type: ignore[attr-defined]
+        config._xdpperf_generator = resolve(config.getoption("--xdpperf-generator"))  # type: ignore[attr-defined]
         check_policy(config.getoption("--xdpperf-inconclusive"))
         given = config.getoption("--xdpperf-thresholds")
         if given and given != "none":  # a bad file is a usage error before anything runs
@@ -196,18 +125,19 @@ def parse_number(name: str, text: str, kind: type[int] | type[float],
 
 
 def parse_ratio(text: str) -> float:
-    """--loss-threshold: a ratio (0.001) or a percent (0.1%), 0 to below 1."""
+    """--xdpperf-loss-threshold: a ratio (0.001) or a percent (0.1%), 0 to below 1."""
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise XdpperfError(f"--loss-threshold '{text}' is not a ratio or a percent",
+        raise XdpperfError(f"--xdpperf-loss-threshold '{text}' is not a ratio or a percent",
                            "give a ratio like 0.001 or 0.1%") from None
     if not 0 <= value < 1:
-        raise XdpperfError(f"--loss-threshold {text} is out of range", "use 0 to below 100%")
+        raise XdpperfError(f"--xdpperf-loss-threshold {text} is out of range",
+                           "use 0 to below 100%")
     return value
 
 
-def _cpus(text: str | None, option: str = "--tester-cpus") -> tuple[int, ...] | None:
+def _cpus(text: str | None, option: str = "--xdpperf-tester-cpus") -> tuple[int, ...] | None:
     """A CPU list option ('0' or '0,2'); None (the default) when not given."""
     if not text:
         return None
@@ -224,27 +154,27 @@ def _cpus(text: str | None, option: str = "--tester-cpus") -> tuple[int, ...] | 
 
 
 def _cpu_options(config: pytest.Config) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
-    """(--tester-cpus, --dut-cpus) as CPU tuples (None: not given)."""
-    return (_cpus(config.getoption("--tester-cpus"), "--tester-cpus"),
-            _cpus(config.getoption("--dut-cpus"), "--dut-cpus"))
+    """(--xdpperf-tester-cpus, --xdpperf-dut-cpus) as CPU tuples (None: not given)."""
+    return (_cpus(config.getoption("--xdpperf-tester-cpus"), "--xdpperf-tester-cpus"),
+            _cpus(config.getoption("--xdpperf-dut-cpus"), "--xdpperf-dut-cpus"))
 
 
 def _run_options(config: pytest.Config) -> RunOptions:
     _cpu_options(config)
-    frame_size = config.getoption("--frame-size")
+    frame_size = config.getoption("--xdpperf-frame-size")
     if not MIN_FRAME <= frame_size <= MAX_FRAME:
-        raise XdpperfError(f"--frame-size {frame_size} is out of range",
+        raise XdpperfError(f"--xdpperf-frame-size {frame_size} is out of range",
                            f"give {MIN_FRAME} to {MAX_FRAME} bytes, FCS included")
     return RunOptions(
-        loss_threshold=parse_ratio(config.getoption("--loss-threshold")),
-        trial_duration=config.getoption("--trial-duration"),
-        min_load=config.getoption("--min-load"),
-        relative_width=config.getoption("--relative-width"),
-        mfr_repetitions=config.getoption("--mfr-repetitions"),
-        repetitions=config.getoption("--repetitions"),
-        confirm_trials=config.getoption("--confirm-trials"),
-        confirm_duration=config.getoption("--confirm-duration"),
-        tester_retries=config.getoption("--tester-retries"),
+        loss_threshold=parse_ratio(config.getoption("--xdpperf-loss-threshold")),
+        trial_duration=config.getoption("--xdpperf-trial-duration"),
+        min_load=config.getoption("--xdpperf-min-load"),
+        relative_width=config.getoption("--xdpperf-relative-width"),
+        mfr_repetitions=config.getoption("--xdpperf-mfr-repetitions"),
+        repetitions=config.getoption("--xdpperf-repetitions"),
+        confirm_trials=config.getoption("--xdpperf-confirm-trials"),
+        confirm_duration=config.getoption("--xdpperf-confirm-duration"),
+        tester_retries=config.getoption("--xdpperf-tester-retries"),
         method=config.getoption("--xdpperf-method"),
     )
 
@@ -269,7 +199,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             and not _other_testbed(config):
         try:
             preflight.run_all()
-            # bad --tester-cpus/--dut-cpus: one usage error, not one error per test
+            # bad --xdpperf-tester-cpus/-dut-cpus: one usage error, not one per test
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the one-CPU warning comes at setup
                 choose_cpus(*_cpu_options(config))
@@ -341,12 +271,12 @@ def xdpperf_testbed(pytestconfig: pytest.Config) -> Iterator[Testbed]:
 
 @pytest.fixture(scope="session")
 def xdpperf_profile(pytestconfig: pytest.Config) -> TrafficProfile:
-    return TrafficProfile(frame_size=pytestconfig.getoption("--frame-size"))
+    return TrafficProfile(frame_size=pytestconfig.getoption("--xdpperf-frame-size"))
 
 
 @pytest.fixture(scope="session")
 def xdpperf_generator(pytestconfig: pytest.Config) -> GeneratorFactory:
-    """The session's generator factory (--generator), resolved at configure time."""
+    """The session's generator factory (--xdpperf-generator), resolved at configure time."""
     factory: GeneratorFactory = pytestconfig._xdpperf_generator  # type: ignore[attr-defined]
     return factory
 
@@ -369,8 +299,8 @@ def xdpperf_calibration(pytestconfig: pytest.Config, xdpperf_testbed: Testbed,
 def stop_session(config: pytest.Config, exc: XdpperfError) -> NoReturn:
     """End the session as a usage error (exit status 4, the one line pytest prints for
     one) from inside a fixture: for bad input that can only be judged once the testbed
-    exists, such as a --min-load above the calibrated maximum. Only Exit gets out of a
-    fixture; pytest_runtestloop below turns it into the UsageError."""
+    exists, such as a --xdpperf-min-load above the calibrated maximum. Only Exit gets out
+    of a fixture; pytest_runtestloop below turns it into the UsageError."""
     config.stash[STOPPED] = str(exc)
     pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
 

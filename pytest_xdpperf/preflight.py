@@ -50,7 +50,7 @@ def check_cpus(needed: int) -> None:
     online = len(os.sched_getaffinity(0))
     if online < needed:
         raise XdpperfError(f"{needed} CPUs asked for, {online} available",
-                           "give fewer --tester-cpus/--dut-cpus")
+                           "give fewer --xdpperf-tester-cpus/--xdpperf-dut-cpus")
 
 
 def run_all() -> None:

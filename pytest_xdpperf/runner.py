@@ -59,7 +59,7 @@ class XdpPerf:
         self.progress = progress
         self.journal = journal or Journal(None)
         self.test_id = test_id
-        # the session's --generator; called for each measurement's traffic
+        # the session's --xdpperf-generator; called for each measurement's traffic
         self.generator_factory = generator_factory
         # (figure, why) a throughput record is judged and headlined by, from its
         # extra_info (the plugin's: the testbed's thresholds entry, else the method's)
@@ -109,7 +109,7 @@ class XdpPerf:
         skip_unsupported(nf, binary, self.mode)
 
     def generator(self, profile: TrafficProfile | None = None) -> Generator:
-        """The session's generator (--generator) for `profile` (default this test's);
+        """The session's generator (--xdpperf-generator) for `profile` (default this test's);
         close() it when done, e.g. `with contextlib.closing(xdpperf.generator()) as g`."""
         return self.setup.generator(profile)
 

@@ -51,7 +51,7 @@ class Setup:
     generator_factory: GeneratorFactory = builtin
 
     def generator(self, profile: TrafficProfile | None = None) -> Generator:
-        """The session's generator (--generator) for `profile` (default the session's)."""
+        """The session's generator (--xdpperf-generator) for `profile` (default the session's)."""
         return self.generator_factory(self.testbed, self.builder, profile or self.profile)
 
 

@@ -135,7 +135,7 @@ class Thresholds:
         if duration is not None and measured is not None and \
                 not math.isclose(float(duration), float(measured)):
             return (f"the thresholds are for {duration:g} s trials, this run used "
-                    f"{measured:g} s (--trial-duration)")
+                    f"{measured:g} s (--xdpperf-trial-duration)")
         method = self.testbed.get("method")
         if method is not None and kind_of(info) not in (LATENCY, TRANSACTIONS) \
                 and method != method_of(info):
@@ -145,7 +145,7 @@ class Thresholds:
         if goal is not None and info.get("loss_threshold") is not None and \
                 not math.isclose(float(goal), float(info["loss_threshold"])):
             return (f"the thresholds are for a loss goal of {goal:g}, this run used "
-                    f"{info['loss_threshold']:g} (--loss-threshold)")
+                    f"{info['loss_threshold']:g} (--xdpperf-loss-threshold)")
         return None
 
     @property

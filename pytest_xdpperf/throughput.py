@@ -179,8 +179,8 @@ def mfr_notes(repetitions: list[Repetition]) -> list[str]:
     if spoiled:
         notes.append(f"{spoiled} of {attempts} MFR trials were spoiled by the tester (it fell "
                      "short of the load while the DUT lost no more than the bare testbed); "
-                     "each was run again while --tester-retries allowed, and their rates do "
-                     "not count")
+                     "each was run again while --xdpperf-tester-retries allowed, and their "
+                     "rates do not count")
     bound = [i + 1 for i, r in enumerate(repetitions)
              if r.max_forwarding and r.max_forwarding.tester_bound]
     if bound:

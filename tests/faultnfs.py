@@ -18,14 +18,17 @@ def _copy(dest: Path) -> Path:
 
 
 def never_ready(dest: Path) -> list[str]:
-    """macswap that describes itself but, started, waits forever before it says ready
-    (a hung NF start-up)."""
+    """macswap that describes itself (also with its parameters, which the framework
+    checks with `--param ... --describe` before it starts the NF) but, started, waits
+    forever before it says ready (a hung NF start-up)."""
     nfs = _copy(dest)
     user = nfs / "macswap" / "macswap_user.c"
     text = user.read_text()
     assert MAIN in text, "macswap_user.c's main() is no longer where it was"
-    hang = ("\tif (argc < 2 || strcmp(argv[1], \"--describe\") != 0)\n"
-            "\t\tfor (;;)\n\t\t\tpause();\n")
+    hang = ("\t{\n\t\tint describe = 0;\n\n"
+            "\t\tfor (int i = 1; i < argc; i++)\n"
+            "\t\t\tdescribe |= strcmp(argv[i], \"--describe\") == 0;\n"
+            "\t\tif (!describe)\n\t\t\tfor (;;)\n\t\t\t\tpause();\n\t}\n")
     user.write_text("#include <string.h>\n#include <unistd.h>\n"
                     + text.replace(MAIN, MAIN + hang, 1))
     return ["--xdpperf-nfs", str(nfs)]

@@ -39,6 +39,7 @@ from pytest_xdpperf import cleanup, naming
 from pytest_xdpperf.errors import XdpperfError
 from pytest_xdpperf.plugin import NUMBERS, parse_number, parse_ratio, pytest_addoption
 from pytest_xdpperf.runner import RunOptions
+from pytest_xdpperf.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "badinput"
@@ -106,41 +107,45 @@ CASES = [
     option("empty mode", f"--xdp-mode is empty (give one or more of: {MODES})",
            "--xdp-mode", ","),
     # --- numeric options: out of range, and no number at all
-    option("repetitions 0", "--repetitions 0 is below 1 (give the number of whole "
-           "searches, e.g. 10)", "--repetitions", "0"),
-    option("repetitions 1e3", "--repetitions '1e3' is not a whole number (give a whole "
-           "number, e.g. --repetitions 10)", "--repetitions", "1e3"),
-    option("confirm-trials -1", "--confirm-trials -1 is negative (give 0 (no confirmation) "
-           "or more)", "--confirm-trials", "-1"),
-    option("tester-retries -1", "--tester-retries -1 is negative (give 0 (no retry) or "
-           "more)", "--tester-retries", "-1"),
-    option("tester-retries one", "--tester-retries 'one' is not a whole number (give a "
-           "whole number, e.g. --tester-retries 1)", "--tester-retries", "one"),
-    option("confirm-duration inf", "--confirm-duration inf is not a positive finite number "
-           "(give seconds, e.g. 10, or leave it to --trial-duration)",
-           "--confirm-duration", "inf"),
-    option("mfr-repetitions 0", "--mfr-repetitions 0 is below 1 (give the number of "
-           "flat-out trials, e.g. 3)", "--mfr-repetitions", "0"),
-    option("relative-width 1", "--relative-width 1.0 is not between 0 and 1 (give the "
-           "search's final precision, e.g. 0.005)", "--relative-width", "1"),
-    option("min-load 0", "--min-load 0.0 is not a positive finite number (give the lowest "
-           "rate to search in packets/s, e.g. 10000)", "--min-load", "0"),
-    option("min-load 10k", "--min-load '10k' is not a number (give a number, e.g. "
-           "--min-load 10000)", "--min-load", "10k"),
-    option("trial-duration nan", "--trial-duration nan is not a positive finite number "
-           "(give seconds, e.g. 1)", "--trial-duration", "nan"),
-    option("loss-threshold 150%", "--loss-threshold 150% is out of range (use 0 to below "
-           "100%)", "--loss-threshold", "150%"),
-    option("loss-threshold abc", "--loss-threshold 'abc' is not a ratio or a percent (give "
-           "a ratio like 0.001 or 0.1%)", "--loss-threshold", "abc"),
-    option("frame-size 1519", "--frame-size 1519 is out of range (give 64 to 1518 bytes, "
-           "FCS included)", "--frame-size", "1519"),
-    option("frame-size 64.5", "--frame-size '64.5' is not a whole number (give a whole "
-           "number, e.g. --frame-size 64)", "--frame-size", "64.5"),
+    option("repetitions 0", "--xdpperf-repetitions 0 is below 1 (give the number of whole "
+           "searches, e.g. 10)", "--xdpperf-repetitions", "0"),
+    # given by its old name, the message names the new one (and the deprecation
+    # warning, issued at configure time, never shows: the run ends first)
+    option("repetitions 0 by the old name", "--xdpperf-repetitions 0 is below 1 (give the "
+           "number of whole searches, e.g. 10)", "--repetitions", "0"),
+    option("repetitions 1e3", "--xdpperf-repetitions '1e3' is not a whole number (give a whole "
+           "number, e.g. --xdpperf-repetitions 10)", "--xdpperf-repetitions", "1e3"),
+    option("confirm-trials -1", "--xdpperf-confirm-trials -1 is negative (give 0 (no confirmation) "
+           "or more)", "--xdpperf-confirm-trials", "-1"),
+    option("tester-retries -1", "--xdpperf-tester-retries -1 is negative (give 0 (no retry) or "
+           "more)", "--xdpperf-tester-retries", "-1"),
+    option("tester-retries one", "--xdpperf-tester-retries 'one' is not a whole number (give a "
+           "whole number, e.g. --xdpperf-tester-retries 1)", "--xdpperf-tester-retries", "one"),
+    option("confirm-duration inf", "--xdpperf-confirm-duration inf is not a positive finite number "
+           "(give seconds, e.g. 10, or leave it to --xdpperf-trial-duration)",
+           "--xdpperf-confirm-duration", "inf"),
+    option("mfr-repetitions 0", "--xdpperf-mfr-repetitions 0 is below 1 (give the number of "
+           "flat-out trials, e.g. 3)", "--xdpperf-mfr-repetitions", "0"),
+    option("relative-width 1", "--xdpperf-relative-width 1.0 is not between 0 and 1 (give the "
+           "search's final precision, e.g. 0.005)", "--xdpperf-relative-width", "1"),
+    option("min-load 0", "--xdpperf-min-load 0.0 is not a positive finite number (give the lowest "
+           "rate to search in packets/s, e.g. 10000)", "--xdpperf-min-load", "0"),
+    option("min-load 10k", "--xdpperf-min-load '10k' is not a number (give a number, e.g. "
+           "--xdpperf-min-load 10000)", "--xdpperf-min-load", "10k"),
+    option("trial-duration nan", "--xdpperf-trial-duration nan is not a positive finite number "
+           "(give seconds, e.g. 1)", "--xdpperf-trial-duration", "nan"),
+    option("loss-threshold 150%", "--xdpperf-loss-threshold 150% is out of range (use 0 to below "
+           "100%)", "--xdpperf-loss-threshold", "150%"),
+    option("loss-threshold abc", "--xdpperf-loss-threshold 'abc' is not a ratio or a percent (give "
+           "a ratio like 0.001 or 0.1%)", "--xdpperf-loss-threshold", "abc"),
+    option("frame-size 1519", "--xdpperf-frame-size 1519 is out of range (give 64 to 1518 bytes, "
+           "FCS included)", "--xdpperf-frame-size", "1519"),
+    option("frame-size 64.5", "--xdpperf-frame-size '64.5' is not a whole number (give a whole "
+           "number, e.g. --xdpperf-frame-size 64)", "--xdpperf-frame-size", "64.5"),
     # the calibrated maximum is known only once the testbed exists: before any test
-    option("min-load above the calibrated maximum", "--min-load 2000000 pps is not below "
-           "the 1000000 pps the tester was calibrated to offer (give a lower --min-load)",
-           "--min-load", "2e6", max_load=1e6),
+    option("min-load above the calibrated maximum", "--xdpperf-min-load 2000000 pps is not below "
+           "the 1000000 pps the tester was calibrated to offer (give a lower --xdpperf-min-load)",
+           "--xdpperf-min-load", "2e6", max_load=1e6),
     # --- the other options
     option("inconclusive policy", "--xdpperf-inconclusive 'maybe' is unknown (use report "
            "(shown, the test passes) or fail)", "--xdpperf-inconclusive", "maybe"),
@@ -148,17 +153,18 @@ CASES = [
            "--xdpperf-method", "csit"),
     option("nf sources", "--xdpperf-nfs /nonexistent holds no Makefile (give a folder laid "
            "out like the bundled nfs/ (e.g. a copy of it))", "--xdpperf-nfs", "/nonexistent"),
-    option("generator spec", "--generator 'mytester' is not MODULE:FACTORY (give "
-           "--generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or one of: builtin, "
-           "trafgen)",
-           "--generator", "mytester"),
-    option("generator module", "--generator 'xdpperf_no_such_module:make': module "
+    option("generator spec", "--xdpperf-generator 'mytester' is not MODULE:FACTORY (give "
+           "--xdpperf-generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or one "
+           "of: builtin, trafgen)",
+           "--xdpperf-generator", "mytester"),
+    option("generator module", "--xdpperf-generator 'xdpperf_no_such_module:make': module "
            "'xdpperf_no_such_module' not found (install it or put its directory on "
-           "PYTHONPATH)", "--generator", "xdpperf_no_such_module:make"),
-    option("generator attribute", "--generator 'pytest_xdpperf.trafficgen.factory:nothing': "
-           "module 'pytest_xdpperf.trafficgen.factory' has no attribute 'nothing' (name a "
-           "factory defined in that module)",
-           "--generator", "pytest_xdpperf.trafficgen.factory:nothing"),
+           "PYTHONPATH)", "--xdpperf-generator", "xdpperf_no_such_module:make"),
+    option("generator attribute", "--xdpperf-generator "
+           "'pytest_xdpperf.trafficgen.factory:nothing': module "
+           "'pytest_xdpperf.trafficgen.factory' has no attribute 'nothing' (name a factory "
+           "defined in that module)",
+           "--xdpperf-generator", "pytest_xdpperf.trafficgen.factory:nothing"),
     # --- thresholds files
     thresholds("thresholds missing", None, "thresholds file {dir}/t.toml does not exist "
                "(give an existing file, or 'none' for no thresholds)"),
@@ -175,15 +181,15 @@ CASES = [
                "{dir}/t.toml: [[throughput]] entry 1: min_mpps = -1 is not a number >= 0 "
                "(e.g. min_mpps = 1.5)"),
     # --- CPU lists
-    option("cpu list no numbers", "--tester-cpus 'one' is not a CPU list (give numbers like "
-           "1 or 0,2)", "--tester-cpus", "one"),
-    option("cpu named twice", "--dut-cpus '0,0' names CPU 0 twice (give each CPU once)",
-           "--dut-cpus", "0,0"),
-    option("cpu out of range", f"--dut-cpus asks for CPU 99, but this machine has CPUs "
-           f"{ONLINE} (pick CPUs from {ONLINE})", "--dut-cpus", "99"),
+    option("cpu list no numbers", "--xdpperf-tester-cpus 'one' is not a CPU list (give "
+           "numbers like 1 or 0,2)", "--xdpperf-tester-cpus", "one"),
+    option("cpu named twice", "--xdpperf-dut-cpus '0,0' names CPU 0 twice (give each CPU once)",
+           "--xdpperf-dut-cpus", "0,0"),
+    option("cpu out of range", f"--xdpperf-dut-cpus asks for CPU 99, but this machine has CPUs "
+           f"{ONLINE} (pick CPUs from {ONLINE})", "--xdpperf-dut-cpus", "99"),
     option("cpus overlap", f"tester CPUs [{LAST}] and DUT CPUs [{LAST}] overlap (give the "
-           "tester and the DUT different CPUs)", "--tester-cpus", str(LAST),
-           "--dut-cpus", str(LAST)),
+           "tester and the DUT different CPUs)", "--xdpperf-tester-cpus", str(LAST),
+           "--xdpperf-dut-cpus", str(LAST)),
     # --- the machine (the preflight checks, fooled by the suite's conftest)
     machine("notroot", "xdpperf must run as root (it creates namespaces and loads BPF "
             "programs: run it with sudo)"),
@@ -206,11 +212,15 @@ CASES = [
             "takes 0 to 16777216)", "firewall", method="start", rules="many"),
     nf_call("NF action unknown", "macswap: action=sideways is not one of its values (action "
             "takes drop|tx|pass|aborted)", "macswap", action="sideways"),
-    nf_call("attach mode unknown", "unknown attach mode 'hw' (use one of native, generic, "
-            "offload)", "macswap", attach="hw"),
+    nf_call("attach mode unknown", "unknown attach mode 'xdpdrv' (use one of native, "
+            "generic, offload (or xdp-tools' skb for generic, hw for offload))", "macswap",
+            attach="xdpdrv"),
     nf_call("offload on veth", "attach='offload' cannot run on the veth testbed: its driver "
             "takes only native or generic (use attach='native', or a testbed whose NIC has "
             "BPF offload)", "macswap", attach="offload"),
+    nf_call("hw on veth", "attach='offload' cannot run on the veth testbed: its driver "
+            "takes only native or generic (use attach='native', or a testbed whose NIC has "
+            "BPF offload)", "macswap", attach="hw"),
     nf_call("zero-copy on veth", "bind='zerocopy' cannot run on the veth testbed: its driver "
             "binds AF_XDP sockets in copy mode only (use bind='copy', or a testbed whose "
             "NIC driver has zero-copy)", "macswap", mode="af_xdp", bind="zerocopy"),
@@ -292,32 +302,39 @@ def test_bad_input_is_one_line(case: Case, outcomes: dict[str, tuple[Outcome, Pa
 
 
 class Registered:
-    """Stands in for pytest's parser and option group: keeps what plugin.py registers."""
+    """Stands in for pytest's parser and option group: keeps what plugin.py registers
+    (options by their first name, ini keys by theirs)."""
 
     def __init__(self) -> None:
         self.options: dict[str, dict[str, Any]] = {}
+        self.ini: dict[str, dict[str, Any]] = {}
 
     def getgroup(self, *args: Any) -> Registered:
         return self
 
-    def addoption(self, name: str, **kwargs: Any) -> None:
-        self.options[name] = kwargs
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options[names[0]] = {"names": names, **kwargs}
+
+    def addini(self, name: str, help: str, **kwargs: Any) -> None:
+        self.ini[name] = kwargs
 
 
 def test_every_numeric_option_is_in_the_matrix() -> None:
-    """Every option plugin.py registers with a number for its default is converted by
-    the plugin (NUMBERS, never argparse's type=, whose error is its usage text) and
-    has a case here, as has --loss-threshold: a new one cannot join untried."""
+    """Every option plugin.py registers with a number for its built-in default
+    (settings.SETTINGS) is converted by the plugin (NUMBERS, never argparse's type=,
+    whose error is its usage text) and has a case here, as has
+    --xdpperf-loss-threshold: a new one cannot join untried."""
     registered = Registered()
     pytest_addoption(registered)  # type: ignore[arg-type]
-    numeric = {name for name, kw in registered.options.items()
-               if (isinstance(kw.get("default"), int | float)
-                   and not isinstance(kw.get("default"), bool))
-               or name == "--confirm-duration"}  # a number, though None by default
+    defaults = {s.flag: s.default for s in SETTINGS}
+    assert set(registered.options) == set(defaults)  # nothing registered past the table
+    numeric = {name for name, default in defaults.items()
+               if (isinstance(default, int | float) and not isinstance(default, bool))
+               or name == "--xdpperf-confirm-duration"}  # a number, though None by default
     assert numeric == set(NUMBERS)
     assert not [name for name, kw in registered.options.items() if "type" in kw]
     given = {a for c in CASES for a in c.args if a.startswith("--")}
-    assert {*NUMBERS, "--loss-threshold"} <= given
+    assert {*NUMBERS, "--xdpperf-loss-threshold"} <= given
 
 
 # --- the same checks called directly: more values than one subprocess each ---------------
@@ -334,26 +351,27 @@ def test_no_number_names_the_option(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("text", ["1", "-0.001", "nan", "inf", "100%", "0.1%%"])
 def test_bad_loss_thresholds(text: str) -> None:
-    with pytest.raises(XdpperfError, match=r"^--loss-threshold .*(out of range|not a ratio)"):
+    with pytest.raises(XdpperfError,
+                       match=r"^--xdpperf-loss-threshold .*(out of range|not a ratio)"):
         parse_ratio(text)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"repetitions": 0}, "--repetitions 0 is below 1"),
-        ({"confirm_trials": -1}, "--confirm-trials -1 is negative"),
-        ({"confirm_duration": 0.0}, "--confirm-duration 0.0 is not a positive finite number"),
-        ({"confirm_duration": float("nan")}, "--confirm-duration nan is not a positive"),
-        ({"tester_retries": -1}, "--tester-retries -1 is negative"),
-        ({"mfr_repetitions": 0}, "--mfr-repetitions 0 is below 1"),
-        ({"relative_width": 0.0}, "--relative-width 0.0 is not between 0 and 1"),
-        ({"relative_width": 1.0}, "--relative-width 1.0 is not between 0 and 1"),
-        ({"relative_width": float("nan")}, "--relative-width nan is not between 0 and 1"),
-        ({"min_load": 0.0}, "--min-load 0.0 is not a positive finite number"),
-        ({"min_load": float("inf")}, "--min-load inf is not a positive finite number"),
-        ({"trial_duration": -1.0}, "--trial-duration -1.0 is not a positive finite number"),
-        ({"trial_duration": float("inf")}, "--trial-duration inf is not a positive finite"),
+        ({"repetitions": 0}, "--xdpperf-repetitions 0 is below 1"),
+        ({"confirm_trials": -1}, "--xdpperf-confirm-trials -1 is negative"),
+        ({"confirm_duration": 0.0}, "--xdpperf-confirm-duration 0.0 is not a positive finite"),
+        ({"confirm_duration": float("nan")}, "--xdpperf-confirm-duration nan is not a positive"),
+        ({"tester_retries": -1}, "--xdpperf-tester-retries -1 is negative"),
+        ({"mfr_repetitions": 0}, "--xdpperf-mfr-repetitions 0 is below 1"),
+        ({"relative_width": 0.0}, "--xdpperf-relative-width 0.0 is not between 0 and 1"),
+        ({"relative_width": 1.0}, "--xdpperf-relative-width 1.0 is not between 0 and 1"),
+        ({"relative_width": float("nan")}, "--xdpperf-relative-width nan is not between 0 and 1"),
+        ({"min_load": 0.0}, "--xdpperf-min-load 0.0 is not a positive finite number"),
+        ({"min_load": float("inf")}, "--xdpperf-min-load inf is not a positive finite number"),
+        ({"trial_duration": -1.0}, "--xdpperf-trial-duration -1.0 is not a positive finite number"),
+        ({"trial_duration": float("inf")}, "--xdpperf-trial-duration inf is not a positive finite"),
         ({"method": "csit"}, "--xdpperf-method 'csit' is unknown"),
     ],
 )
@@ -367,9 +385,9 @@ def test_min_load_must_be_below_the_calibrated_maximum() -> None:
     RunOptions(min_load=1e5).check_min_load(1.0001e5)
     with pytest.raises(XdpperfError) as exc:
         RunOptions(min_load=1e5).check_min_load(1e5)
-    assert exc.value.problem == ("--min-load 100000 pps is not below the 100000 pps the "
+    assert exc.value.problem == ("--xdpperf-min-load 100000 pps is not below the 100000 pps the "
                                  "tester was calibrated to offer")
-    assert exc.value.fix == "give a lower --min-load"
+    assert exc.value.fix == "give a lower --xdpperf-min-load"
 
 
 # --- foreign names: cleanup deletes only the exact patterns naming.py makes --------------

@@ -16,7 +16,7 @@ from schemas import assert_record_file_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "faketestbed"
-CHEAP = ["--trial-duration", "0.1", "--min-load", "1000", "--relative-width", "0.01"]
+CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "1000", "--xdpperf-relative-width", "0.01"]
 
 
 def run(tmp: Path, capacity: float) -> tuple[subprocess.CompletedProcess[str], dict, dict]:
@@ -27,7 +27,7 @@ def run(tmp: Path, capacity: float) -> tuple[subprocess.CompletedProcess[str], d
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
          "-p", "no:randomly", "--xdp-mode", "xdp", *CHEAP,
-         "--generator", "faketestbed:fake_generator", "--xdpperf-thresholds", "none",
+         "--xdpperf-generator", "faketestbed:fake_generator", "--xdpperf-thresholds", "none",
          "--xdpperf-journal", str(tmp / "journal.jsonl"), f"--benchmark-json={record}"],
         cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

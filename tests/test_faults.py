@@ -43,8 +43,9 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "teardown"
 XDPPERF = str(Path(sys.executable).parent / "xdpperf")
-CHEAP = ["--trial-duration", "0.1", "--min-load", "100000", "--relative-width", "0.05",
-         "--mfr-repetitions", "3"]
+CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "100000",
+         "--xdpperf-relative-width", "0.05",
+         "--xdpperf-mfr-repetitions", "3"]
 PHASES = ("calibration", "search", "final")
 # how long after the phase's first journal line the fault strikes: inside the next trial
 STRIKE_DELAY = 0.05

@@ -34,8 +34,8 @@ pytestmark = pytest.mark.integration
 def run(tmp: Path, rounds: int, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider",
-         "--xdp-mode", "xdp", "--trial-duration", "0.2", "--relative-width", "0.02",
-         "--min-load", "1000", "--mfr-repetitions", "2",
+         "--xdp-mode", "xdp", "--xdpperf-trial-duration", "0.2", "--xdpperf-relative-width", "0.02",
+         "--xdpperf-min-load", "1000", "--xdpperf-mfr-repetitions", "2",
          f"--benchmark-storage=file://{tmp / 'storage'}", "-q", *extra],
         # cwd: pytest-benchmark wants its storage below it
         cwd=tmp, capture_output=True, text=True, timeout=600,
@@ -123,7 +123,8 @@ def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> N
         return subprocess.run(
             ["bash", str(ROOT / "ci" / "regress"), "--history", str(history), "--repo",
              str(ROOT), *DRIFT, "--", str(SUITE), "-p", "no:cacheprovider", "--xdp-mode", "xdp",
-             "--trial-duration", "0.2", "--relative-width", "0.02", "--min-load", "1000", "-q"],
+             "--xdpperf-trial-duration", "0.2", "--xdpperf-relative-width", "0.02",
+             "--xdpperf-min-load", "1000", "-q"],
             cwd=tmp_path, capture_output=True, text=True, timeout=900,
             env=os.environ | {"XDPP_ROUNDS": str(rounds),
                               "XDPPERF_BIN": str(Path(sys.executable).parent)})
@@ -139,7 +140,7 @@ def test_ci_regress_stores_compares_and_fails_on_regression(tmp_path: Path) -> N
     kept_first = stored()[0].name
     baseline = load_record(history / "baseline.json")
     (test,) = baseline.tests.values()
-    assert len(test.samples_pps) == 3  # ci/regress's default --repetitions
+    assert len(test.samples_pps) == 3  # ci/regress's default --xdpperf-repetitions
     second = regress(SLOW_ROUNDS)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     # (the headline is the judged figure: the MFR on this testbed)

@@ -1,4 +1,4 @@
-"""--generator MODULE:FACTORY: an external generator is used for calibration and
+"""--xdpperf-generator MODULE:FACTORY: an external generator is used for calibration and
 measurements alike, and a bad spec is one clear usage error.
 
 CountingGenerator below is such an external generator: the built-in one
@@ -24,7 +24,8 @@ from pytest_xdpperf.trafficgen.factory import DEFAULT_SPEC, builtin, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "generator"
-CHEAP = ["--trial-duration", "0.1", "--min-load", "100000", "--relative-width", "0.05"]
+CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "100000",
+         "--xdpperf-relative-width", "0.05"]
 
 
 class CountingGenerator:
@@ -121,7 +122,7 @@ def test_default_is_the_builtin_generator() -> None:
 def test_bad_spec_on_the_command_line_is_one_usage_error() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
-         "--generator", "xdpperf_no_such_module:make"],
+         "--xdpperf-generator", "xdpperf_no_such_module:make"],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 4, result  # pytest's usage error, before any testbed
     assert "module 'xdpperf_no_such_module' not found" in result.stderr
@@ -140,7 +141,7 @@ def test_external_generator_runs_calibration_and_measurement(tmp_path: Path) -> 
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
          "-p", "no:randomly", "--xdp-mode", "xdp", *CHEAP, "--xdpperf-journal", str(journal),
-         "--generator", "test_generator_option:CountingGenerator"],
+         "--xdpperf-generator", "test_generator_option:CountingGenerator"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]

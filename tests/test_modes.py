@@ -320,9 +320,20 @@ def test_busy_poll_note_flags_a_sysc_mode_that_did_not_busy_poll() -> None:
     assert syscall_share(before, before) is None
 
 
+@pytest.mark.parametrize(("given", "kept"), [("native", "native"), ("generic", "generic"),
+                                             ("offload", "offload"), ("skb", "generic"),
+                                             ("hw", "offload")])
+def test_xdp_tools_attach_names_are_aliases(given: str, kept: str) -> None:
+    """xdp-loader's skb/native/hw name the same modes; the spec (and so the NF's
+    --attach, the record and every message) carries the framework's own name."""
+    assert NfSpec("macswap", attach=given).attach == kept
+
+
 def test_unknown_attach_and_bind_are_rejected() -> None:
-    with pytest.raises(XdpperfError, match="unknown attach mode 'hw'.*native, generic, offload"):
-        NfSpec("macswap", attach="hw")
+    with pytest.raises(XdpperfError) as exc:
+        NfSpec("macswap", attach="xdpdrv")
+    assert str(exc.value) == ("unknown attach mode 'xdpdrv' (use one of native, generic, "
+                              "offload (or xdp-tools' skb for generic, hw for offload))")
     with pytest.raises(XdpperfError, match="unknown bind mode 'zc'.*copy, zerocopy"):
         NfSpec("macswap", bind="zc")
     with pytest.raises(XdpperfError, match="unknown mode 'af_xdp-busy'"):

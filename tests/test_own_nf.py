@@ -52,8 +52,8 @@ def test_an_own_nf_runs_in_two_modes_and_is_recorded(tmp_path: Path) -> None:
     record = tmp_path / "record.json"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
-         "-p", "no:randomly", "--xdp-mode", "xdp,af_xdp", "--trial-duration", "0.1",
-         "--min-load", "100000", "--relative-width", "0.05", "--xdpperf-nf-dir", str(mine),
+         "-p", "no:randomly", "--xdp-mode", "xdp,af_xdp", "--xdpperf-trial-duration", "0.1",
+         "--xdpperf-min-load", "100000", "--xdpperf-relative-width", "0.05", "--xdpperf-nf-dir", str(mine),
          "--xdpperf-build", str(tmp_path / "build"), "--xdpperf-journal",
          str(tmp_path / "journal.jsonl"), f"--benchmark-json={record}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -79,7 +79,7 @@ def test_check_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_choose_cpus_directly() -> None:
     online = sorted(os.sched_getaffinity(0))
-    with pytest.raises(XdpperfError, match=r"--dut-cpus asks for CPU 99.*pick CPUs from"):
+    with pytest.raises(XdpperfError, match=r"--xdpperf-dut-cpus asks for CPU 99.*pick CPUs from"):
         choose_cpus(None, (99,))
     if len(online) > 1:
         with pytest.raises(XdpperfError, match="overlap"):

@@ -22,8 +22,8 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", str(ROOT / "testsuites" / "test_macswap.py"),
          "-m", "drop or passthrough",
-         "-p", "no:cacheprovider", "--xdp-mode", ",".join(MODES), "--trial-duration", "0.2",
-         "--relative-width", "0.02", f"--benchmark-json={out}", "-q"],
+         "-p", "no:cacheprovider", "--xdp-mode", ",".join(MODES), "--xdpperf-trial-duration", "0.2",
+         "--xdpperf-relative-width", "0.02", f"--benchmark-json={out}", "-q"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -146,8 +146,9 @@ def repeated(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("repeated") / "run.json"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", f"{ROOT}/testsuites/test_macswap.py::test_macswap_drop",
-         "-p", "no:cacheprovider", "--xdp-mode", "xdp", "--trial-duration", "0.2",
-         "--relative-width", "0.02", "--repetitions", "3", "--confirm-duration", "0.3",
+         "-p", "no:cacheprovider", "--xdp-mode", "xdp", "--xdpperf-trial-duration", "0.2",
+         "--xdpperf-relative-width", "0.02", "--xdpperf-repetitions", "3",
+         "--xdpperf-confirm-duration", "0.3",
          f"--benchmark-json={out}", "-q"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
@@ -173,7 +174,7 @@ def test_repetitions_give_mean_stdev_and_interval(repeated: dict) -> None:
     assert bench["stats"]["rounds"] == 3
     assert bench["stats"]["min"] == pytest.approx(1 / max(samples))
     assert bench["stats"]["max"] == pytest.approx(1 / min(samples))
-    # each repetition confirmed its figures with trials of --confirm-duration
+    # each repetition confirmed its figures with trials of --xdpperf-confirm-duration
     assert len(reps["pdr_verified"]) == 3
     conf = info["pdr"]["confirmation"]
     if conf is not None:

@@ -81,7 +81,8 @@ def test_a_failed_run_is_its_own_exit_status_and_its_record_is_kept(tmp_path: Pa
 def test_repetitions_can_be_overridden(tmp_path: Path) -> None:
     assert regress(tmp_path, 1e6, "--repetitions", "5").returncode == 0
     assert len(samples(tmp_path / "history" / "baseline.json")) == 5
-    again = regress(tmp_path, 1e6, pytest_args=("--repetitions", "2"))  # pytest's last wins
+    # pytest's last wins
+    again = regress(tmp_path, 1e6, pytest_args=("--xdpperf-repetitions", "2"))
     assert again.returncode == 0, again.stdout + again.stderr
     newest = load_all([tmp_path / "history"])[-1]
     assert len(newest.tests[next(iter(newest.tests))].samples_pps) == 2

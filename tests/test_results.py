@@ -469,7 +469,7 @@ def test_a_min_load_above_the_calibrated_ceiling_is_a_usage_error() -> None:
     from pytest_xdpperf.errors import XdpperfError
 
     RunOptions(min_load=1e5).check_min_load(2e5)
-    with pytest.raises(XdpperfError, match="--min-load 300000 pps is not below the 200000"):
+    with pytest.raises(XdpperfError, match="--xdpperf-min-load 300000 pps is not below the 200000"):
         RunOptions(min_load=3e5).check_min_load(2e5)
 
 

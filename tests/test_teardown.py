@@ -33,7 +33,8 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "teardown"
 XDPPERF = str(Path(sys.executable).parent / "xdpperf")
-CHEAP = ["--trial-duration", "0.1", "--min-load", "100000", "--relative-width", "0.05"]
+CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "100000",
+         "--xdpperf-relative-width", "0.05"]
 
 
 def suite_argv(test: str, modes: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""netsniff-ng's trafgen as the session's generator (--generator trafgen): a second
+"""netsniff-ng's trafgen as the session's generator (--xdpperf-generator trafgen): a second
 generator that really sends, calibrated and cross-checked through the testbed's
 counters like the built-in one (pytest_xdpperf/trafficgen/trafgen.py)."""
 
@@ -78,9 +78,10 @@ def test_a_session_with_trafgen_is_calibrated_and_cross_checked(tmp_path: Path) 
     journal = tmp_path / "journal.jsonl"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
-         "-p", "no:randomly", "--xdp-mode", "xdp", "--trial-duration", "1",
-         "--min-load", "20000", "--relative-width", "0.1", "--xdpperf-journal", str(journal),
-         "--generator", "trafgen"],
+         "-p", "no:randomly", "--xdp-mode", "xdp", "--xdpperf-trial-duration", "1",
+         "--xdpperf-min-load", "20000", "--xdpperf-relative-width", "0.1",
+         "--xdpperf-journal", str(journal),
+         "--xdpperf-generator", "trafgen"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out  # the passthrough test is refused

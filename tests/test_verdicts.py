@@ -31,8 +31,8 @@ def run(tmp: Path, name: str, *extra: str, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider",
-         "--xdp-mode", "xdp", "--trial-duration", "0.2", "--relative-width", "0.05",
-         "--min-load", "1000", f"--benchmark-json={tmp / (name + '.json')}",
+         "--xdp-mode", "xdp", "--xdpperf-trial-duration", "0.2", "--xdpperf-relative-width", "0.05",
+         "--xdpperf-min-load", "1000", f"--benchmark-json={tmp / (name + '.json')}",
          "--xdpperf-journal", "", *extra],
         cwd=tmp, capture_output=True, text=True, timeout=600,
         env=os.environ | (env or {}))

@@ -70,7 +70,7 @@ class PathCounters:
 @dataclass(frozen=True)
 class Capabilities:
     """What a testbed's DUT driver and machine can do. `attach_modes`/`bind_modes`: the
-    XDP attach modes and AF_XDP bind modes it runs (nf.ATTACH_MODES, nf.BIND_MODES);
+    XDP attach modes and AF_XDP bind modes it runs (modes.attach_modes, bind_modes);
     `busy_poll`: a socket's NAPI id links to a queue, so SO_BUSY_POLL engages;
     `multi_queue`: more than one RX queue; `hw_counters`: hardware cache counters for
     perf (None: not known until perf is asked, as metrics/perf.py does)."""

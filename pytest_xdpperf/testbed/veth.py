@@ -95,7 +95,7 @@ def choose_cpus(
     online = sorted(os.sched_getaffinity(0))
     dut = dut_cpus or (online[-1],)
     tester = tester_cpus or (tuple(c for c in online if c not in dut) or (online[0],))
-    for what, cpus in (("--tester-cpus", tester), ("--dut-cpus", dut)):
+    for what, cpus in (("--xdpperf-tester-cpus", tester), ("--xdpperf-dut-cpus", dut)):
         missing = [c for c in cpus if c not in online]
         if missing:
             raise XdpperfError(

@@ -1,4 +1,4 @@
-"""--generator MODULE:FACTORY (or builtin, trafgen): which traffic generator a session uses.
+"""--xdpperf-generator MODULE:FACTORY (or builtin, trafgen): which traffic generator a session uses.
 
 A factory is called as factory(testbed, builder, profile) and returns a
 Generator (trafficgen/base.py); the runner and the calibration call it each
@@ -20,7 +20,7 @@ from .bpfgen import BpfGenerator
 DEFAULT_SPEC = "pytest_xdpperf.trafficgen.factory:builtin"
 # the generators that come with xdpperf, by their short names
 NAMED = {"builtin": DEFAULT_SPEC, "trafgen": "pytest_xdpperf.trafficgen.trafgen:factory"}
-FORMAT_FIX = ("give --generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or "
+FORMAT_FIX = ("give --xdpperf-generator MODULE:FACTORY, e.g. mytester.adapter:make_generator, or "
               "one of: builtin, trafgen")
 GENERATOR_FIX = ("the factory must return an object with a `profile`, offer(rate, duration) "
                  "-> Offered and close(); see pytest_xdpperf/trafficgen/base.py")
@@ -43,7 +43,7 @@ def resolve(spec: str) -> GeneratorFactory:
     spec = NAMED.get(spec, spec)
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr or ":" in attr:
-        raise XdpperfError(f"--generator '{spec}' is not MODULE:FACTORY", FORMAT_FIX)
+        raise XdpperfError(f"--xdpperf-generator '{spec}' is not MODULE:FACTORY", FORMAT_FIX)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -52,23 +52,23 @@ def resolve(spec: str) -> GeneratorFactory:
         if exc.name is None or not (module_name == exc.name
                                      or module_name.startswith(exc.name + ".")):
             raise
-        raise XdpperfError(f"--generator '{spec}': module '{module_name}' not found",
+        raise XdpperfError(f"--xdpperf-generator '{spec}': module '{module_name}' not found",
                            "install it or put its directory on PYTHONPATH") from None
     factory = module
     for part in attr.split("."):
         if not hasattr(factory, part):
-            raise XdpperfError(f"--generator '{spec}': module '{module_name}' has no "
+            raise XdpperfError(f"--xdpperf-generator '{spec}': module '{module_name}' has no "
                                f"attribute '{attr}'", "name a factory defined in that module")
         factory = getattr(factory, part)
     if not callable(factory):
-        raise XdpperfError(f"--generator '{spec}': '{attr}' is a "
+        raise XdpperfError(f"--xdpperf-generator '{spec}': '{attr}' is a "
                            f"{type(factory).__name__}, not a callable factory",
                            "name a function or class called as factory(testbed, builder, "
                            "profile)")
     if isinstance(factory, type):
         missing = [m for m in ("offer", "close") if not callable(getattr(factory, m, None))]
         if missing:
-            raise XdpperfError(f"--generator '{spec}': class '{attr}' is not a Generator "
+            raise XdpperfError(f"--xdpperf-generator '{spec}': class '{attr}' is not a Generator "
                                f"(no {' or '.join(missing)}())", GENERATOR_FIX)
     return _checked(spec, factory)
 
@@ -80,7 +80,7 @@ def _checked(spec: str, factory: GeneratorFactory) -> GeneratorFactory:
             close = getattr(generator, "close", None)
             if callable(close):  # whatever it started, stop it
                 close()
-            raise XdpperfError(f"--generator '{spec}' returned a "
+            raise XdpperfError(f"--xdpperf-generator '{spec}' returned a "
                                f"{type(generator).__name__}, not a Generator", GENERATOR_FIX)
         return generator
 

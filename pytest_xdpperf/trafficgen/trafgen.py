@@ -1,4 +1,4 @@
-"""netsniff-ng's trafgen as a second, external generator (`--generator trafgen`).
+"""netsniff-ng's trafgen as a second, external generator (`--xdpperf-generator trafgen`).
 
 trafgen sends through an AF_PACKET TX ring (send path "stack"): the testbed counts
 what reached the DUT in its link counters, not in the XDP redirect counters the
@@ -20,7 +20,7 @@ frames as fast as it can, then waits for the next (measured here: 100,000 frames
 50,000 pps took 2.03 s; 150,000 at 100,000 pps 1.15 s, the last half-window a burst;
 its --gap mode costs ~45 us a frame, too slow to pace with). So a paced trial is a
 fair average only over whole seconds: `min_trial_duration` 1 s makes the searches'
-initial trials last that long, and --trial-duration should be whole seconds with this
+initial trials last that long, and --xdpperf-trial-duration should be whole seconds with this
 generator. A shorter trial's last window is a burst that beats the intended rate by
 more than 1%, and the framework's own check flags it tester_limited (not the DUT's
 result); within each second the DUT sees bursts at the tester's speed, not a
@@ -55,7 +55,7 @@ def trafgen_path() -> str:
     path = shutil.which("trafgen") or next(
         (p for p in ("/usr/sbin/trafgen", "/usr/bin/trafgen") if os.access(p, os.X_OK)), None)
     if not path:
-        raise XdpperfError("--generator trafgen: trafgen is not installed",
+        raise XdpperfError("--xdpperf-generator trafgen: trafgen is not installed",
                            "install netsniff-ng (apt install netsniff-ng)")
     return path
 
@@ -84,7 +84,7 @@ class TrafgenGenerator:
 
     def __init__(self, testbed: Testbed, profile: TrafficProfile):
         if profile.flows != 1 or profile.order != "sequential":
-            raise XdpperfError(f"--generator trafgen offers one fixed flow, not "
+            raise XdpperfError(f"--xdpperf-generator trafgen offers one fixed flow, not "
                                f"{profile.flows} {profile.order} flows",
                                "use the built-in generator for multi-flow profiles")
         self.profile = profile
@@ -156,5 +156,5 @@ class TrafgenGenerator:
 
 
 def factory(testbed: Testbed, builder: Builder, profile: TrafficProfile) -> TrafgenGenerator:
-    """`--generator trafgen` (pytest_xdpperf.trafficgen.trafgen:factory)."""
+    """`--xdpperf-generator trafgen` (pytest_xdpperf.trafficgen.trafgen:factory)."""
     return TrafgenGenerator(testbed, profile)

@@ -99,4 +99,4 @@ def _calibrated(*args: Any, **kwargs: Any) -> Calibration:
     return Calibration(**{f.name: known.get(f.name, 0.0) for f in required})
 
 
-plugin.calibrate = _calibrated  # the plugin's own fixture still checks --min-load
+plugin.calibrate = _calibrated  # the plugin's own fixture still checks --xdpperf-min-load

@@ -1,5 +1,5 @@
 """A throughput record without traffic, for tests/test_regress.py (run in a
-subprocess): one PDR per --repetitions, $XDPP_FAKE_PPS spread by 0.2%, so
+subprocess): one PDR per --xdpperf-repetitions, $XDPP_FAKE_PPS spread by 0.2%, so
 ci/regress can be driven through pinned, regressed and accepted runs in seconds.
 The record is a valid current one (schemas/throughput.json): its identity from
 schema.identity, as the framework's own."""
@@ -16,7 +16,7 @@ from pytest_xdpperf.trafficgen.base import TrafficProfile
 
 
 def test_record(benchmark, request):
-    repetitions = request.config.getoption("--repetitions")
+    repetitions = request.config.getoption("--xdpperf-repetitions")
     rate = float(os.environ["XDPP_FAKE_PPS"])
     samples = [rate * (1 + 0.002 * (i % 3 - 1)) for i in range(repetitions)]
     mean = statistics.fmean(samples)

@@ -1,5 +1,5 @@
 """A one-test suite run in a subprocess by tests/test_generator_option.py with
---generator set: a real (short) calibration and measurement."""
+--xdpperf-generator set: a real (short) calibration and measurement."""
 
 from __future__ import annotations
 

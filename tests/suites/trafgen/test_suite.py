@@ -1,4 +1,4 @@
-"""Run by tests/test_trafgen.py with --generator trafgen: a real calibration and a
+"""Run by tests/test_trafgen.py with --xdpperf-generator trafgen: a real calibration and a
 drop-class measurement through netsniff-ng's trafgen, and a passthrough test it must
 refuse (trafgen does not receive)."""
 
