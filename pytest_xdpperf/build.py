@@ -19,9 +19,15 @@ from .errors import NfBuildError, XdpperfError
 
 ENTRY_POINTS = "xdpperf.nfs"  # packages that bring NFs: each names a folder of them
 
-# The C sources ship beside the package in a checkout; XDPPERF_NFS points elsewhere.
-DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "nfs"
-DEFAULT_BUILD = Path(__file__).resolve().parent.parent / "build"
+# The C sources: pytest_xdpperf/nfs, in a checkout a symlink to the repository's nfs/,
+# in an installed wheel a copy of it. Built into build/ beside nfs/ in a checkout, else
+# into the user's cache (an installed package's folder is no place for builds).
+_PACKAGE = Path(__file__).resolve().parent
+DEFAULT_SOURCES = (_PACKAGE / "nfs").resolve()
+_CHECKOUT = (_PACKAGE / "nfs").is_symlink()
+DEFAULT_BUILD = (_PACKAGE.parent / "build" if _CHECKOUT else
+                 Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "xdpperf" / "build")
 MODES_TARGET = "modes"  # nfs/Makefile's target for build/common/nf-modes
 TOOLS = {"clang": "clang", "make": "make", "cc": "gcc", "pkg-config": "pkg-config"}
 MODES_TOOLS = (TOOLS["make"], TOOLS["cc"], TOOLS["pkg-config"])
