@@ -9,9 +9,12 @@ live in folders of their own laid out like nfs/ (<dir>/<nf>/<nf>_kern.c, <nf>_us
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,26 @@ def _programs(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if (p / f"{p.name}_kern.c").exists()}
+
+
+@contextlib.contextmanager
+def _build_lock(build_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the build directory (a build dir that is not ours to write,
+    e.g. a user's run in a root's checkout, is locked read-only: make then only checks
+    that everything is up to date, or fails on its own)."""
+    path = build_dir / ".xdpperf-build.lock"
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(path, "a")  # noqa: SIM115 (held for the block)
+    except OSError:
+        try:
+            lock = open(path)  # noqa: SIM115
+        except OSError:
+            yield  # no lock to be had: nobody can write there to race us either
+            return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass(frozen=True)
@@ -82,11 +105,16 @@ class Builder:
         missing = [tool for tool in tools if shutil.which(tool) is None]
         if missing:
             raise XdpperfError(f"build tools missing: {', '.join(missing)}", "run ci/setup")
-        result = subprocess.run(
-            ["make", "--no-print-directory", "-C", str(self.sources),
-             f"BUILD={self.build_dir}", "NF_DIRS=" + " ".join(map(str, self.nf_dirs)), target],
-            capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
-        )
+        # one make at a time per build directory: two sessions (or test runs in
+        # parallel) building into it at once would run a binary the other rewrites
+        # (ETXTBSY, EACCES) or link half-written objects
+        with _build_lock(self.build_dir):
+            result = subprocess.run(
+                ["make", "--no-print-directory", "-C", str(self.sources),
+                 f"BUILD={self.build_dir}", "NF_DIRS=" + " ".join(map(str, self.nf_dirs)),
+                 target],
+                capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
+            )
         if result.returncode != 0:
             raise NfBuildError(target, result.stderr or result.stdout)
 

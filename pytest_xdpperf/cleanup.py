@@ -17,7 +17,8 @@ import psutil
 from pyroute2 import IPRoute, NetlinkError
 from pyroute2 import netns as pyroute2_netns
 
-from . import naming, runfile
+from . import naming, runfile, sysfs
+from .errors import XdpperfError
 
 
 @dataclass
@@ -26,9 +27,11 @@ class Removed:
     namespaces: list[str] = field(default_factory=list)
     interfaces: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)  # put back: "attr=old on if in ns"
 
     def __bool__(self) -> bool:
-        return bool(self.processes or self.namespaces or self.interfaces or self.notes)
+        return bool(self.processes or self.namespaces or self.interfaces or self.notes
+                    or self.settings)
 
 
 def _live_runs() -> set[str]:
@@ -71,6 +74,31 @@ def _kill_recorded(include_live: bool) -> list[str]:
     return killed
 
 
+def _restore_settings(include_live: bool, present: set[str]) -> list[str]:
+    """Put back the interface settings dead runs recorded as changed, where their
+    namespace still exists; one that cannot be put back is said, not raised."""
+    done = []
+    for _, note in runfile.notes():
+        if note is None or not all(_ours(ns) for ns in note.get("netns", [])):
+            continue
+        if runfile.owner_alive(note) and not include_live:
+            continue
+        for entry in note.get("settings", []):
+            try:
+                netns, ifname = str(entry["netns"]), str(entry["ifname"])
+                attr, old = str(entry["attr"]), str(entry["old"])
+            except (KeyError, TypeError):
+                continue
+            if netns not in present:
+                continue  # gone, and the interface with it
+            try:
+                sysfs.restore(netns, ifname, {attr: old})
+                done.append(f"{attr}={old} on {ifname} in {netns}")
+            except XdpperfError as exc:
+                done.append(f"{attr}={old} on {ifname} in {netns} NOT put back: {exc}")
+    return done
+
+
 def _ours(netns: str) -> bool:
     return naming.is_our_netns(netns)
 
@@ -93,6 +121,7 @@ def cleanup(include_live: bool = False) -> Removed:
                 except ProcessLookupError:
                     pass
                 break
+    removed.settings += _restore_settings(include_live, set(pyroute2_netns.listnetns()))
     for name in pyroute2_netns.listnetns():
         if _ours(name) and name not in keep:
             pyroute2_netns.remove(name)
@@ -128,6 +157,13 @@ def leftovers() -> list[str]:
     found += [f"process {c['pid']} {c.get('name', '?')} (recorded by a dead run)"
               for c in recorded]
     seen = {int(c["pid"]) for c in recorded}
+    present = set(pyroute2_netns.listnetns())
+    for _, note in runfile.notes():
+        if note is not None and all(_ours(ns) for ns in note.get("netns", [])) \
+                and not runfile.owner_alive(note):
+            found += [f"setting {e.get('attr')} changed on {e.get('ifname')} in {e.get('netns')}"
+                      f" (was {e.get('old')})" for e in note.get("settings", [])
+                      if e.get("netns") in present]
     with IPRoute() as ipr:
         found += [f"interface {link.get_attr('IFLA_IFNAME')}" for link in ipr.get_links()
                   if naming.is_ours(link.get_attr("IFLA_IFNAME") or "")]

@@ -19,6 +19,8 @@ def _cleanup(args: argparse.Namespace) -> int:
         print("\n".join(found) if found else "nothing of xdpperf's is left on this machine")
         return 0
     removed = cleanup(include_live=args.all)
+    for item in removed.settings:
+        print(f"put back setting: {item}")
     for kind in ("processes", "namespaces", "interfaces", "notes"):
         for item in getattr(removed, kind):
             print(f"removed {kind[:-1] if kind != 'processes' else 'process'}: {item}")

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from . import sysfs
+from . import runfile, sysfs
 from .build import Builder
 from .errors import ProgramFailed, XdpperfError
 from .testbed.base import Host
@@ -270,15 +270,25 @@ def restore_values(ifname: str, previous: Mapping[str, str],
 
 @contextmanager
 def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
-    """The mode's interface settings, in force for the body and restored after it."""
+    """The mode's interface settings, in force for the body and restored after it;
+    in the run note (runfile) with their old values from before they are written until
+    they are back, so `xdpperf cleanup` can put back what a killed run changed."""
     if not mode.sysfs:
         yield {}
         return
-    previous = sysfs.apply(host.netns, host.ifname, mode.sysfs)
+    attrs = list(mode.sysfs)
+    runfile.record_settings(host.netns, host.ifname, sysfs.read(host.netns, host.ifname,
+                                                                attrs))
+    try:
+        previous = sysfs.apply(host.netns, host.ifname, mode.sysfs)
+    except BaseException:
+        runfile.forget_settings(host.netns, host.ifname, attrs)  # all or nothing: none
+        raise
     try:
         yield dict(mode.sysfs)
     finally:
         sysfs.restore(host.netns, host.ifname, previous)
+        runfile.forget_settings(host.netns, host.ifname, attrs)
 
 
 def read_settings(mode: Mode, host: Host) -> dict[str, str]:

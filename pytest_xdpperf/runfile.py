@@ -3,7 +3,8 @@
 One file per testbed, naming.run_dir()/<run_id>.json:
 
     {"pid": <owner>, "create_time": <owner's>, "netns": [...], "ifnames": [...],
-     "children": [{"pid": .., "create_time": .., "name": ..}, ...]}
+     "children": [{"pid": .., "create_time": .., "name": ..}, ...],
+     "settings": [{"netns": .., "ifname": .., "attr": .., "old": ..}, ...]}
 
 This module is the only writer and reader of these files. Invariants:
 
@@ -14,6 +15,10 @@ This module is the only writer and reader of these files. Invariants:
   its create_time while it cannot have been reaped yet, so the pid in the note is
   that very process, and a later process that reuses the pid has another
   create_time and is never taken for it (see same_process);
+- every interface setting the owner changes (modes.applied) is in its notes with
+  the value it had, from before it is written until after it was put back, so
+  `xdpperf cleanup` can put back what a killed run left changed (on a testbed whose
+  interfaces outlive the run: on veth the namespace goes with them anyway);
 - only the owning process changes its notes (under one lock), so updates never
   race one another.
 """
@@ -75,6 +80,7 @@ class RunNote:
     netns: list[str]
     ifnames: list[str]
     children: dict[int, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, dict[str, str]] = field(default_factory=dict)  # "ns/if/attr" -> entry
     path: str = ""  # fixed at creation (naming.run_dir() then)
 
     @classmethod
@@ -92,13 +98,39 @@ class RunNote:
     def _save(self) -> None:
         me = os.getpid()
         _write(self.path, {"pid": me, "create_time": create_time(me), "netns": self.netns,
-                           "ifnames": self.ifnames, "children": list(self.children.values())})
+                           "ifnames": self.ifnames, "children": list(self.children.values()),
+                           "settings": list(self.settings.values())})
 
     def remove(self) -> None:
         with _lock:
             _live.pop(self.run_id, None)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+
+
+def _setting_key(netns: str, ifname: str, attr: str) -> str:
+    return f"{netns}/{ifname}/{attr}"
+
+
+def record_settings(netns: str, ifname: str, old: dict[str, str]) -> None:
+    """Settings about to be changed, with the values they have now, into the notes of
+    the runs that own `netns` (written before the change is)."""
+    with _lock:
+        for note in _live.values():
+            if netns in note.netns:
+                for attr, value in old.items():
+                    note.settings[_setting_key(netns, ifname, attr)] = {
+                        "netns": netns, "ifname": ifname, "attr": attr, "old": value}
+                note._save()
+
+
+def forget_settings(netns: str, ifname: str, attrs: list[str]) -> None:
+    """Settings that were put back: out of the notes."""
+    with _lock:
+        for note in _live.values():
+            popped = [note.settings.pop(_setting_key(netns, ifname, a), None) for a in attrs]
+            if any(p is not None for p in popped):
+                note._save()
 
 
 def record_child(pid: int, name: str) -> None:

@@ -16,7 +16,8 @@ from schemas import assert_record_file_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "suites" / "faketestbed"
-CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "1000", "--xdpperf-relative-width", "0.01"]
+CHEAP = ["--xdpperf-trial-duration", "0.1", "--xdpperf-min-load", "1000",
+         "--xdpperf-relative-width", "0.01"]
 
 
 def run(tmp: Path, capacity: float) -> tuple[subprocess.CompletedProcess[str], dict, dict]:

@@ -53,7 +53,8 @@ def test_an_own_nf_runs_in_two_modes_and_is_recorded(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
          "-p", "no:randomly", "--xdp-mode", "xdp,af_xdp", "--xdpperf-trial-duration", "0.1",
-         "--xdpperf-min-load", "100000", "--xdpperf-relative-width", "0.05", "--xdpperf-nf-dir", str(mine),
+         "--xdpperf-min-load", "100000", "--xdpperf-relative-width", "0.05",
+         "--xdpperf-nf-dir", str(mine),
          "--xdpperf-build", str(tmp_path / "build"), "--xdpperf-journal",
          str(tmp_path / "journal.jsonl"), f"--benchmark-json={record}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -62,3 +63,25 @@ def test_an_own_nf_runs_in_two_modes_and_is_recorded(tmp_path: Path) -> None:
     assert sorted((b["extra_info"]["nf"], b["extra_info"]["mode"]) for b in benches) == \
         [("mydrop", "af_xdp"), ("mydrop", "xdp")]
     assert all(b["extra_info"]["pdr"]["rate_pps"] for b in benches)
+
+
+def test_one_make_at_a_time_per_build_directory(tmp_path: Path) -> None:
+    """Two sessions building into one folder at once raced (a binary run while the
+    other make rewrote it: ETXTBSY); a build waits for the folder's lock."""
+    import fcntl
+    import threading
+
+    builder = Builder(build_dir=tmp_path / "build")
+    builder.program("macswap")  # built once: what follows only waits on the lock
+    lock = open(tmp_path / "build" / ".xdpperf-build.lock", "a")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (builder.program("macswap"), done.set()))
+    worker.start()
+    try:
+        assert not done.wait(1.0)  # held off while another build holds the folder
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    worker.join(60)
+    assert done.is_set()
