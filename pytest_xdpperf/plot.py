@@ -14,6 +14,7 @@ saves them as PNG and SVG.  Figures:
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -39,9 +40,6 @@ from .latency import LatencyHistogram  # noqa: E402
 from .modes import mode_order  # noqa: E402
 
 FIGURES = ("png", "svg")
-# the parameter that sweeps each NF's demand, and its axis label
-SWEEPS = {"memory": ("size", "memory size (bytes)"), "checksum": ("rounds", "checksum rounds"),
-          "firewall": ("rules", "ACL entries"), "loadbalancer": ("sessions", "sessions")}
 CPU_STATES = ("user", "nice", "system", "irq", "softirq", "steal", "guest", "iowait", "idle")
 SUFFIX = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
@@ -126,9 +124,24 @@ def transactions_per_mode(tests: list[TestRecord], title: str) -> Figure:
     return _finish_per_mode(fig, ax, modes, "transactions/s", title, "application")
 
 
-def throughput_vs_param(tests: list[TestRecord], nf: str, title: str) -> Figure | None:
-    """Headline rate against the NF's swept parameter, one line per mode."""
-    key, axis = SWEEPS[nf]
+def swept(tests: list[TestRecord]) -> dict[str, list[str]]:
+    """NF -> the parameters its records sweep: those (but the class's action) that take
+    more than one numeric value across them. Found in the records, so a user's NF or a
+    new sweep in a suite is plotted with nothing to declare."""
+    values: dict[str, dict[str, set[float]]] = defaultdict(lambda: defaultdict(set))
+    for t in tests:
+        nf = str(t.extra_info.get("nf", ""))
+        for key, value in (t.extra_info.get("nf_params") or {}).items():
+            x = param_value(value)
+            if key != "action" and x is not None:
+                values[nf][key].add(x)
+    return {nf: sorted(k for k, xs in keys.items() if len(xs) > 1)
+            for nf, keys in values.items() if any(len(xs) > 1 for xs in keys.values())}
+
+
+def throughput_vs_param(tests: list[TestRecord], nf: str, key: str,
+                        title: str) -> Figure | None:
+    """Headline rate against the NF's swept parameter `key`, one line per mode."""
     lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for t in tests:
         x = param_value((t.extra_info.get("nf_params") or {}).get(key))
@@ -144,8 +157,9 @@ def throughput_vs_param(tests: list[TestRecord], nf: str, title: str) -> Figure 
         pts = sorted(lines[mode])
         ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=mode)
     if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 100:
-        ax.set_xscale("log", base=2 if key == "size" else 10)
-    ax.set_xlabel(axis)
+        powers_of_two = all(x == 2 ** round(math.log2(x)) for x in xs_all)
+        ax.set_xscale("log", base=2 if powers_of_two else 10)
+    ax.set_xlabel(f"{nf} {key}")
     ax.set_ylabel("throughput (Mpps)")
     ax.set_title(title)
     ax.legend(title="mode")
@@ -299,15 +313,17 @@ def figures(records: list[Record]) -> dict[str, Figure]:
         by_group[_group(t)].append(t)
     for group, members in sorted(by_group.items()):
         out[f"throughput-{_slug(group)}"] = throughput_per_mode(members, f"{group}: throughput")
-    by_sweep: dict[tuple[str, str], list[TestRecord]] = defaultdict(list)
+    by_sweep: dict[tuple[str, str, str], list[TestRecord]] = defaultdict(list)
+    sweeps = swept([t for t in tests if not t.is_latency and not t.is_transactions])
     for t in tests:
-        nf = t.extra_info.get("nf", "")
-        if nf in SWEEPS:
-            by_sweep[(nf, _group(t, SWEEPS[nf][0]))].append(t)
-    for (nf, group), members in sorted(by_sweep.items()):
-        fig = throughput_vs_param(members, nf, f"{group}: throughput against {SWEEPS[nf][0]}")
+        nf = str(t.extra_info.get("nf", ""))
+        for key in sweeps.get(nf, ()):
+            by_sweep[(nf, key, _group(t, key))].append(t)
+    for (nf, key, group), members in sorted(by_sweep.items()):
+        fig = throughput_vs_param(members, nf, key, f"{group}: throughput against {key}")
         if fig is not None:
-            out[f"sweep-{_slug(group)}"] = fig
+            name = f"sweep-{_slug(group)}"
+            out[name if name not in out else f"{name}-{_slug(key)}"] = fig
     cpu = cpu_split(tests, "DUT CPU split")
     if cpu is not None:
         out["cpu-split"] = cpu

@@ -184,3 +184,18 @@ def test_transactions_records_get_their_own_figure(tmp_path: Path) -> None:
     # and the throughput figure holds the throughput test only
     tput = figs["throughput-macswap-drop"].axes[0]
     assert [t.get_text() for t in tput.get_xticklabels()] == ["xdp"]
+
+
+def test_sweeps_are_found_in_the_records_not_declared(tmp_path: Path) -> None:
+    """A user's NF swept over a parameter plot.py has never heard of gets its figure;
+    a parameter that takes one value only is no sweep."""
+    benches = [bench(f"t.py::test_mine[{mode}-{depth}]", [1e6 / depth] * 2, mode=mode,
+                     nf="mynf", params={"action": "drop", "depth": depth, "fixed": 3},
+                     schema="single")
+               for mode in ("xdp", "af_xdp") for depth in (1, 4, 16)]
+    figs = figures([load_record(write(tmp_path / "run.json", benches))])
+    (name,) = [k for k in figs if k.startswith("sweep-")]
+    ax = figs[name].axes[0]
+    assert ax.get_xlabel() == "mynf depth"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert np.asarray(lines["xdp"].get_xdata()).tolist() == [1, 4, 16]
