@@ -95,7 +95,25 @@ def test_a_helper_killed_in_the_namespace_is_one_line(
     dut = xdpperf_testbed.dut
     before = sysfs.read(dut.netns, dut.ifname, list(SYSC_SYSFS))  # the real helper
     assert set(before) == set(SYSC_SYSFS) and all(v.isdigit() for v in before.values())
+    # applied() reads the old values first (for the run note): killed there, nothing
+    # was written; killed while applying, the values may be half written
     monkeypatch.setattr(sysfs, "HELPER", KILL_SELF)
+    with pytest.raises(XdpperfError) as caught, applied(MODES["af_xdp-sysc"], dut):
+        pass
+    text = str(caught.value)
+    assert "killed by SIGKILL" in text and "\n" not in text, text
+    assert text.endswith("(run as root with iproute2 installed; nothing was changed)"), text
+    real = sysfs.call
+
+    def killed_unless_read(netns: str, op: str, ifname: str, items: Any) -> dict[str, str]:
+        if op == "read":
+            return real(netns, op, ifname, items)
+        with monkeypatch.context() as patch:
+            patch.setattr(sysfs, "HELPER", KILL_SELF)
+            return real(netns, op, ifname, items)
+
+    monkeypatch.undo()
+    monkeypatch.setattr(sysfs, "call", killed_unless_read)
     with pytest.raises(XdpperfError) as caught, applied(MODES["af_xdp-sysc"], dut):
         pass
     text = str(caught.value)
