@@ -73,6 +73,8 @@ enum nf_param_type {
 	NF_PARAM_CHOICE, /* one of choices, stored as its value */
 	NF_PARAM_SIZE,   /* a byte count with an optional K, M or G suffix
 			  * (powers of 1024), from min to max, a multiple of step */
+	NF_PARAM_STRING, /* text of min to max bytes, in a char array field */
+	NF_PARAM_PATH,   /* like NF_PARAM_STRING, the path of an existing file */
 };
 
 struct nf_choice {
@@ -81,7 +83,8 @@ struct nf_choice {
 };
 
 /* One --param key=value of an NF: what it is, where in the config it goes
- * (an unsigned field of 1, 2, 4 or 8 bytes) and what it accepts. The same
+ * (an unsigned field of 1, 2, 4 or 8 bytes; for text, a char array that
+ * holds it with its NUL) and what it accepts. The same
  * entry drives parsing, --help, --describe and, through --describe, the
  * framework's checks before it starts the NF. The default is the field's
  * value in the NF's initial config. */
@@ -90,7 +93,8 @@ struct nf_param {
 	enum nf_param_type type;
 	size_t offset;
 	size_t size;
-	long long min, max;              /* NF_PARAM_INT, NF_PARAM_SIZE */
+	long long min, max;              /* NF_PARAM_INT, NF_PARAM_SIZE; for text
+					  * its length (min 1: required) */
 	long long step;                  /* NF_PARAM_SIZE */
 	const struct nf_choice *choices; /* NF_PARAM_CHOICE: ends with { NULL } */
 	const char *help;
@@ -109,6 +113,14 @@ struct nf_param {
 #define NF_PARAM_SIZE(key, cfg_type, field, lo, hi, multiple, text) \
 	{ .name = key, .type = NF_PARAM_SIZE, NF_FIELD(cfg_type, field), \
 	  .min = lo, .max = hi, .step = multiple, .help = text }
+/* Text up to the field's size less its NUL; required ones have no default
+ * (an empty field) and the NF refuses to start without them. */
+#define NF_PARAM_STRING(key, cfg_type, field, required, text) \
+	{ .name = key, .type = NF_PARAM_STRING, NF_FIELD(cfg_type, field), \
+	  .min = (required) ? 1 : 0, .max = sizeof(((cfg_type *)0)->field) - 1, .help = text }
+#define NF_PARAM_PATH(key, cfg_type, field, required, text) \
+	{ .name = key, .type = NF_PARAM_PATH, NF_FIELD(cfg_type, field), \
+	  .min = (required) ? 1 : 0, .max = sizeof(((cfg_type *)0)->field) - 1, .help = text }
 /* An XDP action: drop, tx, pass or aborted. */
 #define NF_PARAM_ACTION(key, cfg_type, field, text) \
 	NF_PARAM_CHOICE(key, cfg_type, field, nf_actions, text)
@@ -151,6 +163,12 @@ struct nf_ops {
 	unsigned int modes;
 	/* Optional: why the NF lacks the modes it lacks (shown in skips). */
 	const char *modes_note;
+	/* Optional: the XDP program to attach instead of the object's xdp_nf,
+	 * e.g. one the NF loads from elsewhere: called after after_load, it
+	 * returns the program's fd, which the NF keeps open. The object then
+	 * needs no xdp_nf (its maps and rodata are the runtime's as ever), and
+	 * --attach offload is refused (only the object is bound to a device). */
+	int (*xdp_prog)(struct nf_ctx *ctx);
 	/* Optional: the members of the ready line's "nf_info" object (what
 	 * the NF built, where; for tests and records), written into out. */
 	void (*ready_info)(const struct nf_ctx *ctx, struct json *out);

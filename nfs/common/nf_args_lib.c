@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nf_runtime.h"
 
@@ -80,7 +81,13 @@ void nf_format_size(char *out, size_t size, unsigned long long bytes)
 	snprintf(out, size, "%llu", bytes);
 }
 
-/* What a parameter accepts, as in "rounds=0..1000000" or "action=drop|tx". */
+static bool is_text(const struct nf_param *p)
+{
+	return p->type == NF_PARAM_STRING || p->type == NF_PARAM_PATH;
+}
+
+/* What a parameter accepts, as in "rounds=0..1000000", "action=drop|tx" or
+ * "obj=PATH". */
 static void accepts(char *out, size_t size, const struct nf_param *p)
 {
 	const struct nf_choice *c;
@@ -100,6 +107,12 @@ static void accepts(char *out, size_t size, const struct nf_param *p)
 		o = snprintf(out, size, "%s=", p->name);
 		for (c = p->choices; c->name && o < size; c++)
 			o += snprintf(out + o, size - o, "%s%s", c == p->choices ? "" : "|", c->name);
+		break;
+	case NF_PARAM_STRING:
+		snprintf(out, size, "%s=TEXT", p->name);
+		break;
+	case NF_PARAM_PATH:
+		snprintf(out, size, "%s=PATH", p->name);
 		break;
 	}
 }
@@ -200,6 +213,23 @@ static unsigned long long parse_size_param(const struct nf_param *p, const char 
 	return value;
 }
 
+/* Text into its char array field; a path must name an existing file. */
+static void parse_text_param(void *cfg, const struct nf_param *p, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len > (size_t)p->max)
+		xp_die("%s is %zu bytes, over the limit of %lld (use a shorter %s)", p->name, len,
+		       p->max, p->type == NF_PARAM_PATH ? "path" : "value");
+	if (len < (size_t)p->min)
+		xp_die("%s is empty (give %s=%s)", p->name, p->name,
+		       p->type == NF_PARAM_PATH ? "PATH" : "TEXT");
+	if (p->type == NF_PARAM_PATH && access(text, R_OK) != 0)
+		xp_die_errno(errno, "%s %s cannot be read (give %s=PATH of an existing file)",
+			     p->name, text, p->name);
+	memcpy((char *)cfg + p->offset, text, len + 1);
+}
+
 static void parse_param(const struct nf_ops *ops, char *text)
 {
 	const struct nf_param *p;
@@ -226,7 +256,24 @@ static void parse_param(const struct nf_ops *ops, char *text)
 	case NF_PARAM_SIZE:
 		set_field(ops->cfg, p, parse_size_param(p, eq + 1));
 		break;
+	case NF_PARAM_STRING:
+	case NF_PARAM_PATH:
+		parse_text_param(ops->cfg, p, eq + 1);
+		break;
 	}
+}
+
+/* Required text parameters (min 1) that no --param gave. */
+static void check_required(const struct nf_ops *ops)
+{
+	const struct nf_param *p;
+	char text[256];
+
+	for (p = ops->params; p && p->name; p++)
+		if (is_text(p) && p->min > 0 && !((const char *)ops->cfg + p->offset)[0]) {
+			accepts(text, sizeof(text), p);
+			xp_die("%s needs --param %s (%s)", ops->name, text, p->help);
+		}
 }
 
 /* --- --help and --describe ----------------------------------------------- */
@@ -276,10 +323,14 @@ static void usage(const struct nf_ops *ops)
 	       NF_DEFAULT_BUSY_POLL_USECS, NF_DEFAULT_BUSY_POLL_BUDGET, ops->name);
 	printf("parameters of %s:%s\n", ops->name, ops->params && ops->params->name ? "" : " none");
 	for (p = ops->params; p && p->name; p++) {
-		unsigned long long value = get_field(defaults, p);
+		unsigned long long value = is_text(p) ? 0 : get_field(defaults, p);
 
 		accepts(text, sizeof(text), p);
-		if (p->type == NF_PARAM_CHOICE && choice_name(p, value))
+		if (is_text(p) && p->min > 0)
+			snprintf(def, sizeof(def), "none, required");
+		else if (is_text(p))
+			snprintf(def, sizeof(def), "'%.60s'", (const char *)defaults + p->offset);
+		else if (p->type == NF_PARAM_CHOICE && choice_name(p, value))
 			snprintf(def, sizeof(def), "%s", choice_name(p, value));
 		else if (p->type == NF_PARAM_SIZE)
 			nf_format_size(def, sizeof(def), value);
@@ -295,14 +346,25 @@ static void param_json(struct json *j, const struct nf_param *p)
 		[NF_PARAM_INT] = "int",
 		[NF_PARAM_CHOICE] = "choice",
 		[NF_PARAM_SIZE] = "size",
+		[NF_PARAM_STRING] = "string",
+		[NF_PARAM_PATH] = "path",
 	};
-	unsigned long long value = get_field(defaults, p);
+	unsigned long long value = is_text(p) ? 0 : get_field(defaults, p);
 	const struct nf_choice *c;
 
 	json_open(j, NULL);
 	json_str(j, "name", p->name);
 	json_str(j, "type", types[p->type]);
-	if (p->type == NF_PARAM_CHOICE) {
+	if (is_text(p)) {
+		/* min and max are lengths; a required one (min 1) has no default. */
+		json_int(j, "min", p->min);
+		json_int(j, "max", p->max);
+		json_bool(j, "required", p->min > 0);
+		if (p->min > 0)
+			json_null(j, "default");
+		else
+			json_str(j, "default", (const char *)defaults + p->offset);
+	} else if (p->type == NF_PARAM_CHOICE) {
 		json_open_array(j, "choices");
 		for (c = p->choices; c->name; c++)
 			json_str(j, NULL, c->name);
@@ -501,4 +563,5 @@ void nf_parse_args(struct nf_state *s, int argc, char **argv)
 		xp_die("unexpected argument '%s' (NF parameters go in --param key=value)",
 		       argv[optind]);
 	check_args(s);
+	check_required(s->ops);
 }
