@@ -135,7 +135,7 @@ void nf_load_object(struct nf_state *s)
 	__u32 owner = (__u32)getpid();
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
-	struct bpf_program *prog;
+	struct bpf_program *prog = NULL;
 	int err;
 
 	s->obj = bpf_object__open_file(s->obj_path, NULL);
@@ -152,10 +152,16 @@ void nf_load_object(struct nf_state *s)
 		nf_set_rodata(s->obj, NF_OWNER_TGID_VAR, &owner, sizeof(owner));
 	if (find_rodata(s->obj, NF_XSK_FIRST_VAR))
 		nf_set_rodata(s->obj, NF_XSK_FIRST_VAR, &first, sizeof(first));
-	prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
-	if (!prog)
-		xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)", s->obj_path,
-		       NF_PROG, NF_PROG);
+	/* An NF that brings its own program (ops->xdp_prog) needs no xdp_nf. */
+	if (ops->xdp_prog && s->args.attach == NF_ATTACH_OFFLOAD)
+		xp_die("%s attaches a program it loads itself, which is not bound to the device (use --attach native or generic)",
+		       ops->name);
+	if (!ops->xdp_prog) {
+		prog = bpf_object__find_program_by_name(s->obj, NF_PROG);
+		if (!prog)
+			xp_die("%s has no program %s (name the SEC(\"xdp\") function %s)",
+			       s->obj_path, NF_PROG, NF_PROG);
+	}
 	if (s->args.attach == NF_ATTACH_OFFLOAD)
 		bind_to_device(s, prog);
 
@@ -174,14 +180,14 @@ void nf_load_object(struct nf_state *s)
 		xp_die_errno(err, "cannot load %s (run as root)", s->obj_path);
 	if (err)
 		xp_die_errno(err, "cannot load %s (see the libbpf/verifier messages above)", s->obj_path);
-	s->prog_fd = bpf_program__fd(prog);
 	s->stats_fd = map_fd(s, NF_STATS_MAP);
 	s->xsks_fd = map_fd(s, NF_XSKS_MAP);
-	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &info_len))
-		xp_die_errno(errno, "cannot read the id of program %s", NF_PROG);
-	s->prog_id = info.id;
 	if (ops->after_load)
 		ops->after_load(&s->ctx);
+	s->prog_fd = ops->xdp_prog ? ops->xdp_prog(&s->ctx) : bpf_program__fd(prog);
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &info_len))
+		xp_die_errno(errno, "cannot read the id of the XDP program of %s", ops->name);
+	s->prog_id = info.id;
 }
 
 /* A BPF link, not a netlink attach: it is released with the last fd, so a
