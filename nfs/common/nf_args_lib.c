@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "nf_runtime.h"
 
@@ -217,6 +218,7 @@ static unsigned long long parse_size_param(const struct nf_param *p, const char 
 static void parse_text_param(void *cfg, const struct nf_param *p, const char *text)
 {
 	size_t len = strlen(text);
+	struct stat st;
 
 	if (len > (size_t)p->max)
 		xp_die("%s is %zu bytes, over the limit of %lld (use a shorter %s)", p->name, len,
@@ -224,9 +226,12 @@ static void parse_text_param(void *cfg, const struct nf_param *p, const char *te
 	if (len < (size_t)p->min)
 		xp_die("%s is empty (give %s=%s)", p->name, p->name,
 		       p->type == NF_PARAM_PATH ? "PATH" : "TEXT");
-	if (p->type == NF_PARAM_PATH && access(text, R_OK) != 0)
-		xp_die_errno(errno, "%s %s cannot be read (give %s=PATH of an existing file)",
+	if (p->type == NF_PARAM_PATH && (stat(text, &st) != 0 || access(text, R_OK) != 0))
+		xp_die_errno(errno, "%s '%s' cannot be read (give %s=PATH of an existing file)",
 			     p->name, text, p->name);
+	if (p->type == NF_PARAM_PATH && !S_ISREG(st.st_mode))
+		xp_die("%s '%s' is not a file (give %s=PATH of an existing file)", p->name, text,
+		       p->name);
 	memcpy((char *)cfg + p->offset, text, len + 1);
 }
 
@@ -288,6 +293,17 @@ static unsigned int supported_modes(const struct nf_ops *ops)
 	if (!ops->batch)
 		modes &= ~nf_user_mode_bits();
 	return modes;
+}
+
+/* Why the NF lacks the modes it lacks: its own note, else the runtime's
+ * when it lacks user-space logic; NULL when it has them all. */
+static const char *modes_note(const struct nf_ops *ops)
+{
+	if (ops->modes_note)
+		return ops->modes_note;
+	if (supported_modes(ops) != nf_all_mode_bits() && !ops->batch)
+		return "no user-space logic (nf_ops.batch) for the AF_XDP modes";
+	return NULL;
 }
 
 static void usage(const struct nf_ops *ops)
@@ -386,12 +402,10 @@ static void describe(const struct nf_ops *ops)
 {
 	unsigned int modes = supported_modes(ops);
 	const struct nf_param *p;
-	const char *note = ops->modes_note;
+	const char *note = modes_note(ops);
 	struct json j;
 	unsigned int i;
 
-	if (!note && modes != nf_all_mode_bits() && !ops->batch)
-		note = "no user-space logic (nf_ops.batch) for the AF_XDP modes";
 	json_init(&j);
 	json_open(&j, NULL);
 	json_str(&j, "nf", ops->name);
@@ -477,12 +491,10 @@ static void check_args(const struct nf_state *s)
 		       a->mode->name);
 	if (a->bind == NF_BIND_ZEROCOPY && a->attach == NF_ATTACH_GENERIC)
 		xp_die("zero-copy needs a driver-mode XDP program (use --attach native or --bind copy)");
-	if (!a->mode->xdp_logic && !ops->batch)
-		xp_die("mode %s runs the NF in user space, but %s has no user-space logic (use --mode xdp)",
-		       a->mode->name, ops->name);
+	/* The NF's own note first: it says why better than the runtime can. */
 	if (!(supported_modes(ops) & a->mode->bit))
 		xp_die("%s cannot run in mode %s%s%s (see %s --describe)", ops->name, a->mode->name,
-		       ops->modes_note ? ": " : "", ops->modes_note ? ops->modes_note : "",
+		       modes_note(ops) ? ": " : "", modes_note(ops) ? modes_note(ops) : "",
 		       ops->name);
 }
 
