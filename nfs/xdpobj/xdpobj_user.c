@@ -174,7 +174,9 @@ static void open_foreign(void)
 	LIBBPF_OPTS(libbpf_prog_handler_opts, frags, .cookie = 1,
 		    .prog_prepare_load_fn = add_count);
 	int h_plain, h_frags, err;
+	libbpf_print_fn_t print;
 	struct bpf_program *p;
+	char why[128];
 	struct bpf_map *map;
 	char names[512];
 
@@ -184,13 +186,18 @@ static void open_foreign(void)
 	if (h_plain < 0 || h_frags < 0)
 		xp_die("cannot hook the load of XDP programs (libbpf %s too old? it needs libbpf_register_prog_handler)",
 		       libbpf_version_string());
+	/* libbpf's own line about a bad file would make the message two. */
+	print = libbpf_set_print(NULL);
 	foreign = bpf_object__open_file(cfg.obj, NULL);
 	err = -errno;
+	libbpf_set_print(print);
 	libbpf_unregister_prog_handler(h_plain);
 	libbpf_unregister_prog_handler(h_frags);
-	if (!foreign)
-		xp_die_errno(-err, "cannot open %s as a BPF object (build it with clang -O2 -g -target bpf -c)",
-			     cfg.obj);
+	if (!foreign) {
+		libbpf_strerror(err, why, sizeof(why));
+		xp_die("%s is not a BPF object libbpf can open: %s (build it with clang -O2 -g -target bpf -c)",
+		       cfg.obj, why);
+	}
 	bpf_object__for_each_program(p, foreign) {
 		bool xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
 
