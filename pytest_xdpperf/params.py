@@ -11,6 +11,7 @@ at start-up, as before.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,30 +34,35 @@ class Param:
     """One entry of an NF's parameter table."""
 
     name: str
-    type: Literal["int", "choice", "size"]
+    type: Literal["int", "choice", "size", "string", "path"]
     help: str = ""
     default: Any = None
-    min: int = 0
+    min: int = 0                   # string, path: the length
     max: int = 0
     multiple: int = 1              # size
     choices: tuple[str, ...] = ()  # choice
+    required: bool = False         # string, path: the NF does not start without it
 
     @classmethod
     def from_describe(cls, entry: Mapping[str, Any]) -> Param:
-        if entry.get("type") not in ("int", "choice", "size"):
+        if entry.get("type") not in ("int", "choice", "size", "string", "path"):
             raise ValueError(f"parameter {entry.get('name')!r} has an unknown type "
                              f"{entry.get('type')!r}")
         return cls(name=str(entry["name"]), type=entry["type"], help=entry.get("help", ""),
                    default=entry.get("default"), min=int(entry.get("min", 0)),
                    max=int(entry.get("max", 0)), multiple=int(entry.get("multiple", 1)),
-                   choices=tuple(entry.get("choices", ())))
+                   choices=tuple(entry.get("choices", ())),
+                   required=bool(entry.get("required", False)))
 
     def accepts(self) -> str:
-        """'action=drop|tx', 'rounds=0..1000000', 'size=64..4G': as the NF says it."""
+        """'action=drop|tx', 'rounds=0..1000000', 'size=64..4G', 'obj=PATH': as the NF
+        says it."""
         if self.type == "choice":
             return f"{self.name}={'|'.join(self.choices)}"
         if self.type == "size":
             return f"{self.name}={size_text(self.min)}..{size_text(self.max)}"
+        if self.type in ("string", "path"):
+            return f"{self.name}={'PATH' if self.type == 'path' else 'TEXT'}"
         return f"{self.name}={self.min}..{self.max}"
 
     def problem(self, value: Any) -> tuple[str, str] | None:
@@ -69,6 +75,8 @@ class Param:
             if text in self.choices:
                 return None
             return f"{shown} is not one of its values", f"{self.name} takes {self._range()}"
+        if self.type in ("string", "path"):
+            return self._text_problem(text, shown)
         if self.type == "int":
             number = c_integer(text)
             if number is None:
@@ -91,6 +99,25 @@ class Param:
             low = number // self.multiple * self.multiple
             return (f"{shown} is not a multiple of {self.multiple}",
                     f"use {self.name}={low} or {self.name}={low + self.multiple}")
+        return None
+
+    def _text_problem(self, text: str, shown: str) -> tuple[str, str] | None:
+        """As the NF reads text: its length, and for a path a readable file (the NF runs
+        on this machine, so the file it would open is the one checked here)."""
+        kind = "path" if self.type == "path" else "value"
+        if len(text.encode()) > self.max:
+            return (f"{self.name} is {len(text.encode())} bytes, over the limit of {self.max}",
+                    f"use a shorter {kind}")
+        if len(text) < self.min:
+            return f"{self.name} is empty", f"give {self.accepts()}"
+        if self.type == "path":
+            fix = f"give {self.name}=PATH of an existing file"
+            if not os.path.exists(text):
+                return f"{shown} does not exist", fix
+            if not os.path.isfile(text):
+                return f"{shown} is not a file", fix
+            if not os.access(text, os.R_OK):
+                return f"{shown} cannot be read", fix
         return None
 
     def _range(self) -> str:
@@ -133,7 +160,7 @@ def takes(params: Sequence[Param]) -> str:
 
 def check(nf: str, params: Sequence[Param], given: Mapping[str, Any]) -> None:
     """Raise BadParameter, naming the first problem and its fix, unless the NF `nf`
-    with this table takes every parameter of `given`."""
+    with this table takes every parameter of `given` and is given all it requires."""
     by_name = {p.name: p for p in params}
     for key, value in given.items():
         param = by_name.get(key)
@@ -143,3 +170,7 @@ def check(nf: str, params: Sequence[Param], given: Mapping[str, Any]) -> None:
         problem = param.problem(value)
         if problem is not None:
             raise BadParameter(f"{nf}: {problem[0]}", problem[1])
+    for param in params:
+        if param.required and param.name not in given:
+            raise BadParameter(f"{nf}: needs the parameter {param.name}",
+                               f"give {param.accepts()}: {param.help}")
