@@ -50,7 +50,7 @@ MODES = "xdp, xdp-sk, xdp-sk-sysc, af_xdp, af_xdp-sysc, af_xdp-poll"
 THRESHOLDS_FIX = "see pytest_xdpperf/thresholds.py for the format, or make one: xdpperf thresholds"
 ENTRY = "[[throughput]]\nnf = 'macswap'\ntraffic_class = 'drop'\nmode = 'xdp'\n"
 FIREWALL_PARAMS = "rules=0..16777216, action=drop|tx|pass|aborted, base_sport=1..65535"
-KNOWN_NFS = "chain, checksum, firewall, loadbalancer, macswap, memory, trafficgen"
+KNOWN_NFS = "chain, checksum, firewall, loadbalancer, macswap, memory, trafficgen, xdpobj"
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None, reason="builds the NFs")
 
 
