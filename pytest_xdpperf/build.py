@@ -5,6 +5,8 @@ live in folders of their own laid out like nfs/ (<dir>/<nf>/<nf>_kern.c, <nf>_us
 <nf>.h), built against the bundled common library into the same build directory:
 `--xdpperf-nf-dir DIR` (repeatable) or a package's entry point in the group
 `xdpperf.nfs` (ENTRY_POINTS: an object that is, or is called to give, the folder).
+An NF that is already built - a program in any language that speaks the NF protocol
+(README, "The NF protocol") - is run as it is: `--xdpperf-nf-program NAME=PATH`.
 """
 
 from __future__ import annotations
@@ -68,9 +70,16 @@ class Builder:
     sources: Path = DEFAULT_SOURCES
     build_dir: Path = DEFAULT_BUILD
     nf_dirs: tuple[Path, ...] = ()  # a user's own NF folders (nfs/Makefile's NF_DIRS)
+    # NFs already built, run as they are: (name, the program's path)
+    prebuilt: tuple[tuple[str, Path], ...] = ()
 
     def __post_init__(self) -> None:
         seen = {name: self.sources for name in _programs(self.sources)}
+        for name, path in self.prebuilt:
+            if name in seen or not name or "/" in name:
+                raise XdpperfError(f"--xdpperf-nf-program {name}={path}: the NF name "
+                                   f"'{name}' is taken or not a name", "give it another name")
+            seen[name] = path.parent
         for folder in self.nf_dirs:
             if not folder.is_dir():
                 raise XdpperfError(f"NF folder {folder} does not exist",
@@ -86,13 +95,20 @@ class Builder:
         names = list(_programs(self.sources))
         for folder in self.nf_dirs:
             names += list(_programs(folder))
-        return names
+        return names + [name for name, _ in self.prebuilt]
 
     def program(self, name: str) -> Path:
-        """Build one program (make skips it when nothing changed) and return its binary."""
+        """Build one program (make skips it when nothing changed) and return its binary;
+        a prebuilt one is only checked to be there and executable."""
         if name not in self.programs():
             raise XdpperfError(f"unknown network function '{name}'",
                                f"known ones: {', '.join(sorted(self.programs()))}")
+        for known, path in self.prebuilt:
+            if known == name:
+                if not (path.is_file() and os.access(path, os.X_OK)):
+                    raise XdpperfError(f"NF program {path} ({name}) is not an executable "
+                                       "file", "build it, or fix --xdpperf-nf-program")
+                return path
         self._make(name, tuple(TOOLS.values()))
         return self.binary(name)
 

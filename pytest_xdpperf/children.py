@@ -5,15 +5,16 @@ between fork and exec in a threaded process (preexec_fn) can deadlock on a lock
 another thread held at the fork. So everything a child needs is done by small
 programs it execs through, given as an argument list (never a shell string):
 
-    setpriv --pdeathsig KILL -- taskset -c CPUS ip netns exec NS prog ARGS...
+    setpriv --pdeathsig KILL -- taskset -c CPUS [ENTER...] prog ARGS...
 
 - setpriv sets the parent-death signal first, so every later stage has it; it
   survives each execve (none of these programs is set-user-ID or has file
   capabilities) and setns/unshare/mount, but not a change of user: a program that
   is to run as another user (memcached) gets it again after the change (`user=`);
 - taskset keeps the child on the CPUs it measures on or stays off (`cpus=`);
-- `ip netns exec` enters the namespace and mounts a sysfs of its own there (and
-  checks that it could), for a child that works in a namespace (`netns=`).
+- ENTER is how the host's Host.command reaches where the child works, a program
+  that execs the rest (the veth testbed's `ip netns exec NS`, which enters the
+  namespace and mounts a sysfs of its own there, and checks that it could).
 None of them forks, so the pid Popen returns is the final program's.
 
 The parent-death signal is sent when the *thread* that forked the child exits, so
@@ -40,7 +41,9 @@ from .errors import XdpperfError
 RUN_MARK = "XDPPERF_RUNS"  # in every child's environment: the run ids it belongs to
 
 
-def _tool(name: str) -> str:
+def tool(name: str) -> str:
+    """The path of a program the framework runs (iproute2's ip, util-linux's setpriv
+    and taskset), or one line naming the package to install."""
     path = shutil.which(name) or next(
         (p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}", f"/bin/{name}", f"/sbin/{name}")
          if os.access(p, os.X_OK)), None)
@@ -51,19 +54,18 @@ def _tool(name: str) -> str:
 
 
 def contained(argv: Sequence[str], *, cpus: Collection[int] | None = None,
-              netns: str | None = None, user: str | None = None,
+              enter: Sequence[str] = (), user: str | None = None,
               death_signal: str = "KILL") -> list[str]:
-    """`argv` run with a parent-death signal, on `cpus`, in namespace `netns`, as `user`
+    """`argv` run with a parent-death signal, on `cpus`, through `enter`, as `user`
     (each optional but the first); see the module docstring for the order."""
-    out = [_tool("setpriv"), "--pdeathsig", death_signal, "--"]
+    out = [tool("setpriv"), "--pdeathsig", death_signal, "--"]
     if cpus:
-        out += [_tool("taskset"), "-c", ",".join(str(c) for c in sorted(cpus))]
-    if netns:
-        out += [_tool("ip"), "netns", "exec", netns]
+        out += [tool("taskset"), "-c", ",".join(str(c) for c in sorted(cpus))]
+    out += list(enter)
     if user:
         entry = pwd.getpwnam(user)
         # the change of user clears the parent-death signal: set it again after it
-        out += [_tool("setpriv"), f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+        out += [tool("setpriv"), f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
                 "--clear-groups", "--pdeathsig", death_signal, "--"]
     return out + list(argv)
 

@@ -19,6 +19,7 @@ from pyroute2 import netns as pyroute2_netns
 
 from . import naming, runfile, sysfs
 from .errors import XdpperfError
+from .testbed.netns_host import NetnsHost
 
 
 @dataclass
@@ -92,7 +93,8 @@ def _restore_settings(include_live: bool, present: set[str]) -> list[str]:
             if netns not in present:
                 continue  # gone, and the interface with it
             try:
-                sysfs.restore(netns, ifname, {attr: old})
+                # a host with only what the helper needs: where it is, its interface
+                sysfs.restore(NetnsHost("dut", ifname, "", "", (), netns=netns), {attr: old})
                 done.append(f"{attr}={old} on {ifname} in {netns}")
             except XdpperfError as exc:
                 done.append(f"{attr}={old} on {ifname} in {netns} NOT put back: {exc}")

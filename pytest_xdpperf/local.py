@@ -21,7 +21,6 @@ import contextlib
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
 import time
@@ -35,7 +34,6 @@ from . import children
 from .benchrecord import store
 from .errors import XdpperfError
 from .modes import Mode
-from .netns import entered, iproute
 from .nf import NfSpec, RunningNf
 from .rfc2544 import TrialResult
 from .schema import TRANSACTIONS, VERSIONS, identity
@@ -44,7 +42,6 @@ from .trafficgen.base import Generator
 
 SETTLE_TIMEOUT = 1.0    # s: the stack's counters stop moving after a trial within this
 SETTLE_QUIET = 0.05     # s without change that means settled
-RTNL_STATS64_OTHERHOST = 24  # index of rx_otherhost_dropped in struct rtnl_link_stats64
 MEMCACHED_PORT = 11211
 APP_START_TIMEOUT = 10.0
 
@@ -67,26 +64,12 @@ class StackSeen:
         return StackSeen(self.ip_in - other.ip_in, self.otherhost - other.otherhost)
 
 
-def _snmp_ip_in_receives() -> int:
-    """Ip: InReceives of the calling thread's namespace, by name (not by column)."""
-    with open("/proc/thread-self/net/snmp") as f:
-        lines = [line.split() for line in f if line.startswith("Ip:")]
+def snmp_ip_in_receives(host: Host) -> int:
+    """Ip: InReceives of the host's stack, by name (not by column)."""
+    lines = [line.split() for line in host.read_proc("/proc/net/snmp").splitlines()
+             if line.startswith("Ip:")]
     header, values = lines[0], lines[1]
     return int(values[header.index("InReceives")])
-
-
-def _otherhost_dropped(link: Any) -> int:
-    """rx_otherhost_dropped of a link (Linux >= 5.19), 0 if the kernel lacks it.
-
-    pyroute2 decodes only the older fields of IFLA_STATS64, so this reads the
-    attribute's raw words."""
-    for slot in link["attrs"]:
-        if slot.name == "IFLA_STATS64":
-            value = slot.get_value()
-            raw = bytes(value.data[value.offset + 4:value.offset + value.length])
-            words = struct.unpack(f"{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
-            return words[RTNL_STATS64_OTHERHOST] if len(words) > RTNL_STATS64_OTHERHOST else 0
-    return 0
 
 
 @dataclass
@@ -104,14 +87,9 @@ class StackCounters:
 
     def read(self) -> StackSeen:
         dut = self.testbed.dut
-        with entered(dut.netns):
-            ip_in = _snmp_ip_in_receives()
-        otherhost = 0
-        with iproute(dut.netns) as ipr:
-            for name in self.interfaces():
-                for index in ipr.link_lookup(ifname=name):
-                    otherhost += _otherhost_dropped(ipr.link("get", index=index)[0])
-        return StackSeen(ip_in, otherhost)
+        otherhost = sum(dut.link_stats(name)["rx_otherhost_dropped"]
+                        for name in self.interfaces())
+        return StackSeen(snmp_ip_in_receives(dut), otherhost)
 
 
 def settled(counters: StackCounters, before: StackSeen, want: int,
@@ -210,7 +188,7 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 @contextmanager
 def memcached(dut: Host, port: int = MEMCACHED_PORT, threads: int = 1,
               memory_mb: int = 64, evict: bool = True) -> Iterator[subprocess.Popen[str]]:
-    """memcached on the DUT (its namespace and CPUs), bound to the DUT's address, with
+    """memcached on the DUT (on its CPUs), bound to the DUT's address, with
     `memory_mb` [MiB] for items; when full it evicts, or (evict=False) refuses stores
     with SERVER_ERROR. Stopped after the body, killed with this process if it dies first."""
     argv = [_tool("memcached", "memcached"), "-l", dut.ip, "-p", str(port), "-U", "0",
@@ -218,8 +196,7 @@ def memcached(dut: Host, port: int = MEMCACHED_PORT, threads: int = 1,
             *([] if evict else ["-M"])]
     # as nobody from the start (not memcached's own -u, whose change of user would
     # clear the parent-death signal)
-    proc = children.start(children.contained(argv, cpus=dut.cpus, netns=dut.netns,
-                                             user="nobody"), "memcached",
+    proc = children.start(dut.command(argv, cpus=dut.cpus, user="nobody"), "memcached",
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     try:
@@ -237,7 +214,7 @@ def _wait_listening(dut: Host, port: int, proc: subprocess.Popen[str]) -> None:
             err = proc.stderr.read() if proc.stderr else ""
             raise XdpperfError(f"memcached exited at start (status {proc.returncode}): "
                                f"{err.strip()[:300]}", "is the port taken? see the message")
-        with entered(dut.netns):
+        with dut.sockets():
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.settimeout(0.5)
@@ -398,9 +375,8 @@ def memaslap(tester: Host, server: str, port: int, duration: float, threads: int
                 "-T", str(threads), "-c", str(concurrency), "-t", f"{seconds}s",
                 "-F", str(config), f"--verify={VERIFY_SHARE}", "-S", f"{STAT_PERIOD}s"]
         try:
-            result = children.run(children.contained(argv, cpus=tester.cpus,
-                                                     netns=tester.netns),
-                                  "memaslap", timeout=duration * 3 + 30)
+            result = children.run(tester.command(argv, cpus=tester.cpus), "memaslap",
+                                  timeout=duration * 3 + 30)
         except subprocess.TimeoutExpired as exc:
             raise XdpperfError(f"memaslap did not finish within {exc.timeout:.0f} s",
                                "is the DUT answering? try a shorter duration") from None

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from . import runfile, sysfs
+from . import sysfs
 from .build import Builder
 from .errors import ProgramFailed, XdpperfError
 from .testbed.base import Host
@@ -270,27 +270,19 @@ def restore_values(ifname: str, previous: Mapping[str, str],
 
 @contextmanager
 def applied(mode: Mode, host: Host) -> Iterator[dict[str, str]]:
-    """The mode's interface settings, in force for the body and restored after it;
-    in the run note (runfile) with their old values from before they are written until
-    they are back, so `xdpperf cleanup` can put back what a killed run changed."""
+    """The mode's interface settings on `host`, in force for the body and restored
+    after it (Host.apply_settings: all or nothing, and put back by `xdpperf cleanup`
+    if this process is killed in between)."""
     if not mode.sysfs:
         yield {}
         return
-    attrs = list(mode.sysfs)
-    runfile.record_settings(host.netns, host.ifname, sysfs.read(host.netns, host.ifname,
-                                                                attrs))
-    try:
-        previous = sysfs.apply(host.netns, host.ifname, mode.sysfs)
-    except BaseException:
-        runfile.forget_settings(host.netns, host.ifname, attrs)  # all or nothing: none
-        raise
+    previous = host.apply_settings(mode.sysfs)
     try:
         yield dict(mode.sysfs)
     finally:
-        sysfs.restore(host.netns, host.ifname, previous)
-        runfile.forget_settings(host.netns, host.ifname, attrs)
+        host.restore_settings(previous)
 
 
 def read_settings(mode: Mode, host: Host) -> dict[str, str]:
     """The current values of the settings the sysc modes touch (for tests and records)."""
-    return sysfs.read(host.netns, host.ifname, list(SYSC_SYSFS))
+    return host.read_settings(list(SYSC_SYSFS))

@@ -200,7 +200,7 @@ class RunningNf:
         self.mode = mode
         self.host = host
         argv = [
-            str(binary), "--netns", host.netns, "--ifname", host.ifname,
+            str(binary), *host.program_args(), "--ifname", host.ifname,
             "--mode", mode.name, "--cpu", str(host.cpu),
             "--attach", spec.attach, "--bind", spec.bind,
             "--need-wakeup", "on" if spec.need_wakeup else "off",
@@ -213,7 +213,7 @@ class RunningNf:
             argv += ["--pass-ifname", pass_ifname]
         for key, value in spec.params.items():
             argv += ["--param", f"{key}={value}"]
-        self.program = Program(spec.name, argv)
+        self.program = Program(spec.name, argv, host=host)
 
     @property
     def ready(self) -> dict[str, Any]:

@@ -78,9 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.resolve(config)  # command line > ini file > built-in default
         _parse_numbers(config)
         # the modes come from the runtime under test (--xdpperf-nfs), so its builder first
-        use_builder(builder_for(config.getoption("--xdpperf-nfs"),
-                                config.getoption("--xdpperf-build"),
-                                config.getoption("--xdpperf-nf-dir")))
+        use_builder(session_builder(config))
         given_modes = config.getoption("--xdp-mode")
         # a bad --xdp-mode is a usage error now; the default is read when a test needs it
         # (so unit tests run without building the runtime's helper)
@@ -221,25 +219,45 @@ def pytest_runtest_makereport(item: pytest.Item,
 def xdpperf_builder(pytestconfig: pytest.Config) -> Builder:
     """--xdpperf-nfs (default the bundled nfs/), built into --xdpperf-build (default
     build/ in the checkout; with --xdpperf-nfs DIR, build/ beside DIR)."""
-    return builder_for(pytestconfig.getoption("--xdpperf-nfs"),
-                       pytestconfig.getoption("--xdpperf-build"),
-                       pytestconfig.getoption("--xdpperf-nf-dir"))
+    return session_builder(pytestconfig)
+
+
+def session_builder(config: pytest.Config) -> Builder:
+    return builder_for(config.getoption("--xdpperf-nfs"), config.getoption("--xdpperf-build"),
+                       config.getoption("--xdpperf-nf-dir"),
+                       config.getoption("--xdpperf-nf-program"))
+
+
+def prebuilt_programs(given: list[str] | tuple[str, ...] | None
+                      ) -> tuple[tuple[str, Path], ...]:
+    """--xdpperf-nf-program NAME=PATH, each: (name, absolute path)."""
+    out = []
+    for item in given or ():
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise XdpperfError(f"--xdpperf-nf-program {item!r} is not NAME=PATH",
+                               "e.g. --xdpperf-nf-program mynf=/opt/mynf/bin/mynf")
+        out.append((name, Path(path).resolve()))
+    return tuple(out)
 
 
 def builder_for(nfs: str | None, build: str | None,
-                nf_dirs: list[str] | None = None) -> Builder:
+                nf_dirs: list[str] | None = None,
+                nf_programs: list[str] | None = None) -> Builder:
     """The session's builder: the bundled NFs (or --xdpperf-nfs), a user's own NF
-    folders (--xdpperf-nf-dir, then the xdpperf.nfs entry points)."""
+    folders (--xdpperf-nf-dir, then the xdpperf.nfs entry points) and NFs already
+    built (--xdpperf-nf-program)."""
     extra = tuple(Path(d).resolve() for d in nf_dirs or ()) + entry_point_dirs()
+    prebuilt = prebuilt_programs(nf_programs)
     if nfs is None:
-        return Builder(build_dir=Path(build).resolve(), nf_dirs=extra) if build \
-            else Builder(nf_dirs=extra)
+        return Builder(build_dir=Path(build).resolve(), nf_dirs=extra, prebuilt=prebuilt) \
+            if build else Builder(nf_dirs=extra, prebuilt=prebuilt)
     sources = Path(nfs).resolve()
     if not (sources / "Makefile").is_file():
         raise XdpperfError(f"--xdpperf-nfs {nfs} holds no Makefile",
                            "give a folder laid out like the bundled nfs/ (e.g. a copy of it)")
     return Builder(sources, Path(build).resolve() if build else sources.parent / "build",
-                   nf_dirs=extra)
+                   nf_dirs=extra, prebuilt=prebuilt)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -25,10 +25,13 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import children, naming
 from .errors import ProgramFailed
+
+if TYPE_CHECKING:
+    from .testbed.base import Host
 
 READY_TIMEOUT = 20.0
 ANSWER_TIMEOUT = 120.0
@@ -38,15 +41,18 @@ STDERR_TAIL_LINES = 50  # of a failed child's stderr shown in its error (all is 
 class Program:
     """A running C program; use as a context manager or call stop()."""
 
-    def __init__(self, name: str, argv: Sequence[str], ready_timeout: float | None = None):
-        """Start the child and wait for its ready line: at most `ready_timeout` s
-        (default READY_TIMEOUT, read at the call), else it is stopped and this fails."""
+    def __init__(self, name: str, argv: Sequence[str], ready_timeout: float | None = None,
+                 host: Host | None = None):
+        """Start the child (on `host`, Host.command; default here) and wait for its
+        ready line: at most `ready_timeout` s (default READY_TIMEOUT, read at the
+        call), else it is stopped and this fails."""
         self.name = name
         self.argv = list(argv)
         self._lock = threading.Lock()
+        # TERM, not KILL: our programs detach their XDP programs on SIGTERM
         self.proc = children.start(
-            # TERM, not KILL: our programs detach their XDP programs on SIGTERM
-            children.contained(self.argv, death_signal="TERM"),
+            host.command(self.argv, death_signal="TERM") if host is not None
+            else children.contained(self.argv, death_signal="TERM"),
             name,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -124,6 +124,11 @@ SETTINGS: tuple[Setting, ...] = (
             help="a folder of your own NFs (<nf>/<nf>_kern.c, <nf>_user.c, <nf>.h), built "
                  "against the bundled common library; repeatable (packages add theirs "
                  "through the xdpperf.nfs entry point group)"),
+    Setting("nf-program", (), metavar="NAME=PATH", multiple=True,
+            help="an NF that is already built, run as NAME without building: a program "
+                 "in any language that speaks the NF protocol (its command line, "
+                 "--describe, the ready line and the stats command; README, 'The NF "
+                 "protocol'); repeatable"),
     Setting("commit", None, metavar="ID",
             help="the commit the records are filed under (commit_info id; the id "
                  "pytest-benchmark found is kept as recorded_id); default: "

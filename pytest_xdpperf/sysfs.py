@@ -1,7 +1,8 @@
-"""An interface's sysfs settings inside a network namespace, through a helper process.
+"""An interface's sysfs settings on a host, through a helper process run there.
 
 /sys/class/net shows the devices of the namespace that mounted that sysfs, so the
-reads and writes run in a child:
+reads and writes run in a child the host starts (Host.command); on the veth
+testbed's namespaces:
 
     setpriv --pdeathsig KILL -- ip netns exec NS python -m pytest_xdpperf.sysfs \\
         read|apply|restore IFNAME ATTR[=VALUE]...
@@ -25,9 +26,13 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from . import children
 from .errors import XdpperfError
+
+if TYPE_CHECKING:
+    from .testbed.base import Host
 
 SYSFS_NET = "/sys/class/net"
 HELPER_TIMEOUT_S = 30.0
@@ -57,7 +62,7 @@ def _status(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
-def answer(netns: str, returncode: int, stdout: str, stderr: str,
+def answer(where: str, returncode: int, stdout: str, stderr: str,
            fix: str = "nothing was changed") -> dict[str, str]:
     """The helper's values from what it printed, or an XdpperfError (one line); `fix`
     says what a helper that died may have left."""
@@ -71,37 +76,37 @@ def answer(netns: str, returncode: int, stdout: str, stderr: str,
         return {str(k): str(v) for k, v in doc["values"].items()}
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     said = f": {lines[-1][:200]}" if lines else ""
-    raise XdpperfError(f"the sysfs helper in namespace {netns} failed ({_status(returncode)})"
+    raise XdpperfError(f"the sysfs helper in {where} failed ({_status(returncode)})"
                        f"{said}", f"run as root with iproute2 installed; {fix}")
 
 
-def call(netns: str, op: str, ifname: str, items: Sequence[str]) -> dict[str, str]:
-    """Run the helper in `netns`: op is read (items: attributes), apply or restore
-    (items: attr=value)."""
-    argv = children.contained([*HELPER, op, ifname, *items], netns=netns)
+def call(host: Host, op: str, items: Sequence[str]) -> dict[str, str]:
+    """Run the helper on `host` for its interface: op is read (items: attributes),
+    apply or restore (items: attr=value)."""
+    argv = host.command([*HELPER, op, host.ifname, *items])
     try:
         run = children.run(argv, "sysfs-helper", timeout=HELPER_TIMEOUT_S)
     except OSError as exc:
         raise XdpperfError(f"cannot start the sysfs helper: {exc}",
                            "install iproute2 and util-linux") from None
     fix = ("nothing was changed" if op == "read" else
-           f"check {SYSFS_NET}/{ifname}/ in namespace {netns} by hand")
-    return answer(netns, run.returncode, run.stdout, run.stderr, fix)
+           f"check {SYSFS_NET}/{host.ifname}/ in {host} by hand")
+    return answer(str(host), run.returncode, run.stdout, run.stderr, fix)
 
 
-def read(netns: str, ifname: str, attrs: Sequence[str]) -> dict[str, str]:
-    """The current values of `attrs` of interface `ifname` in namespace `netns`."""
-    return call(netns, "read", ifname, list(attrs))
+def read(host: Host, attrs: Sequence[str]) -> dict[str, str]:
+    """The current values of `attrs` of the host's interface."""
+    return call(host, "read", list(attrs))
 
 
-def apply(netns: str, ifname: str, values: Mapping[str, str]) -> dict[str, str]:
+def apply(host: Host, values: Mapping[str, str]) -> dict[str, str]:
     """Write `values`, all or nothing (modes.apply_values); the values they replaced."""
-    return call(netns, "apply", ifname, [f"{k}={v}" for k, v in values.items()])
+    return call(host, "apply", [f"{k}={v}" for k, v in values.items()])
 
 
-def restore(netns: str, ifname: str, values: Mapping[str, str]) -> None:
+def restore(host: Host, values: Mapping[str, str]) -> None:
     """Write `values`, trying each even if one fails (modes.restore_values)."""
-    call(netns, "restore", ifname, [f"{k}={v}" for k, v in values.items()])
+    call(host, "restore", [f"{k}={v}" for k, v in values.items()])
 
 
 # --- the helper's side ------------------------------------------------------------------

@@ -58,9 +58,9 @@ class FakeTestbed:
     def __init__(self, capacity_pps: float, tester_pps: float | None = None):
         self.capacity_pps = capacity_pps
         self.tester_pps = tester_pps or 2 * capacity_pps
-        self.tester = Host("tester", "nowhere-tester", "faket", "02:00:00:00:00:01",
+        self.tester = Host("tester", "faket", "02:00:00:00:00:01",
                            "198.18.0.1", (0,))
-        self.dut = Host("dut", "nowhere-dut", "faked", "02:00:00:00:00:02", "198.18.0.2",
+        self.dut = Host("dut", "faked", "02:00:00:00:00:02", "198.18.0.2",
                         (0,))
         self.sent = 0
         self.nf: dict[str, int] = dict.fromkeys(COUNTERS, 0)

@@ -11,7 +11,7 @@ from typing import Any
 import psutil
 
 from pytest_xdpperf import children, cleanup, naming, runfile
-from pytest_xdpperf.netns import iproute
+from pytest_xdpperf.testbed.netns import iproute
 
 
 def processes_of(run_id: str) -> list[str]:

@@ -120,7 +120,7 @@ PORT = local.MEMCACHED_PORT
 def broken_server(dut: Host, mode: str) -> Iterator[None]:
     """tests/brokenmc.py in the DUT's namespace, on memcached's address and port."""
     argv = [sys.executable, str(BROKEN), dut.ip, str(PORT), mode]
-    proc = children.start(children.contained(argv, cpus=dut.cpus, netns=dut.netns),
+    proc = children.start(dut.command(argv, cpus=dut.cpus),
                           "brokenmc", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     try:

@@ -263,7 +263,7 @@ def cpu_list(text: str) -> set[int]:
 # machine_info ------------------------------------------------------------------
 
 def test_machine_facts() -> None:
-    facts = machine_facts({"kind": "veth"}, "lo", None, [CPU])
+    facts = machine_facts({"kind": "veth"}, "lo", [CPU])
     assert facts["kernel_release"] == os.uname().release
     assert facts["cpu_model"]
     assert facts["governor"]  # a governor name, or "unavailable" without cpufreq

@@ -46,7 +46,6 @@ from pytest_xdpperf.modes import (
     mode_order,
     parse_modes,
 )
-from pytest_xdpperf.netns import iproute
 from pytest_xdpperf.nf import (
     MIN_SYSCALL_SHARE,
     NfSpec,
@@ -59,6 +58,7 @@ from pytest_xdpperf.nf import (
 from pytest_xdpperf.results import Measurement, Repetition
 from pytest_xdpperf.rfc2544 import SearchSpec, find_throughput, max_forwarding_rate
 from pytest_xdpperf.runner import RunOptions, XdpPerf
+from pytest_xdpperf.testbed.netns import iproute
 from pytest_xdpperf.testbed.veth import XMIT, napi_threads
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
@@ -139,7 +139,7 @@ def link_kind(host: Any) -> str:
 
 
 def sysc_settings(host: Any) -> dict[str, str]:
-    return sysfs.read(host.netns, host.ifname, list(SYSC_SYSFS))
+    return sysfs.read(host, list(SYSC_SYSFS))
 
 
 def settled(nf: RunningNf, runs: int) -> dict[str, Any]:

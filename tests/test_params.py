@@ -21,7 +21,7 @@ ACTIONS = ["drop", "tx", "pass", "aborted"]
 MACSWAP = [Param("action", "choice", choices=tuple(ACTIONS), default="drop")]
 CHECKSUM = MACSWAP + [Param("rounds", "int", min=0, max=1_000_000, default=1)]
 MEMORY = MACSWAP + [Param("size", "size", min=64, max=4 << 30, multiple=8, default=4096)]
-NOWHERE = Host("dut", "no-such-netns", "no-such-if", "02:00:00:00:00:01", "10.0.0.1", (0,))
+NOWHERE = Host("dut", "no-such-if", "02:00:00:00:00:01", "10.0.0.1", (0,))
 
 
 def message(nf: str, params: list[Param], given: dict[str, Any]) -> str:

@@ -23,8 +23,8 @@ from test_testbed import dut_running, raw_socket_on_tester, settled_stats
 
 from pytest_xdpperf import local
 from pytest_xdpperf.modes import Mode
-from pytest_xdpperf.netns import entered, iproute
 from pytest_xdpperf.nf import NfSpec, RunningNf
+from pytest_xdpperf.testbed.netns import entered, iproute
 
 pytestmark = pytest.mark.integration
 

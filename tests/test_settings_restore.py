@@ -30,7 +30,7 @@ def note_of(bed: VethTestbed) -> dict:
 def test_a_changed_setting_is_in_the_run_note_until_it_is_back() -> None:
     bed = VethTestbed.create()
     try:
-        before = sysfs.read(bed.dut.netns, bed.dut.ifname, list(SYSC_SYSFS))
+        before = sysfs.read(bed.dut, list(SYSC_SYSFS))
         with applied(MODES["af_xdp-sysc"], bed.dut):
             noted = {e["attr"]: e for e in note_of(bed)["settings"]}
             assert set(noted) == set(SYSC_SYSFS)
@@ -46,8 +46,8 @@ def test_cleanup_puts_back_what_a_dead_run_left_changed(tmp_path: Path) -> None:
     bed = VethTestbed.create()
     dead = Path(runfile.path_of("0dead0"))
     try:
-        old = sysfs.read(bed.dut.netns, bed.dut.ifname, [ATTR])[ATTR]
-        sysfs.apply(bed.dut.netns, bed.dut.ifname, {ATTR: "7"})  # what a killed run did
+        old = sysfs.read(bed.dut, [ATTR])[ATTR]
+        sysfs.apply(bed.dut, {ATTR: "7"})  # what a killed run did
         gone = subprocess.Popen(["true"])
         gone.wait()  # a pid that ran and is no more: the dead run's owner
         runfile._write(str(dead), {
@@ -58,7 +58,7 @@ def test_cleanup_puts_back_what_a_dead_run_left_changed(tmp_path: Path) -> None:
             in cleanup.leftovers()
         done = cleanup._restore_settings(False, {bed.dut.netns})
         assert done == [f"{ATTR}={old} on {bed.dut.ifname} in {bed.dut.netns}"]
-        assert sysfs.read(bed.dut.netns, bed.dut.ifname, [ATTR])[ATTR] == old
+        assert sysfs.read(bed.dut, [ATTR])[ATTR] == old
         # the live run's own note is not a dead run's: nothing of it is put back
         assert cleanup._restore_settings(False, {bed.dut.netns}) == done  # only the dead
     finally:

@@ -1,6 +1,9 @@
 """The package's shape, as issue-level promises that code review alone would let slip:
-no import cycle between its modules, and one start-up path from a test to a running
-NF (session.NfSession) - no second copy of it anywhere in the package."""
+no import cycle between its modules; one start-up path from a test to a running NF
+(session.NfSession), one record identity block (schema.identity), one place that
+touches pytest-benchmark's internals (benchrecord) and one table of modes (the C
+runtime's, loaded by modes.py) - no second copy of any anywhere in the package; and
+network namespaces only inside the veth testbed."""
 
 from __future__ import annotations
 
@@ -121,3 +124,83 @@ def test_one_start_up_path_from_a_test_to_a_running_nf() -> None:
     assert set(constructions("RunningNf")) == {"pytest_xdpperf.testbed.veth"}
     assert set(constructions("applied")) == {"pytest_xdpperf.testbed.veth"}
     assert set(constructions("NfSpec")) <= {"pytest_xdpperf.session"}
+
+
+def dict_keys(path: Path) -> list[set[str]]:
+    """The string keys of every dict literal in `path`, one set per literal."""
+    return [{k.value for k in node.keys if isinstance(k, ast.Constant)
+             and isinstance(k.value, str)}
+            for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Dict)]
+
+
+IDENTITY = {"nf", "nf_params", "attach", "bind", "mode", "traffic_class"}
+
+
+def identity_blocks() -> dict[str, int]:
+    """Where the package builds a record's identity: a dict literal with most of its keys."""
+    out: dict[str, int] = {}
+    for path in PACKAGE.rglob("*.py"):
+        n = sum(len(keys & IDENTITY) >= 4 for keys in dict_keys(path))
+        if n:
+            out[module_name(path)] = n
+    return out
+
+
+def test_one_identity_block_for_every_record_kind() -> None:
+    """schema.identity is the one block; each kind's record calls it (throughput in
+    results, latency in latency_run, transactions in local)."""
+    assert identity_blocks() == {"pytest_xdpperf.schema": 1}
+    assert constructions("identity") == {"pytest_xdpperf.results": 1,
+                                         "pytest_xdpperf.latency_run": 1,
+                                         "pytest_xdpperf.local": 1}
+
+
+def test_the_identity_finder_finds_a_second_block(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.py"
+    copy.write_text('record = {"nf": 1, "nf_params": {}, "mode": "xdp", "attach": "n"}\n')
+    assert sum(len(keys & IDENTITY) >= 4 for keys in dict_keys(copy)) == 1
+
+
+def attribute_uses(name: str) -> dict[str, int]:
+    """Where in the package `<expr>.name` is used (module -> count)."""
+    out: dict[str, int] = {}
+    for path in PACKAGE.rglob("*.py"):
+        n = sum(isinstance(node, ast.Attribute) and node.attr == name
+                for node in ast.walk(ast.parse(path.read_text())))
+        if n:
+            out[module_name(path)] = n
+    return out
+
+
+def test_pytest_benchmark_internals_in_one_module() -> None:
+    for internal in ("_make_stats", "_mode"):
+        assert set(attribute_uses(internal)) == {"pytest_xdpperf.benchrecord"}, internal
+
+
+def test_one_table_of_modes() -> None:
+    """The six modes' names are the C runtime's (modes.py loads them): no Python module
+    writes two of them as string constants, as a second table would."""
+    names = {"xdp", "xdp-sk", "xdp-sk-sysc", "af_xdp", "af_xdp-sysc", "af_xdp-poll"}
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        constants = {node.value for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.Constant) and node.value in names}
+        if len(constants) >= 2:
+            found[module_name(path)] = sorted(constants)
+    assert found == {}, found
+
+
+# the veth testbed (and its namespaces' leftovers: the run note, cleanup, the names)
+VETH = {"pytest_xdpperf.testbed.veth", "pytest_xdpperf.testbed.netns_host",
+        "pytest_xdpperf.testbed.netns", "pytest_xdpperf.cleanup", "pytest_xdpperf.runfile",
+        "pytest_xdpperf.naming"}
+
+
+def test_namespaces_only_inside_the_veth_testbed() -> None:
+    """No module outside the veth testbed reads a host's namespace or enters one: the
+    rest of the framework works on a host through testbed.base.Host's methods."""
+    assert set(attribute_uses("netns")) <= VETH, attribute_uses("netns")
+    importers = {name for name, targets in graph().items()
+                 if "pytest_xdpperf.testbed.netns" in targets
+                 or "pytest_xdpperf.testbed.netns_host" in targets}
+    assert importers <= VETH, importers

@@ -16,6 +16,7 @@ import pytest
 from pytest_xdpperf import sysfs
 from pytest_xdpperf.errors import XdpperfError
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, applied
+from pytest_xdpperf.testbed.netns_host import NetnsHost
 
 root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (ip netns exec)")
 KILL_SELF = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
@@ -66,7 +67,7 @@ def test_a_helper_that_died_is_one_line() -> None:
              "exit status 1): ImportError: no pytest_xdpperf"),
             (0, "not json\n", "", "exit status 0")):
         with pytest.raises(XdpperfError) as caught:
-            sysfs.answer("ns1", status, out, err)
+            sysfs.answer("namespace ns1", status, out, err)
         text = str(caught.value)
         assert said in text and "\n" not in text, text
         assert text.startswith("the sysfs helper in namespace ns1 failed"), text
@@ -74,15 +75,17 @@ def test_a_helper_that_died_is_one_line() -> None:
 
 def test_a_helpers_problem_is_raised_as_it_said() -> None:
     with pytest.raises(XdpperfError) as caught:
-        sysfs.answer("ns1", 1, json.dumps({"problem": "cannot set x=1", "fix": "be root"}), "")
+        sysfs.answer("namespace ns1", 1,
+                     json.dumps({"problem": "cannot set x=1", "fix": "be root"}), "")
     assert (caught.value.problem, caught.value.fix) == ("cannot set x=1", "be root")
-    assert sysfs.answer("ns1", 0, json.dumps({"values": {"a": "1"}}), "") == {"a": "1"}
+    assert sysfs.answer("namespace ns1", 0, json.dumps({"values": {"a": "1"}}), "") == {"a": "1"}
 
 
 @root
 def test_a_missing_namespace_is_one_line() -> None:
     with pytest.raises(XdpperfError) as caught:
-        sysfs.read("xdpperf-no-such-ns", "eth0", ["gro_flush_timeout"])
+        sysfs.read(NetnsHost("dut", "eth0", "", "", (0,), netns="xdpperf-no-such-ns"),
+                   ["gro_flush_timeout"])
     text = str(caught.value)
     assert "namespace xdpperf-no-such-ns failed (exit status" in text, text
     assert "xdpperf-no-such-ns" in text.split("): ", 1)[1] and "\n" not in text, text
@@ -93,7 +96,7 @@ def test_a_missing_namespace_is_one_line() -> None:
 def test_a_helper_killed_in_the_namespace_is_one_line(
         xdpperf_testbed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     dut = xdpperf_testbed.dut
-    before = sysfs.read(dut.netns, dut.ifname, list(SYSC_SYSFS))  # the real helper
+    before = sysfs.read(dut, list(SYSC_SYSFS))  # the real helper
     assert set(before) == set(SYSC_SYSFS) and all(v.isdigit() for v in before.values())
     # applied() reads the old values first (for the run note): killed there, nothing
     # was written; killed while applying, the values may be half written
@@ -105,12 +108,12 @@ def test_a_helper_killed_in_the_namespace_is_one_line(
     assert text.endswith("(run as root with iproute2 installed; nothing was changed)"), text
     real = sysfs.call
 
-    def killed_unless_read(netns: str, op: str, ifname: str, items: Any) -> dict[str, str]:
+    def killed_unless_read(host: Any, op: str, items: Any) -> dict[str, str]:
         if op == "read":
-            return real(netns, op, ifname, items)
+            return real(host, op, items)
         with monkeypatch.context() as patch:
             patch.setattr(sysfs, "HELPER", KILL_SELF)
-            return real(netns, op, ifname, items)
+            return real(host, op, items)
 
     monkeypatch.undo()
     monkeypatch.setattr(sysfs, "call", killed_unless_read)
@@ -120,7 +123,7 @@ def test_a_helper_killed_in_the_namespace_is_one_line(
     assert "killed by SIGKILL" in text and "\n" not in text, text
     assert f"check /sys/class/net/{dut.ifname}/ in namespace {dut.netns} by hand" in text
     monkeypatch.undo()
-    assert sysfs.read(dut.netns, dut.ifname, list(SYSC_SYSFS)) == before
+    assert sysfs.read(dut, list(SYSC_SYSFS)) == before
 
 
 @pytest.mark.integration
@@ -129,7 +132,7 @@ def test_the_helper_sees_the_namespaces_sysfs_not_the_hosts(xdpperf_testbed: Any
     """The DUT's interface exists only in its namespace: the host's /sys lacks it."""
     dut = xdpperf_testbed.dut
     assert not os.path.exists(f"/sys/class/net/{dut.ifname}")
-    values = sysfs.read(dut.netns, dut.ifname, ["address"])
+    values = sysfs.read(dut, ["address"])
     assert values == {"address": dut.mac}
     # the helper's own sysfs did not spread over the host's /sys
     assert not os.path.exists(f"/sys/class/net/{dut.ifname}")

@@ -25,8 +25,8 @@ from scapy.packet import Raw
 from pytest_xdpperf import sysfs
 from pytest_xdpperf.cpuacct import CpuSampler, CpuUsage, TaskTime, task_times
 from pytest_xdpperf.modes import MODES, SYSC_SYSFS, Mode, applied
-from pytest_xdpperf.netns import entered
 from pytest_xdpperf.nf import NfSpec, RunningNf
+from pytest_xdpperf.testbed.netns import entered
 from pytest_xdpperf.testbed.veth import napi_threads
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
@@ -353,11 +353,11 @@ def test_cpu_accounting_notices_misplaced_napi(xdpperf_testbed: Any,
 # --- 4. mode settings in force and restored -------------------------------------------------
 
 def _settings(host: Any) -> dict[str, str]:
-    return sysfs.read(host.netns, host.ifname, list(SYSC_SYSFS))
+    return sysfs.read(host, list(SYSC_SYSFS))
 
 
 def _write_settings(host: Any, values: dict[str, str]) -> None:
-    sysfs.restore(host.netns, host.ifname, values)
+    sysfs.restore(host, values)
 
 
 def test_mode_settings_applied_and_restored(xdpperf_testbed: Any, xdp_mode: Mode) -> None:

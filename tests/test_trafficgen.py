@@ -31,8 +31,8 @@ from pytest_xdpperf.errors import ProgramFailed, XdpperfError
 from pytest_xdpperf.ifstats import delta, ethtool_stats
 from pytest_xdpperf.measure import TrialMeasurer
 from pytest_xdpperf.modes import MODES, applied
-from pytest_xdpperf.netns import entered
 from pytest_xdpperf.nf import NfSpec, RunningNf
+from pytest_xdpperf.testbed.netns import entered
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator, Sink
 

@@ -12,10 +12,9 @@ import os
 import platform
 import socket
 import struct
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-
-from ..netns import entered
 
 SIOCETHTOOL = 0x8946
 ETHTOOL_GDRVINFO = 0x00000003
@@ -29,12 +28,14 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
-def driver_info(ifname: str, netns: str | None = None) -> dict[str, str]:
-    """`ethtool -i` of an interface, by the same ETHTOOL_GDRVINFO ioctl."""
+def driver_info(ifname: str, network: AbstractContextManager[None] | None = None
+                ) -> dict[str, str]:
+    """`ethtool -i` of an interface, by the same ETHTOOL_GDRVINFO ioctl, with the socket
+    opened inside `network` (a host's Host.sockets(); default this process's own)."""
     buf = bytearray(DRVINFO.pack(ETHTOOL_GDRVINFO, *(b"",) * 6, *(0,) * 5))
-    ctx = entered(netns) if netns else contextlib.nullcontext()
     try:
-        with ctx, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with network or contextlib.nullcontext(), \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             address = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
             ifreq = struct.pack("16sP", ifname.encode()[:15], address)
             fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
@@ -68,13 +69,12 @@ def governors(cpus: list[int] | tuple[int, ...]) -> dict[str, str]:
 
 
 def machine_facts(testbed: dict[str, Any] | None, dut_ifname: str | None = None,
-                  dut_netns: str | None = None,
                   dut_cpus: list[int] | tuple[int, ...] = (),
                   nic: dict[str, str] | None = None) -> dict[str, Any]:
     """The keys xdpperf adds to pytest-benchmark's machine_info. `nic`: the DUT NIC's
     driver facts as the testbed gives them (Testbed.nic_info), else read here."""
     if nic is None:
-        nic = driver_info(dut_ifname, dut_netns) if dut_ifname else {"driver": UNAVAILABLE}
+        nic = driver_info(dut_ifname) if dut_ifname else {"driver": UNAVAILABLE}
     govs = governors(dut_cpus) if dut_cpus else {}
     distinct = sorted(set(govs.values()))
     return {

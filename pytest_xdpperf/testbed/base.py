@@ -13,10 +13,13 @@ for another (hookspecs.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import XdpperfError
 
 if TYPE_CHECKING:
     from ..modes import Mode
@@ -28,12 +31,24 @@ if TYPE_CHECKING:
 SEND_PATHS = ("xdp", "stack")
 
 
+class HostUnsupported(XdpperfError):
+    """A testbed's host lacks a way of working there that the framework needs."""
+
+
 @dataclass(frozen=True)
 class Host:
-    """One side of the testbed: a namespace, its interface and its CPUs."""
+    """One side of the testbed: its interface, addresses and CPUs, and how the
+    framework works there - runs a program, reads the interface's link and driver
+    counters, reads and writes its sysfs settings and the host's procfs.
+
+    Where the host is belongs to the subclass a testbed uses: testbed.veth.NetnsHost
+    is a network namespace on this machine; a lab's host reached over SSH implements
+    the same methods with its connection. This base describes a side only: each
+    method refuses (HostUnsupported, naming itself), so a testbed that needs none of
+    them (the unit tests' fake testbed) describes its hosts with it.
+    """
 
     role: str  # "tester" or "dut"
-    netns: str
     ifname: str
     mac: str
     ip: str
@@ -43,6 +58,72 @@ class Host:
     def cpu(self) -> int:
         """The CPU this side's single-core work is pinned to."""
         return self.cpus[0]
+
+    @property
+    def where(self) -> str:
+        """Where the host is, for messages ("namespace xdpp-...-dut", "host lab-dut")."""
+        return f"the {self.role} host"
+
+    def __str__(self) -> str:
+        return self.where
+
+    def _unsupported(self, what: str) -> HostUnsupported:
+        return HostUnsupported(f"the {self.role} host of this testbed cannot {what}",
+                               f"implement {type(self).__name__}.{what.split()[0]} "
+                               "in the testbed's Host")
+
+    def command(self, argv: Sequence[str], *, cpus: Collection[int] | None = None,
+                user: str | None = None, death_signal: str = "KILL") -> list[str]:
+        """The argument list (never a shell string) that runs `argv` on this host, on
+        `cpus`, as `user`, sent `death_signal` when this process dies; for
+        children.start() and children.run() on this machine."""
+        raise self._unsupported("command programs")
+
+    def program_args(self) -> list[str]:
+        """The arguments that tell one of the framework's C programs (an NF, the
+        built-in generator) which network its --ifname is in: they take `--netns NAME`
+        ('' for the one they run in, as on a host of its own)."""
+        return ["--netns", ""]
+
+    def sockets(self) -> AbstractContextManager[None]:
+        """The body's new sockets (netlink, ethtool ioctls, TCP) are in this host's
+        network."""
+        raise self._unsupported("sockets opened here")
+
+    def link_stats(self, ifname: str | None = None) -> dict[str, int]:
+        """rtnl_link_stats64 of the interface, or of the host's interface `ifname`
+        (rx_packets, tx_dropped, ..., rx_otherhost_dropped)."""
+        raise self._unsupported("link_stats read")
+
+    def ethtool_stats(self) -> dict[str, int]:
+        """The driver's own counters of the interface (`ethtool -S`), by name."""
+        raise self._unsupported("ethtool_stats read")
+
+    def driver_info(self) -> dict[str, str]:
+        """The interface's driver, version, firmware and bus (`ethtool -i`)."""
+        raise self._unsupported("driver_info read")
+
+    def read_settings(self, attrs: Sequence[str]) -> dict[str, str]:
+        """The interface's sysfs attributes `attrs` (/sys/class/net/<if>/<attr>)."""
+        raise self._unsupported("read_settings of sysfs")
+
+    def apply_settings(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Write the interface's sysfs attributes, all or nothing; returns their old
+        values for restore_settings. Until they are restored, a run killed in between
+        leaves a note that `xdpperf cleanup` puts them back from."""
+        raise self._unsupported("apply_settings of sysfs")
+
+    def restore_settings(self, previous: Mapping[str, str]) -> None:
+        """Put back what apply_settings changed, trying every one."""
+        raise self._unsupported("restore_settings of sysfs")
+
+    def read_proc(self, path: str) -> str:
+        """A procfs file as this host sees it (/proc/net/snmp, /proc/sys/...)."""
+        raise self._unsupported("read_proc files")
+
+    def write_proc(self, path: str, value: str) -> None:
+        """Write a procfs file of this host (/proc/sys/net/...)."""
+        raise self._unsupported("write_proc files")
 
 
 @dataclass(frozen=True)
@@ -120,8 +201,15 @@ class Sampler(Protocol):
 
 
 class Testbed(Protocol):
-    tester: Host
-    dut: Host
+    @property
+    def tester(self) -> Host:
+        """The tester's side: the generator's host."""
+        ...
+
+    @property
+    def dut(self) -> Host:
+        """The DUT's side: where the NF runs."""
+        ...
 
     @property
     def kind(self) -> str:

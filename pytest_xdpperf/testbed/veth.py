@@ -29,13 +29,12 @@ from pyroute2.ethtool import Ethtool
 
 from .. import naming, runfile
 from ..errors import XdpperfError
-from ..ifstats import ethtool_stats, link_stats
 from ..metrics import DutSamplers
-from ..metrics.machine import driver_info
 from ..modes import Mode, applied
-from ..netns import entered, iproute
 from ..nf import NfSpec, RunningNf
 from .base import SEND_PATHS, Capabilities, Host, NfProcess, PathCounters
+from .netns import iproute
+from .netns_host import NetnsHost
 
 # 198.18.0.0/15 is reserved by RFC 2544 for benchmarks: the only addresses we use.
 TESTER_IP = "198.18.0.1"
@@ -61,12 +60,12 @@ def veth_path_counters(tester: Host, dut: Host, send_path: str) -> PathCounters:
     if send_path not in SEND_PATHS:
         raise ValueError(f"unknown send path {send_path!r}")
     if send_path == "xdp":
-        eth = ethtool_stats(tester)
+        eth = tester.ethtool_stats()
         reached, refused = eth.get(XMIT, 0), eth.get(XMIT_ERRORS, 0)
     else:
-        link = link_stats(tester)
+        link = tester.link_stats()
         reached, refused = link.get("tx_packets", 0), link.get("tx_dropped", 0)
-    back = link_stats(dut)
+    back = dut.link_stats()
     return PathCounters(reached=reached, refused=refused, dut_rx=back.get("rx_packets", 0),
                         dut_rx_dropped=back.get("rx_dropped", 0),
                         returned_refused=back.get("tx_dropped", 0))
@@ -118,8 +117,8 @@ def choose_cpus(
 
 @dataclass
 class VethTestbed:
-    tester: Host
-    dut: Host
+    tester: NetnsHost
+    dut: NetnsHost
     run_id: str
     _alive: bool = field(default=True, repr=False)
     _note: runfile.RunNote | None = field(default=None, repr=False)
@@ -139,10 +138,10 @@ class VethTestbed:
     ) -> VethTestbed:
         tester_cpus, dut_cpus = choose_cpus(tester_cpus, dut_cpus)
         run_id = naming.new_run_id()
-        tester = Host("tester", naming.netns_name(run_id, "tester"),
-                      naming.ifname(run_id, "t"), TESTER_MAC, TESTER_IP, tester_cpus)
-        dut = Host("dut", naming.netns_name(run_id, "dut"), naming.ifname(run_id, "d"),
-                   DUT_MAC, DUT_IP, dut_cpus)
+        tester = NetnsHost("tester", naming.ifname(run_id, "t"), TESTER_MAC, TESTER_IP,
+                           tester_cpus, netns=naming.netns_name(run_id, "tester"))
+        dut = NetnsHost("dut", naming.ifname(run_id, "d"), DUT_MAC, DUT_IP, dut_cpus,
+                        netns=naming.netns_name(run_id, "dut"))
         bed = cls(tester, dut, run_id)
         bed._register()
         try:
@@ -187,9 +186,7 @@ class VethTestbed:
                 ethtool.close()
         for host in (self.tester, self.dut):
             # no IPv6 autoconfiguration: stray ND/MLD frames would spoil exact counts
-            with entered(host.netns), \
-                    open(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "w") as f:
-                f.write("1")
+            host.write_proc(f"/proc/sys/net/ipv6/conf/{host.ifname}/disable_ipv6", "1")
             with iproute(host.netns) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 index = ipr.link_lookup(ifname=host.ifname)[0]
@@ -223,15 +220,12 @@ class VethTestbed:
         with iproute(dut.netns) as ipr:
             ipr.link("add", ifname=nf_end, kind="veth", peer=stack_end)
         try:
-            with entered(dut.netns):
-                for name in (nf_end, stack_end):
-                    with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as f:
-                        f.write("1")
-                # frames from 198.18.0.1 arrive here though the route back is via
-                # the DUT's own interface: no reverse-path filter on this end
-                for name in ("all", stack_end):
-                    with open(f"/proc/sys/net/ipv4/conf/{name}/rp_filter", "w") as f:
-                        f.write("0")
+            for name in (nf_end, stack_end):
+                dut.write_proc(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "1")
+            # frames from 198.18.0.1 arrive here though the route back is via the
+            # DUT's own interface: no reverse-path filter on this end
+            for name in ("all", stack_end):
+                dut.write_proc(f"/proc/sys/net/ipv4/conf/{name}/rp_filter", "0")
             with iproute(dut.netns) as ipr:
                 stack_index = ipr.link_lookup(ifname=stack_end)[0]
                 ipr.link("set", index=stack_index, address=dut.mac, state="up")
@@ -271,7 +265,7 @@ class VethTestbed:
         return DutSamplers(self.dut.cpus)
 
     def nic_info(self) -> dict[str, str]:
-        return driver_info(self.dut.ifname, self.dut.netns)
+        return self.dut.driver_info()
 
     def load_app(self, app: str, running: NfProcess, mode: Mode, duration: float,
                  threads: int, concurrency: int) -> tuple[Any, dict[str, int]]:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import XdpperfError
-from ..ifstats import ethtool_stats
 from ..latency import LatencyHistogram
 from ..process import Program
 from ..testbed.base import Host, PathCounters
@@ -40,7 +39,7 @@ class BpfGenerator:
         if len(set(self.cpus)) != len(self.cpus):
             raise XdpperfError(f"generator CPUs {list(self.cpus)} repeat a CPU",
                                "give each generator thread its own CPU")
-        argv = [str(binary), "--netns", tester.netns, "--ifname", tester.ifname,
+        argv = [str(binary), *tester.program_args(), "--ifname", tester.ifname,
                 "--cpus", ",".join(str(c) for c in self.cpus), *profile.stamp_args(),
                 "--order", "random" if profile.order == "random" else "seq"]
         if rx_delay_ns:
@@ -52,7 +51,8 @@ class BpfGenerator:
                 flows_file = f.name
             argv += ["--flows", flows_file]
         try:
-            self.program = Program("trafficgen", argv)  # reads the flows before "ready"
+            # reads the flows before "ready"
+            self.program = Program("trafficgen", argv, host=tester)
         finally:
             if flows_file:
                 os.unlink(flows_file)
@@ -123,7 +123,7 @@ class Sink:
         latency: stats() then has only the counts), the calibration's no-op NF.
         `stamped`: handled() counts only frames with the xdpperf stamp; else every
         frame (a generator whose frames carry no stamp)."""
-        argv = [str(binary), "--netns", host.netns, "--ifname", host.ifname,
+        argv = [str(binary), *host.program_args(), "--ifname", host.ifname,
                 "--cpus", str(host.cpu), *profile.stamp_args()]
         self.host, self.reference, self.stamped = host, reference, stamped
         if reflect:
@@ -134,7 +134,7 @@ class Sink:
             argv.append("--count-only")
         if delay_ns:
             argv += ["--delay-ns", str(delay_ns)]
-        self.program = Program("reflector" if reflect else "sink", argv)
+        self.program = Program("reflector" if reflect else "sink", argv, host=host)
 
     def stats(self) -> dict[str, int]:
         """Cumulative counts (rx_stamped, ...), order and latency since clear()."""
@@ -143,7 +143,7 @@ class Sink:
     def handled(self) -> dict[str, int]:
         """For TrialMeasurer: the frames this sink took care of, as an NF's rx."""
         if self.reference:
-            return {"rx": ethtool_stats(self.host).get(XDP_PACKETS, 0)}
+            return {"rx": self.host.ethtool_stats().get(XDP_PACKETS, 0)}
         return {"rx": self.stats()["rx_stamped" if self.stamped else "rx_packets"]}
 
     def clear(self) -> None:

@@ -108,7 +108,7 @@ class TrafgenGenerator:
             argv += ["--rate", f"{round(rate)}pps"]
         else:
             argv += ["--gap", "0"]
-        return children.contained(argv, cpus=(host.cpu,), netns=host.netns)
+        return host.command(argv, cpus=(host.cpu,))
 
     def offer(self, rate: float, duration: float) -> Offered:
         """Offer `rate` frames/s for `duration` s (rate 0: flat out for `duration`)."""
@@ -136,7 +136,7 @@ class TrafgenGenerator:
             tail = (err or out).strip().splitlines()[-3:]
             raise XdpperfError(f"trafgen printed no statistics (exit {proc.returncode}): "
                                + " | ".join(tail),
-                               "see that trafgen runs: ip netns exec NS trafgen --dev IF "
+                               f"see that trafgen runs on {self.testbed.tester}: trafgen --dev IF "
                                "--conf FILE --num 10") from None
         offered_rate = sent / seconds if seconds > 0 else 0.0
         return Offered(

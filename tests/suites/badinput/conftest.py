@@ -25,7 +25,7 @@ import pytest
 
 from pytest_xdpperf import plugin, preflight
 from pytest_xdpperf.calibration import Calibration
-from pytest_xdpperf.testbed.base import Host
+from pytest_xdpperf.testbed.netns_host import NetnsHost
 from pytest_xdpperf.testbed.veth import VethTestbed
 
 NOWHERE = "xdpp-badinput-nowhere"  # no such namespace: an NF started here fails at once
@@ -62,8 +62,10 @@ _broken(os.environ.get("XDPP_MACHINE", "ok"))
 class StandIn:
     """A testbed of names only: nothing exists, nothing may be prepared."""
 
-    tester = Host("tester", NOWHERE, "xdppnowheret", "02:00:00:00:00:01", "198.18.0.1", (0,))
-    dut = Host("dut", NOWHERE, "xdppnowhered", "02:00:00:00:00:02", "198.18.0.2", (0,))
+    tester = NetnsHost("tester", "xdppnowheret", "02:00:00:00:00:01", "198.18.0.1", (0,),
+                       netns=NOWHERE)
+    dut = NetnsHost("dut", "xdppnowhered", "02:00:00:00:00:02", "198.18.0.2", (0,),
+                    netns=NOWHERE)
     thresholds_key = "badinput-none"
     kind = VethTestbed.kind  # and what its driver can run
     capabilities = VethTestbed.capabilities

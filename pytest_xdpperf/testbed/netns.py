@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import XdpperfError
+from ..errors import XdpperfError
 
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
