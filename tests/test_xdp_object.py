@@ -256,4 +256,6 @@ def test_a_run_through_the_framework_is_recorded(tmp_path: Path,
         result.stdout, result.stdout[-3000:]
     (bench,) = json.loads(record.read_text())["benchmarks"]
     assert (bench["extra_info"]["nf"], bench["extra_info"]["mode"]) == ("xdpobj", "xdp")
-    assert bench["extra_info"]["pdr"]["rate_pps"] > 0
+    # measured: frames taken at the highest load (the PDR of a 0.1 s trial can be zero
+    # when one scheduling stall overflows the veth ring)
+    assert bench["extra_info"]["max_forwarding_rate"]["mean_pps"] > 0
