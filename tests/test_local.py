@@ -24,6 +24,7 @@ from pytest_xdpperf.modes import MODES, Mode, applied
 from pytest_xdpperf.nf import NfSpec
 from pytest_xdpperf.suites import assert_no_app_errors
 from pytest_xdpperf.testbed.base import Host
+from pytest_xdpperf.testbed.netns import entered
 from pytest_xdpperf.thresholds import absent
 from pytest_xdpperf.trafficgen.base import TrafficProfile
 from pytest_xdpperf.trafficgen.bpfgen import BpfGenerator
@@ -163,7 +164,7 @@ FULL_MB = 2  # memcached's -m [MiB]: the least its default 1 MiB item size limit
 def fill(dut: Host) -> bytes:
     """Store memaslap-sized values into memcached on the DUT (from inside its namespace,
     not through an NF) until it refuses one, or twice FULL_MB of them; the last reply."""
-    with local.entered(dut.netns):
+    with entered(dut.netns):
         sock = socket.create_connection((dut.ip, PORT), timeout=5)
     value = b"v" * local.MEMASLAP_VALUE_BYTES
     reply = b""
