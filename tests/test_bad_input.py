@@ -265,8 +265,10 @@ def runnable(case: Case) -> bool:
 def outcomes(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Outcome, Path]]:
     """Every selected case run once, a few at a time (each is a second of imports)."""
+    # this module's cases only: other modules parametrize a "case" of their own
     selected = {item.callspec.params["case"].id for item in request.session.items
-                if hasattr(item, "callspec") and "case" in item.callspec.params}
+                if isinstance(item, pytest.Function) and item.module is request.module
+                and hasattr(item, "callspec") and "case" in item.callspec.params}
     cases = [c for c in CASES if c.id in selected and runnable(c)]
     base = tmp_path_factory.mktemp("badinput")
     folders = {c.id: base / f"case{i}" for i, c in enumerate(cases)}
