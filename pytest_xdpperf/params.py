@@ -105,10 +105,11 @@ class Param:
         """As the NF reads text: its length, and for a path a readable file (the NF runs
         on this machine, so the file it would open is the one checked here)."""
         kind = "path" if self.type == "path" else "value"
-        if len(text.encode()) > self.max:
-            return (f"{self.name} is {len(text.encode())} bytes, over the limit of {self.max}",
+        size = len(text.encode())  # bytes, as the NF's char array holds it
+        if size > self.max:
+            return (f"{self.name} is {size} bytes, over the limit of {self.max}",
                     f"use a shorter {kind}")
-        if len(text) < self.min:
+        if size < self.min:
             return f"{self.name} is empty", f"give {self.accepts()}"
         if self.type == "path":
             fix = f"give {self.name}=PATH of an existing file"
