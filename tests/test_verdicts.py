@@ -45,10 +45,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = run(tmp, "base", "--xdpperf-thresholds", "none")
     assert base.returncode == 0, base.stdout[-3000:] + base.stderr[-3000:]
     out["base"] = base
-    # limits from the one run: half of it (a host that halves its speed between two
-    # runs minutes apart stays a pass; a 100x slower NF cannot)
+    # limits from the one run: 15% of its MFR. Measured here, the unchanged NF's MFR
+    # moved 2.5-6.2 Mpps between runs minutes apart (in CI "same" once took 2.52 Mpps,
+    # 41% of its "base", its tester calibrated at 4.9 Mpps against 6.4-8.5 in runs
+    # here), the copy made slower ~0.1 Mpps; a
+    # limit near their geometric middle leaves each verdict 2.5x or more of room
+    # either way, and a verdict that mixed up units, keys or figures still flips one.
+    # (mfr_vs_noop divides the host out across sessions, but with 0.2 s trials its
+    # no-op calibration moved 8.0 vs 4.8 Mpps between two runs: no steadier here.)
     assert main(["thresholds", str(tmp / "base.json"), "-o", str(tmp / "t.toml"),
-                 "--margin", "0.5"]) == 0
+                 "--margin", "0.85"]) == 0
     out["same"] = run(tmp, "same", "--xdpperf-thresholds", str(tmp / "t.toml"))
     out["slow"] = run(tmp, "slow", "--xdpperf-thresholds", str(tmp / "t.toml"),
                       *slower_nfs(tmp, SLOWDOWN))
